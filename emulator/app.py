@@ -1,0 +1,143 @@
+"""The ASGI application: builds the runtime from settings and routes requests. No logic here.
+
+Plain Starlette on plain ASGI, so hypercorn (HTTP/1.1 and HTTP/2) and uvicorn both serve it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+from faster_whisper.tokenizer import _LANGUAGE_CODES
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+import emulator
+from emulator.aws.json_protocol import JsonProtocolEndpoint
+from emulator.aws.sigv4 import SigV4Verifier
+from emulator.config import Settings
+from emulator.engine.recognizer import ModelLoadOptions, Recognizer
+from emulator.service.jobs import RequestContext, TranscriptionJobs
+from emulator.service.pipeline import Limits, TranscriptionPipeline
+from emulator.service.store import Store
+from emulator.service.worker import WorkerPool
+from emulator.storage.models import ModelStore
+from emulator.storage.s3 import ObjectStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    s3_endpoint: str
+    store: Store
+    objects: ObjectStore
+    models: ModelStore
+    recognizer: Recognizer
+    pool: WorkerPool
+    jobs: TranscriptionJobs
+
+
+def _clock() -> float:
+    return round(time.time(), 3)
+
+
+def build_runtime(settings: Settings, s3_endpoint: str) -> Runtime:
+    """Opens the store, connects S3, prepares models, starts workers, resumes unfinished jobs."""
+    data_dir = settings.data_dir
+    store = Store(data_dir / "emulator.sqlite3")
+    objects = ObjectStore(
+        s3_endpoint,
+        settings.s3_access_key or settings.access_key,
+        settings.s3_secret_key or settings.secret_key,
+        region=settings.region,
+        public_endpoint=settings.s3_public_endpoint,
+    )
+    models = ModelStore(settings.effective_model_store_dir(), settings.effective_models_dir())
+    recognizer = Recognizer(
+        models.resolve,
+        ModelLoadOptions(
+            compute_type=settings.compute_type,
+            cpu_threads=settings.effective_cpu_threads(),
+            num_workers=settings.workers,
+        ),
+    )
+    pipeline = TranscriptionPipeline(
+        store,
+        objects,
+        recognizer,
+        models,
+        scratch_dir=data_dir / "scratch",
+        limits=Limits(settings.max_media_bytes, settings.max_media_seconds),
+        beam_size=settings.beam_size,
+        clock=_clock,
+    )
+    pipeline.clear_scratch()
+    pool = WorkerPool(settings.workers, pipeline)
+
+    def supported_language(code: str) -> bool:
+        return code.split("-")[0] in _LANGUAGE_CODES
+
+    jobs = TranscriptionJobs(store, pool, objects, supported_language, clock=_clock)
+    resumed = jobs.resume_unfinished()
+    if resumed:
+        log.info("resumed %d unfinished job(s)", resumed)
+    # Load the English model before the first job needs it (about 0.3 s, off the loop).
+    threading.Thread(
+        target=recognizer.model, args=(models.model_for_language("en"),), daemon=True, name="model-preload"
+    ).start()
+    return Runtime(settings, s3_endpoint, store, objects, models, recognizer, pool, jobs)
+
+
+def operation_table(runtime: Runtime) -> dict:
+    """Operation name -> callable(region, params); the account is the emulator's."""
+    account = runtime.settings.account_id
+    jobs = runtime.jobs
+
+    def bind(method):
+        return lambda region, params: method(RequestContext(region, account), params)
+
+    return {
+        "StartTranscriptionJob": bind(jobs.start_transcription_job),
+        "GetTranscriptionJob": bind(jobs.get_transcription_job),
+        "ListTranscriptionJobs": bind(jobs.list_transcription_jobs),
+        "DeleteTranscriptionJob": bind(jobs.delete_transcription_job),
+    }
+
+
+def create_app(runtime: Runtime) -> Starlette:
+    settings = runtime.settings
+    verifier = (
+        SigV4Verifier({settings.access_key: settings.secret_key}) if settings.verify_signatures else None
+    )
+    api = JsonProtocolEndpoint(operation_table(runtime), verifier, settings.region)
+
+    async def health(request: Request) -> JSONResponse:
+        loaded = set(runtime.recognizer.loaded())
+        return JSONResponse(
+            {
+                "status": "ok",
+                "version": emulator.__version__,
+                "s3_endpoint": runtime.s3_endpoint,
+                "s3_public_endpoint": runtime.objects.public_endpoint,
+                "models": [
+                    {"name": m.name, "languages": list(m.languages), "loaded": m.name in loaded}
+                    for m in runtime.models.entries()
+                ],
+                "workers": runtime.pool.workers,
+                "jobs_in_flight": runtime.pool.in_flight,
+                "verify_signatures": settings.verify_signatures,
+            }
+        )
+
+    return Starlette(
+        routes=[
+            Route("/_emulator/health", health, methods=["GET"]),
+            Route("/", api.handle, methods=["POST"]),
+        ]
+    )

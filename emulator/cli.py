@@ -1,0 +1,75 @@
+"""`transcribe-emulator serve [options]`: flags override TRANSCRIBE_EMULATOR_* variables."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from emulator import __version__
+from emulator.config import Settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="transcribe-emulator", description=__doc__)
+    parser.add_argument("--version", action="version", version=__version__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the emulator")
+    fields = Settings.model_fields
+    for name, kind in (
+        ("host", str),
+        ("port", int),
+        ("data_dir", Path),
+        ("s3_endpoint", str),
+        ("s3_public_endpoint", str),
+        ("s3_port", int),
+        ("access_key", str),
+        ("secret_key", str),
+        ("account_id", str),
+        ("region", str),
+        ("workers", int),
+        ("cpu_threads", int),
+        ("beam_size", int),
+        ("models_dir", Path),
+        ("model_store_dir", Path),
+    ):
+        env = f"TRANSCRIBE_EMULATOR_{name.upper()}"
+        serve.add_argument(
+            "--" + name.replace("_", "-"),
+            type=kind,
+            default=None,
+            help=f"{fields[name].description} (env {env}; default {fields[name].default})",
+        )
+    serve.add_argument(
+        "--no-verify-signatures",
+        dest="verify_signatures",
+        action="store_false",
+        default=None,
+        help="accept requests without checking SigV4 (env TRANSCRIBE_EMULATOR_VERIFY_SIGNATURES=false)",
+    )
+    models = commands.add_parser("models", help="list the models; --prepare assembles and sha256-checks them")
+    models.add_argument("--prepare", action="store_true", help="assemble split models and verify every sha256")
+    models.add_argument("--data-dir", type=Path, default=None)
+    models.add_argument("--model-store-dir", type=Path, default=None)
+    models.add_argument("--models-dir", type=Path, default=None)
+    return parser
+
+
+def _models(settings: Settings, prepare: bool) -> None:
+    from emulator.storage.models import ModelStore
+
+    store = ModelStore(settings.effective_model_store_dir(), settings.effective_models_dir())
+    for entry in store.entries():
+        where = store.resolve(entry.name) if prepare else "(not resolved; --prepare checks it)"
+        print(f"{entry.name:10s} languages={','.join(entry.languages):4s} {where}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    overrides = {k: v for k, v in vars(args).items() if k not in ("command", "prepare") and v is not None}
+    settings = Settings(**overrides)
+    if args.command == "serve":
+        from emulator.server import run
+
+        run(settings)
+    elif args.command == "models":
+        _models(settings, args.prepare)

@@ -1,0 +1,67 @@
+"""One settings object, read once at start-up and passed down.
+
+Every field can be set by a command-line flag (`--data-dir`) or an environment
+variable `TRANSCRIBE_EMULATOR_<NAME>` (`TRANSCRIBE_EMULATOR_DATA_DIR`); flags win.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TRANSCRIBE_EMULATOR_", extra="ignore")
+
+    host: str = Field("127.0.0.1", description="Address the API binds.")
+    port: int = Field(8080, description="API port (awsJson1.1 over HTTP/1.1 and h2c).")
+    data_dir: Path = Field(Path("data"), description="Jobs database, embedded S3 data, assembled models, logs.")
+
+    s3_endpoint: str | None = Field(
+        None, description="S3 server to use (e.g. http://minio:9000). Unset: start embedded SeaweedFS."
+    )
+    s3_public_endpoint: str | None = Field(
+        None, description="S3 endpoint put into presigned URLs handed to clients. Unset: the S3 endpoint."
+    )
+    s3_port: int = Field(8333, description="Port of the embedded S3 server; it also uses the next 7 ports.")
+    s3_access_key: str | None = Field(None, description="S3 credentials. Unset: the emulator's credentials.")
+    s3_secret_key: str | None = None
+
+    access_key: str = Field("test", description="Access key clients sign with.")
+    secret_key: str = Field("test", description="Secret key clients sign with.")
+    account_id: str = Field("000000000000", description="Account id in ARNs and transcript files.")
+    region: str = Field("us-east-1", description="Region for requests that carry no signature.")
+    verify_signatures: bool = Field(True, description="Check SigV4 signatures of API requests.")
+
+    workers: int = Field(1, ge=1, description="Jobs transcribed at once.")
+    cpu_threads: int = Field(0, ge=0, description="CTranslate2 threads per job; 0: cores / workers.")
+    compute_type: str = Field("int8", description="CTranslate2 compute type.")
+    beam_size: int = Field(5, ge=1, description="Beam size of the decoder.")
+    models_dir: Path | None = Field(
+        None, description="Extra CTranslate2 Whisper models, one sub-directory each. Unset: <data-dir>/models."
+    )
+
+    model_store_dir: Path | None = Field(
+        None, description="Where split models are assembled and sha256 checks remembered. Unset: <data-dir>/model-store."
+    )
+
+    max_media_bytes: int = Field(2 * 1024**3, description="AWS limit: 2 GB.")
+    max_media_seconds: float = Field(4 * 3600.0, description="AWS limit: 4 hours.")
+
+    @property
+    def embedded_s3(self) -> bool:
+        return not self.s3_endpoint
+
+    def effective_cpu_threads(self) -> int:
+        if self.cpu_threads:
+            return self.cpu_threads
+        return max(1, (os.cpu_count() or 1) // self.workers)
+
+    def effective_model_store_dir(self) -> Path:
+        return self.model_store_dir or self.data_dir / "model-store"
+
+    def effective_models_dir(self) -> Path:
+        return self.models_dir or self.data_dir / "models"

@@ -1,0 +1,127 @@
+"""Speech recognition with faster-whisper: samples in, segments of timed words out.
+
+Knows nothing of AWS. Models load once per process and are shared by every job
+(CTranslate2 serves concurrent calls from `num_workers` threads).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from faster_whisper import WhisperModel
+
+from emulator.engine.media import SAMPLE_RATE
+
+
+@dataclass(frozen=True)
+class Word:
+    """A recognised word as Whisper spells it, punctuation attached ("Americans,").
+    start, end: seconds from the start of the audio; probability: 0..1."""
+
+    start: float
+    end: float
+    text: str
+    probability: float
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A decoded span (after VAD): seconds, its text, its words."""
+
+    start: float
+    end: float
+    text: str
+    words: tuple[Word, ...]
+
+
+@dataclass(frozen=True)
+class Transcription:
+    language: str  # ISO 639-1 code the model decoded in
+    language_probability: float  # 0..1
+    duration: float  # seconds of audio given
+    segments: tuple[Segment, ...]
+
+
+@dataclass(frozen=True)
+class RecognitionOptions:
+    """Decoder options. language: ISO 639-1 code, None to detect (multilingual models)."""
+
+    language: str | None = None
+    beam_size: int = 5
+    vad_filter: bool = True
+    vad_parameters: dict = field(default_factory=dict)
+    initial_prompt: str | None = None
+    hotwords: str | None = None
+
+
+@dataclass(frozen=True)
+class ModelLoadOptions:
+    device: str = "cpu"
+    compute_type: str = "int8"
+    cpu_threads: int = 0  # 0: CTranslate2's default
+    num_workers: int = 1  # concurrent transcribe() calls the model serves in parallel
+
+
+class Recognizer:
+    """Loads each model once, on first use, and transcribes with it.
+
+    `resolve_model` maps a model name to a directory (the model store). Thread-safe.
+    """
+
+    def __init__(self, resolve_model: Callable[[str], Path], load_options: ModelLoadOptions):
+        self._resolve_model = resolve_model
+        self._load_options = load_options
+        self._models: dict[str, WhisperModel] = {}
+        self._lock = threading.Lock()
+
+    def loaded(self) -> list[str]:
+        return sorted(self._models)
+
+    def model(self, name: str) -> WhisperModel:
+        with self._lock:
+            if name not in self._models:
+                o = self._load_options
+                self._models[name] = WhisperModel(
+                    str(self._resolve_model(name)),
+                    device=o.device,
+                    compute_type=o.compute_type,
+                    cpu_threads=o.cpu_threads,
+                    num_workers=o.num_workers,
+                    local_files_only=True,
+                )
+            return self._models[name]
+
+    def transcribe(self, samples: np.ndarray, model_name: str, options: RecognitionOptions) -> Transcription:
+        """samples: float32 mono 16 kHz, shape (n,). Blocking: run it in a worker thread."""
+        model = self.model(model_name)
+        segments, info = model.transcribe(
+            samples,
+            language=options.language,
+            beam_size=options.beam_size,
+            word_timestamps=True,
+            vad_filter=options.vad_filter,
+            vad_parameters=options.vad_parameters or None,
+            initial_prompt=options.initial_prompt,
+            hotwords=options.hotwords,
+        )
+        decoded = tuple(
+            Segment(
+                start=float(s.start),
+                end=float(s.end),
+                text=s.text.strip(),
+                words=tuple(
+                    Word(float(w.start), float(w.end), w.word, float(w.probability)) for w in (s.words or ())
+                ),
+            )
+            for s in segments
+        )
+        return Transcription(
+            language=info.language,
+            language_probability=float(info.language_probability),
+            duration=len(samples) / SAMPLE_RATE,
+            segments=decoded,
+        )

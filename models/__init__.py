@@ -1,0 +1,1 @@
+"""The model catalog (catalog.json), installed as the package `emulator.catalog`."""

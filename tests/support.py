@@ -1,0 +1,158 @@
+"""Test support: a real emulator process on free loopback ports, real clients, the shared audio.
+
+Nothing here is mocked: `EmulatorProcess` runs `transcribe-emulator serve` (hypercorn,
+embedded SeaweedFS) exactly as a user does, and stops it by PID.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import boto3
+import httpx
+from botocore.config import Config
+
+REPO = Path(__file__).resolve().parents[1]
+AUDIO_DIR = Path(os.environ.get("TRANSCRIBE_EMULATOR_TEST_AUDIO", REPO.parent / "shared" / "audio"))
+CREDENTIALS = dict(region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
+EMULATOR_BIN = Path(sys.executable).parent / "transcribe-emulator"
+
+
+def manifest() -> dict[str, dict]:
+    with open(AUDIO_DIR / "manifest.jsonl") as f:
+        return {item["id"]: item for item in map(json.loads, f)}
+
+
+def audio_path(item_id: str) -> Path:
+    return AUDIO_DIR / manifest()[item_id]["audio"]
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def free_s3_base() -> int:
+    """An S3 port whose whole SeaweedFS block (s3..s3+8 and s3+10008) is free."""
+    for _ in range(200):
+        base = random.randrange(20000, 45000)
+        if all(_free(p) for p in [*range(base, base + 9), base + 10008]):
+            return base
+    raise RuntimeError("no free port block")
+
+
+class EmulatorProcess:
+    """`transcribe-emulator serve` in a child process; env/args as a user would give them."""
+
+    def __init__(self, data_dir: Path, extra_args: list[str] | None = None, env: dict | None = None):
+        self.data_dir = data_dir
+        self.port = free_port()
+        self.s3_port = free_s3_base()
+        self.extra_args = extra_args or []
+        self.env = env or {}
+        self.proc: subprocess.Popen | None = None
+        self.log_path = data_dir.parent / f"{data_dir.name}.log"
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def s3_endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.s3_port}"
+
+    def start(self, timeout: float = 90) -> "EmulatorProcess":
+        env = {**os.environ, **self.env}
+        args = [
+            str(EMULATOR_BIN), "serve",
+            "--port", str(self.port),
+            "--s3-port", str(self.s3_port),
+            "--data-dir", str(self.data_dir),
+            *self.extra_args,
+        ]
+        log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"emulator exited {self.proc.returncode}:\n{self.log_tail()}")
+            try:
+                if httpx.get(self.endpoint + "/_emulator/health", timeout=2).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"emulator did not become healthy:\n{self.log_tail()}")
+
+    def health(self) -> dict:
+        return httpx.get(self.endpoint + "/_emulator/health", timeout=5).json()
+
+    def log_tail(self, lines: int = 60) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def transcribe(self, **overrides):
+        return boto3.client(
+            "transcribe",
+            endpoint_url=self.endpoint,
+            config=Config(retries={"max_attempts": 1}),
+            **{**CREDENTIALS, **overrides},
+        )
+
+    def s3(self):
+        return boto3.client("s3", endpoint_url=self.s3_endpoint, **CREDENTIALS)
+
+
+def wait_for_job(client, name: str, timeout: float = 180) -> dict:
+    """Polls GetTranscriptionJob until COMPLETED or FAILED; returns the job."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.get_transcription_job(TranscriptionJobName=name)["TranscriptionJob"]
+        if job["TranscriptionJobStatus"] in ("COMPLETED", "FAILED"):
+            return job
+        time.sleep(0.25)
+    raise TimeoutError(f"job {name} still {job['TranscriptionJobStatus']} after {timeout} s")
+
+
+def wer(reference: str, hypothesis: str) -> float:
+    """Word error rate after Whisper's English normaliser (shared/audio/README.md)."""
+    import jiwer
+    from whisper_normalizer.english import EnglishTextNormalizer
+
+    normalise = EnglishTextNormalizer()
+    return jiwer.wer(normalise(reference), normalise(hypothesis))
