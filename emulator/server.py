@@ -65,4 +65,4 @@ def run(settings: Settings) -> None:
         asyncio.run(_serve(create_app(runtime), _hypercorn_config(settings)))
     finally:
         if embedded:
-            embedded.stop()
+            embedded.stop(timeout=3)

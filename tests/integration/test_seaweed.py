@@ -296,6 +296,40 @@ def test_persistence_across_restart(tmp_path):
             resp.release_conn()
 
 
+def test_objects_survive_sigkill(tmp_path):
+    """stop() falls back to SIGKILL when weed stalls; acknowledged writes must survive it."""
+    s = make_server(tmp_path)
+    s.start()
+    mc = minio_client(s)
+    mc.make_bucket("crash")
+    data = os.urandom(5 * 1024 * 1024)
+    mc.put_object("crash", "obj", io.BytesIO(data), len(data))
+    os.killpg(s.pid, signal.SIGKILL)
+    s.stop()
+    with s:
+        resp = minio_client(s).get_object("crash", "obj")
+        try:
+            assert resp.read() == data
+        finally:
+            resp.close()
+            resp.release_conn()
+
+
+def test_relative_data_dir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with EmbeddedS3(Path("rel"), SeaweedPorts.from_base(free_port_block()), ACCESS_KEY, SECRET_KEY) as s:
+        minio_client(s).make_bucket("rel-bucket")
+    assert (tmp_path / "rel" / "data" / "filerldb2").is_dir()
+    assert not (tmp_path / "rel" / "rel").exists()
+
+
+def test_unix_sockets_cleaned_up(tmp_path):
+    s = make_server(tmp_path)
+    with s:
+        assert any(p.exists() for p in s._unix_socket_paths())
+    assert not any(p.exists() for p in s._unix_socket_paths())
+
+
 # --- process hygiene ------------------------------------------------------------------
 
 
