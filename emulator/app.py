@@ -24,6 +24,9 @@ from emulator.engine.recognizer import ModelLoadOptions, Recognizer
 from emulator.service.jobs import RequestContext, TranscriptionJobs
 from emulator.service.pipeline import Limits, TranscriptionPipeline
 from emulator.service.store import Store
+from emulator.service.tags import Tagging
+from emulator.service.vocabularies import Vocabularies
+from emulator.service.vocabulary_filters import VocabularyFilters
 from emulator.service.worker import WorkerPool
 from emulator.storage.models import ModelStore
 from emulator.storage.s3 import ObjectStore
@@ -41,6 +44,7 @@ class Runtime:
     recognizer: Recognizer
     pool: WorkerPool
     jobs: TranscriptionJobs
+    services: list  # every object with operations(): name -> method(ctx, params)
 
 
 def _clock() -> float:
@@ -67,6 +71,8 @@ def build_runtime(settings: Settings, s3_endpoint: str) -> Runtime:
             num_workers=settings.workers,
         ),
     )
+    vocabularies = Vocabularies(store, objects, clock=_clock)
+    vocabulary_filters = VocabularyFilters(store, objects, clock=_clock)
     pipeline = TranscriptionPipeline(
         store,
         objects,
@@ -76,6 +82,8 @@ def build_runtime(settings: Settings, s3_endpoint: str) -> Runtime:
         limits=Limits(settings.max_media_bytes, settings.max_media_seconds),
         beam_size=settings.beam_size,
         clock=_clock,
+        vocabularies=vocabularies,
+        vocabulary_filters=vocabulary_filters,
     )
     pipeline.clear_scratch()
     pool = WorkerPool(settings.workers, pipeline)
@@ -83,31 +91,34 @@ def build_runtime(settings: Settings, s3_endpoint: str) -> Runtime:
     def supported_language(code: str) -> bool:
         return code.split("-")[0] in _LANGUAGE_CODES
 
-    jobs = TranscriptionJobs(store, pool, objects, supported_language, clock=_clock)
-    resumed = jobs.resume_unfinished()
-    if resumed:
-        log.info("resumed %d unfinished job(s)", resumed)
+    jobs = TranscriptionJobs(
+        store,
+        pool,
+        objects,
+        supported_language,
+        clock=_clock,
+        vocabularies=vocabularies,
+        vocabulary_filters=vocabulary_filters,
+    )
+    resumed = vocabularies.resume_pending(), jobs.resume_unfinished()
+    if any(resumed):
+        log.info("resumed %d pending vocabularies and %d unfinished jobs", *resumed)
     # Load the English model before the first job needs it (about 0.3 s, off the loop).
     threading.Thread(
         target=recognizer.model, args=(models.model_for_language("en"),), daemon=True, name="model-preload"
     ).start()
-    return Runtime(settings, s3_endpoint, store, objects, models, recognizer, pool, jobs)
+    services = [jobs, vocabularies, vocabulary_filters, Tagging(store)]
+    return Runtime(settings, s3_endpoint, store, objects, models, recognizer, pool, jobs, services)
 
 
 def operation_table(runtime: Runtime) -> dict:
     """Operation name -> callable(region, params); the account is the emulator's."""
     account = runtime.settings.account_id
-    jobs = runtime.jobs
 
     def bind(method):
         return lambda region, params: method(RequestContext(region, account), params)
 
-    return {
-        "StartTranscriptionJob": bind(jobs.start_transcription_job),
-        "GetTranscriptionJob": bind(jobs.get_transcription_job),
-        "ListTranscriptionJobs": bind(jobs.list_transcription_jobs),
-        "DeleteTranscriptionJob": bind(jobs.delete_transcription_job),
-    }
+    return {name: bind(method) for service in runtime.services for name, method in service.operations().items()}
 
 
 def create_app(runtime: Runtime) -> Starlette:

@@ -120,3 +120,40 @@ def decode(path: Path, sample_rate: int = SAMPLE_RATE, max_seconds: float | None
     if not chunks:
         raise MediaError(MediaProblem.UNREADABLE, "no audio frames decoded")
     return np.concatenate(chunks).astype(np.float32, copy=False)
+
+
+def decode_channels(path: Path, sample_rate: int = SAMPLE_RATE, max_seconds: float | None = None) -> np.ndarray:
+    """Decodes the first audio stream to float32 at `sample_rate` Hz, one row per channel:
+    shape (channels, n); row 0 is the first channel (left in a stereo file).
+
+    The channels keep the file's own layout (no downmix), for channel identification.
+    `max_seconds` and the errors are as in `decode`.
+    """
+    # layout=None: the resampler adopts the first frame's layout, so nothing is mixed.
+    resampler = av.AudioResampler(format="fltp", layout=None, rate=sample_rate)
+    chunks: list[np.ndarray] = []
+    limit = None if max_seconds is None else int(max_seconds * sample_rate) + sample_rate
+    decoded = 0
+    try:
+        with av.open(str(path), metadata_errors="ignore") as container:
+            if not container.streams.audio:
+                raise MediaError(MediaProblem.NO_AUDIO)
+            stream = container.streams.audio[0]
+            try:
+                for frame in container.decode(stream):
+                    frame.pts = None  # let the resampler keep its own clock across gaps
+                    for out in resampler.resample(frame):
+                        chunks.append(out.to_ndarray())
+                        decoded += chunks[-1].shape[1]
+                    if limit is not None and decoded > limit:
+                        break
+            except av.FFmpegError as e:
+                if not chunks:
+                    raise MediaError(MediaProblem.UNREADABLE, str(e)) from e
+            for out in resampler.resample(None):
+                chunks.append(out.to_ndarray())
+    except av.FFmpegError as e:
+        raise MediaError(MediaProblem.UNREADABLE, str(e)) from e
+    if not chunks:
+        raise MediaError(MediaProblem.UNREADABLE, "no audio frames decoded")
+    return np.concatenate(chunks, axis=1).astype(np.float32, copy=False)

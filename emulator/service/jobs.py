@@ -9,36 +9,36 @@ responses recorded against AWS in shared/reference/aws-recorded-responses.json.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import time
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Callable
 
 from emulator.aws.errors import BadRequestException, ConflictException
 from emulator.service import s3_uri
+from emulator.service.job_settings import check_start_request
+from emulator.service.pagination import PRESIGNED_URL_LIFETIME, paginate
+from emulator.service.tags import validate_new_tags
 from emulator.service.store import AlreadyExists, Record, Store
 from emulator.service.worker import WorkerPool
 from emulator.storage.s3 import ObjectStore
 
 KIND = "transcription-job"
 UNFINISHED = ("QUEUED", "IN_PROGRESS")
-PRESIGNED_URL_LIFETIME = timedelta(minutes=15)  # AWS: service-bucket URIs are valid 15 minutes
-DEFAULT_MAX_RESULTS = 5
 
 JOB_NOT_FOUND = "The requested job couldn't be found. Check the job name and try your request again."
 JOB_EXISTS = "The requested job name already exists. Use a different job name."
-LANGUAGE_MISSING = (
-    "The language code is missing. Either add a language code or turn on language identification."
-)
-INVALID_NEXT_TOKEN = "The NextToken that you provided is invalid. Check the token and try your request again."
-
-# Settings whose real effect lands with the job-settings work; until then a request that
-# turns one on is refused openly instead of being echoed and ignored.
-_NOT_YET = "The emulator does not support {} yet. See the README's differences from AWS."
 _DEFAULT_SETTINGS = {"ChannelIdentification": False, "ShowAlternatives": False}
+# Request members the job object shows as given (botocore `TranscriptionJob`).
+_ECHOED = (
+    "MediaFormat",
+    "MediaSampleRateHertz",
+    "IdentifyLanguage",
+    "IdentifyMultipleLanguages",
+    "LanguageOptions",
+    "LanguageIdSettings",
+    "JobExecutionSettings",
+    "Tags",
+)
 
 
 @dataclass(frozen=True)
@@ -63,31 +63,52 @@ class TranscriptionJobs:
         objects: ObjectStore,
         supported_language: Callable[[str], bool],
         clock: Callable[[], float] = _now,
+        vocabularies=None,
+        vocabulary_filters=None,
     ):
         self.store = store
         self.pool = pool
         self.objects = objects
         self.supported_language = supported_language
         self.clock = clock
+        # Optional so the job service stands alone in tests; the app always wires them.
+        self.vocabularies = vocabularies
+        self.vocabulary_filters = vocabulary_filters
+
+    def operations(self) -> dict[str, Callable[[RequestContext, dict], dict]]:
+        """AWS operation name -> method(ctx, params)."""
+        return {
+            "StartTranscriptionJob": self.start_transcription_job,
+            "GetTranscriptionJob": self.get_transcription_job,
+            "ListTranscriptionJobs": self.list_transcription_jobs,
+            "DeleteTranscriptionJob": self.delete_transcription_job,
+        }
 
     # --- StartTranscriptionJob ----------------------------------------------------------
 
     def start_transcription_job(self, ctx: RequestContext, params: dict) -> dict:
         name = params["TranscriptionJobName"]
-        self._check_start(params)
+        self._check_start(ctx, params)
         now = self.clock()
         doc = {
             "TranscriptionJobName": name,
             "TranscriptionJobStatus": "QUEUED",
-            "LanguageCode": params["LanguageCode"],
-            "Media": params["Media"],
-            "CreationTime": now,
-            "Transcript": {},
-            "Settings": {**_DEFAULT_SETTINGS, **params.get("Settings", {})},
         }
-        for member in ("MediaFormat", "MediaSampleRateHertz", "JobExecutionSettings", "Tags"):
+        if "LanguageCode" in params:
+            doc["LanguageCode"] = params["LanguageCode"]
+        doc.update(
+            {
+                "Media": params["Media"],
+                "CreationTime": now,
+                "Transcript": {},
+                "Settings": {**_DEFAULT_SETTINGS, **params.get("Settings", {})},
+            }
+        )
+        for member in _ECHOED:
             if member in params:
                 doc[member] = params[member]
+        if "Subtitles" in params:
+            doc["Subtitles"] = {"OutputStartIndex": 0, **params["Subtitles"]}
         internal = {
             "OutputBucketName": params.get("OutputBucketName"),
             "OutputKey": params.get("OutputKey"),
@@ -111,40 +132,28 @@ class TranscriptionJobs:
             shown["Settings"] = doc["Settings"]
         return {"TranscriptionJob": shown}
 
-    def _check_start(self, params: dict) -> None:
-        language_choices = [
-            m for m in ("LanguageCode", "IdentifyLanguage", "IdentifyMultipleLanguages") if params.get(m)
-        ]
-        if not language_choices:
-            raise BadRequestException(LANGUAGE_MISSING)
-        for member in ("IdentifyLanguage", "IdentifyMultipleLanguages", "LanguageOptions", "LanguageIdSettings"):
-            if member in params:
-                raise BadRequestException(_NOT_YET.format(f"automatic language identification ({member})"))
-        for member, what in (
-            ("ContentRedaction", "content redaction (ContentRedaction)"),
-            ("Subtitles", "subtitles (Subtitles)"),
-            ("ModelSettings", "custom language models (ModelSettings)"),
-            ("ToxicityDetection", "toxicity detection (ToxicityDetection)"),
-        ):
-            if member in params:
-                raise BadRequestException(_NOT_YET.format(what))
-        settings = params.get("Settings", {})
-        for member in ("ShowSpeakerLabels", "ChannelIdentification", "ShowAlternatives"):
-            if settings.get(member):
-                raise BadRequestException(_NOT_YET.format(f"Settings.{member}"))
-        for member in ("MaxSpeakerLabels", "MaxAlternatives", "VocabularyName", "VocabularyFilterName"):
-            if member in settings:
-                raise BadRequestException(_NOT_YET.format(f"Settings.{member}"))
-        if not self.supported_language(params["LanguageCode"]):
-            raise BadRequestException(
-                f"The emulator has no speech model for language code {params['LanguageCode']}. "
-                "Add a multilingual Whisper model that supports it, or use another language code."
-            )
+    def _check_start(self, ctx: RequestContext, params: dict) -> None:
+        check_start_request(params)
+        validate_new_tags(params.get("Tags", []))
+        languages = [params["LanguageCode"]] if "LanguageCode" in params else params.get("LanguageOptions", [])
+        for code in languages:
+            if not self.supported_language(code):
+                raise BadRequestException(
+                    f"The emulator has no speech model for language code {code}. "
+                    "Add a multilingual Whisper model that supports it, or use another language code."
+                )
         if s3_uri.parse_s3_uri(params["Media"].get("MediaFileUri", ""), (self.objects.endpoint,)) is None:
             raise BadRequestException(
                 "The URI that you provided doesn't point to an S3 object. "
                 "Make sure that the object exists and try your request again."
             )
+        for language, settings in job_resource_settings(params):
+            if language is None:
+                continue  # identified at run time; the pipeline checks the language then
+            if settings.get("VocabularyName") and self.vocabularies:
+                self.vocabularies.terms_for_job(ctx.region, settings["VocabularyName"], language)
+            if settings.get("VocabularyFilterName") and self.vocabulary_filters:
+                self.vocabulary_filters.words_for_job(ctx.region, settings["VocabularyFilterName"], language)
 
     # --- GetTranscriptionJob ------------------------------------------------------------
 
@@ -158,6 +167,12 @@ class TranscriptionJobs:
         location = record.internal.get("Transcript")
         if record.status == "COMPLETED" and location:
             doc["Transcript"] = {"TranscriptFileUri": self._transcript_uri(record.region, location)}
+            subtitles = record.internal.get("Subtitles")
+            if subtitles:
+                doc["Subtitles"] = {
+                    **doc["Subtitles"],
+                    "SubtitleFileUris": [self._transcript_uri(record.region, loc) for loc in subtitles],
+                }
         return doc
 
     def _transcript_uri(self, region: str, location: dict) -> str:
@@ -170,14 +185,12 @@ class TranscriptionJobs:
     def list_transcription_jobs(self, ctx: RequestContext, params: dict) -> dict:
         status = params.get("Status")
         records = self.store.list(KIND, ctx.region, status, params.get("JobNameContains"))
-        start = _decode_token(params["NextToken"]) if "NextToken" in params else 0
-        limit = params.get("MaxResults", DEFAULT_MAX_RESULTS)
-        page = records[start : start + limit]
+        page, next_token = paginate(records, params)
         response: dict = {}
         if status:
             response["Status"] = status
-        if start + limit < len(records):
-            response["NextToken"] = _encode_token(start + limit)
+        if next_token:
+            response["NextToken"] = next_token
         response["TranscriptionJobSummaries"] = [self._summary(r) for r in page]
         return response
 
@@ -194,6 +207,10 @@ class TranscriptionJobs:
                 "LanguageCode",
                 "TranscriptionJobStatus",
                 "FailureReason",
+                "IdentifyLanguage",
+                "IdentifyMultipleLanguages",
+                "IdentifiedLanguageScore",
+                "LanguageCodes",
             )
             if k in doc
         }
@@ -229,15 +246,9 @@ class TranscriptionJobs:
         return len(records)
 
 
-def _encode_token(offset: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
-
-
-def _decode_token(token: str) -> int:
-    try:
-        offset = json.loads(base64.urlsafe_b64decode(token.encode()))["offset"]
-    except (ValueError, KeyError, TypeError, binascii.Error):
-        raise BadRequestException(INVALID_NEXT_TOKEN) from None
-    if not isinstance(offset, int) or offset < 0:
-        raise BadRequestException(INVALID_NEXT_TOKEN)
-    return offset
+def job_resource_settings(params: dict) -> list[tuple[str | None, dict]]:
+    """(language, settings naming a vocabulary or filter) pairs of a request: the job's
+    `Settings` (for its LanguageCode, None when identified) and each `LanguageIdSettings` entry."""
+    pairs: list[tuple[str | None, dict]] = [(params.get("LanguageCode"), params.get("Settings", {}))]
+    pairs.extend(params.get("LanguageIdSettings", {}).items())
+    return pairs

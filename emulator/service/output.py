@@ -102,8 +102,11 @@ def join_tokens(tokens: list[Token]) -> str:
     return out
 
 
-def render_item(item_id: int, token: Token) -> dict:
-    item: dict = {"id": item_id, "type": token.kind}
+def render_item(item_id: int, token: Token, channel_label: str | None = None) -> dict:
+    item: dict = {"id": item_id}
+    if channel_label:
+        item["channel_label"] = channel_label
+    item["type"] = token.kind
     item["alternatives"] = [{"confidence": format_confidence(token.confidence), "content": token.content}]
     if token.kind == "pronunciation":
         item["start_time"] = format_seconds(token.start)
@@ -111,29 +114,30 @@ def render_item(item_id: int, token: Token) -> dict:
     return item
 
 
-def render_results(transcription: Transcription) -> dict:
-    """`results` of a plain job: transcripts, items, audio_segments."""
+def _render(labelled_segments: list[tuple[str | None, object]]) -> dict:
+    """Items, audio segments and transcript of segments in the order given."""
     items: list[dict] = []
     audio_segments: list[dict] = []
     all_tokens: list[Token] = []
-    for segment in transcription.segments:
+    for label, segment in labelled_segments:
         tokens = tokens_for_segment(segment)
         words = [t for t in tokens if t.kind == "pronunciation"]
         if not words:
             continue
         first_id = len(items)
         for token in tokens:
-            items.append(render_item(len(items), token))
+            items.append(render_item(len(items), token, label))
         all_tokens.extend(tokens)
-        audio_segments.append(
-            {
-                "id": len(audio_segments),
-                "transcript": join_tokens(tokens),
-                "start_time": format_seconds(words[0].start),
-                "end_time": format_seconds(words[-1].end),
-                "items": list(range(first_id, len(items))),
-            }
-        )
+        audio_segment = {
+            "id": len(audio_segments),
+            "transcript": join_tokens(tokens),
+            "start_time": format_seconds(words[0].start),
+            "end_time": format_seconds(words[-1].end),
+        }
+        if label:
+            audio_segment["channel_label"] = label
+        audio_segment["items"] = list(range(first_id, len(items)))
+        audio_segments.append(audio_segment)
     return {
         "transcripts": [{"transcript": join_tokens(all_tokens)}],
         "items": items,
@@ -141,11 +145,49 @@ def render_results(transcription: Transcription) -> dict:
     }
 
 
-def render_transcript(job_name: str, account_id: str, transcription: Transcription) -> dict:
-    """The whole transcript file of a standard job."""
-    return {
-        "jobName": job_name,
-        "accountId": account_id,
-        "status": "COMPLETED",
-        "results": render_results(transcription),
+def render_results(transcription: Transcription) -> dict:
+    """`results` of a plain job: transcripts, items, audio_segments."""
+    return _render([(None, segment) for segment in transcription.segments])
+
+
+def channel_label(index: int) -> str:
+    return f"ch_{index}"
+
+
+def render_channel_results(channels: list[Transcription]) -> dict:
+    """`results` of a ChannelIdentification job (digest §4.3), one transcription per channel,
+    before its `channel_labels` section (see add_channel_labels).
+
+    Segments of all channels in time order make the items (each with `channel_label`),
+    audio_segments and the one merged transcript.
+    """
+    labelled = sorted(
+        ((channel_label(i), segment) for i, t in enumerate(channels) for segment in t.segments),
+        key=lambda pair: (pair[1].start, pair[0]),
+    )
+    return _render(labelled)
+
+
+def add_channel_labels(results: dict, number_of_channels: int) -> dict:
+    """Adds `channel_labels`: each channel's items (as in `items`, without ids) and the count.
+    Built last, from the final items, so filters and DisplayAs apply to it too."""
+    per_channel = {channel_label(i): [] for i in range(number_of_channels)}
+    for item in results["items"]:
+        per_channel[item["channel_label"]].append({k: v for k, v in item.items() if k != "id"})
+    out = {"transcripts": results["transcripts"]}
+    out["channel_labels"] = {
+        "channels": [{"channel_label": label, "items": items} for label, items in per_channel.items()],
+        "number_of_channels": number_of_channels,
     }
+    out.update((k, v) for k, v in results.items() if k != "transcripts")
+    return out
+
+
+def wrap_transcript(job_name: str, account_id: str, results: dict) -> dict:
+    """The whole transcript file around a `results` dict."""
+    return {"jobName": job_name, "accountId": account_id, "status": "COMPLETED", "results": results}
+
+
+def render_transcript(job_name: str, account_id: str, transcription: Transcription) -> dict:
+    """The whole transcript file of a plain job."""
+    return wrap_transcript(job_name, account_id, render_results(transcription))

@@ -13,15 +13,28 @@ import logging
 import shutil
 import tempfile
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from emulator.engine.media import SAMPLE_RATE, MediaError, MediaInfo, MediaProblem, decode, probe
+import numpy as np
+
+from emulator.aws.errors import AWSError
+from emulator.engine.language_id import NoSpeechError, identify_language
+from emulator.engine.media import SAMPLE_RATE, MediaError, MediaInfo, MediaProblem, decode, decode_channels, probe
 from emulator.engine.recognizer import RecognitionOptions, Recognizer
 from emulator.service import s3_uri
+from emulator.service.filtering import apply_display_as, apply_vocabulary_filter
+from emulator.service.job_settings import aws_language_code
 from emulator.service.jobs import KIND
-from emulator.service.output import render_transcript
+from emulator.service.output import (
+    add_channel_labels,
+    format_confidence,
+    render_channel_results,
+    render_results,
+    wrap_transcript,
+)
+from emulator.service.subtitles import cues, render_subtitles
 from emulator.service.store import Record, Store
 from emulator.storage.models import ModelStore
 from emulator.storage.s3 import ObjectNotFound, ObjectStore, StorageError
@@ -32,6 +45,7 @@ log = logging.getLogger(__name__)
 SUPPORTED_CONTAINERS = {"mp3", "mp4", "wav", "flac", "ogg", "amr", "webm"}
 MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 8000, 48000  # Hz, botocore `MediaSampleRateHertz`
 MIN_DURATION = 0.5  # seconds
+MAX_CHANNELS = 2  # channel identification handles two channels
 
 
 class JobFailed(Exception):
@@ -63,6 +77,13 @@ TOO_SHORT = (
 FORMAT_MISMATCH = "The media format provided does not match the detected media format."
 SAMPLE_RATE_MISMATCH = "The sample rate provided does not match the detected sample rate"
 INVALID_SAMPLE_RATE = "Invalid sample rate for audio file. The sample rate must be between 8,000 and 48,000 Hz."
+TOO_MANY_CHANNELS = "Invalid number of channels: number of channels too large"
+# Recorded from AWS (a FailureReason pasted in public code); AWS's text has no final period.
+NO_SPEECH_FOR_LANGUAGE_ID = (
+    "Your audio file must have a speech segment long enough in duration to perform automatic "
+    "language identification. Provide an audio file with someone speaking for a longer period "
+    "of time and try your request again"
+)
 NO_OUTPUT_BUCKET = (
     "The specified S3 bucket can't be accessed: {bucket}. "
     "Make sure the bucket exists and that you have write permission, and try your request again."
@@ -109,8 +130,20 @@ def check_media(info: MediaInfo, key: str, declared_format: str | None, declared
         raise JobFailed(TOO_LONG)
 
 
+@dataclass
+class Outcome:
+    """What a finished job adds to its record."""
+
+    doc: dict = field(default_factory=dict)
+    internal: dict = field(default_factory=dict)
+
+
 class TranscriptionPipeline:
-    """Callable for the worker pool: `pipeline((region, job_name))`."""
+    """Callable for the worker pool: `pipeline((region, job_name))`.
+
+    vocabularies / vocabulary_filters: the resource services that resolve the names a job
+    uses (`terms_for_job`, `words_for_job`); None leaves those settings unresolvable.
+    """
 
     def __init__(
         self,
@@ -122,6 +155,8 @@ class TranscriptionPipeline:
         limits: Limits,
         beam_size: int,
         clock: Callable[[], float],
+        vocabularies=None,
+        vocabulary_filters=None,
     ):
         self.store = store
         self.objects = objects
@@ -131,25 +166,30 @@ class TranscriptionPipeline:
         self.limits = limits
         self.beam_size = beam_size
         self.clock = clock
+        self.vocabularies = vocabularies
+        self.vocabulary_filters = vocabulary_filters
 
     def __call__(self, key: tuple[str, str]) -> None:
         region, name = key
-        record = self.store.get(KIND, region, name)
-        if record is None or record.status not in ("QUEUED", "IN_PROGRESS"):
-            return  # deleted while it waited
-        if record.status == "QUEUED":
-            record.status = record.doc["TranscriptionJobStatus"] = "IN_PROGRESS"
-            record.doc["StartTime"] = self.clock()
-            if not self.store.update(record):
-                return
+
+        def start(record: Record) -> None:
+            if record.status == "QUEUED":
+                record.status = record.doc["TranscriptionJobStatus"] = "IN_PROGRESS"
+                record.doc["StartTime"] = self.clock()
+
+        record = self.store.modify(KIND, region, name, start)
+        if record is None or record.status != "IN_PROGRESS":
+            return  # deleted, or finished, while it waited
         work_dir = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=self._scratch()))
         try:
-            self._run(record, work_dir)
+            outcome = self._run(record, work_dir)
+            if outcome:
+                self._finish(record, "COMPLETED", outcome)
         except JobFailed as failure:
-            self._finish(record, "FAILED", failure_reason=str(failure))
+            self._finish(record, "FAILED", Outcome({"FailureReason": str(failure)}))
         except Exception as e:  # a bug must not leave the job running forever
             log.exception("job %s failed unexpectedly", name)
-            self._finish(record, "FAILED", failure_reason=f"Internal failure: {type(e).__name__}: {e}")
+            self._finish(record, "FAILED", Outcome({"FailureReason": f"Internal failure: {type(e).__name__}: {e}"}))
         finally:
             shutil.rmtree(work_dir, ignore_errors=True)
 
@@ -161,8 +201,10 @@ class TranscriptionPipeline:
         self.scratch_dir.mkdir(parents=True, exist_ok=True)
         return self.scratch_dir
 
-    def _run(self, record: Record, work_dir: Path) -> None:
-        doc, internal = record.doc, record.internal
+    # --- the steps --------------------------------------------------------------------
+
+    def _run(self, record: Record, work_dir: Path) -> Outcome | None:
+        doc = record.doc
         bucket, key = s3_uri.parse_s3_uri(doc["Media"]["MediaFileUri"], (self.objects.endpoint,))
         output = self._output_location(record)
         media_path = work_dir / "media"
@@ -172,32 +214,125 @@ class TranscriptionPipeline:
         except MediaError as e:
             raise JobFailed(unsupported_format(_UNREADABLE[e.problem])) from e
         check_media(info, key, doc.get("MediaFormat"), doc.get("MediaSampleRateHertz"), self.limits)
-        try:
-            samples = decode(media_path, max_seconds=self.limits.max_seconds)
-        except MediaError as e:
-            raise JobFailed(unsupported_format(_UNREADABLE[e.problem])) from e
-        if len(samples) > self.limits.max_seconds * SAMPLE_RATE:
-            raise JobFailed(TOO_LONG)  # the header did not say how long it is
-        if len(samples) < MIN_DURATION * SAMPLE_RATE:
-            raise JobFailed(TOO_SHORT)
+        channel_identification = doc["Settings"].get("ChannelIdentification", False)
+        if channel_identification and info.channels > MAX_CHANNELS:
+            raise JobFailed(TOO_MANY_CHANNELS)
+        channels = self._decode(media_path, channel_identification)
+        mono = channels.mean(axis=0) if channels.shape[0] > 1 else channels[0]
 
-        language = doc["LanguageCode"].split("-")[0]
-        transcription = self.recognizer.transcribe(
-            samples,
-            self.models.model_for_language(language),
-            RecognitionOptions(language=language, beam_size=self.beam_size),
+        language_code, language_score, identification = self._language(record, mono)
+        settings = effective_settings(doc, language_code)
+        vocabulary = self._vocabulary(record.region, settings, language_code)
+        language = language_code.split("-")[0]
+        options = RecognitionOptions(
+            language=language,
+            beam_size=self.beam_size,
+            hotwords=vocabulary_hotwords(vocabulary) if vocabulary else None,
         )
-        transcript = render_transcript(record.name, internal["AccountId"], transcription)
+        model_name = self.models.model_for_language(language)
+        if channel_identification:
+            results = render_channel_results(
+                [self.recognizer.transcribe(channel, model_name, options) for channel in channels]
+            )
+        else:
+            results = render_results(self.recognizer.transcribe(mono, model_name, options))
+        if vocabulary:
+            results = apply_display_as(results, vocabulary)
+        if settings.get("VocabularyFilterName"):
+            words = self._filter_words(record.region, settings["VocabularyFilterName"], language_code)
+            results = apply_vocabulary_filter(results, words, settings["VocabularyFilterMethod"])
+        if channel_identification:
+            results = add_channel_labels(results, channels.shape[0])
+        if identification:
+            results = {**identification, **results}
 
         if self.store.get(KIND, record.region, record.name) is None:
-            return  # deleted while it ran: write nothing
-        self.objects.put_bytes(
-            output["bucket"], output["key"], json.dumps(transcript).encode(), "application/json"
+            return None  # deleted while it ran: write nothing
+        transcript = wrap_transcript(record.name, record.internal["AccountId"], results)
+        self.objects.put_bytes(output["bucket"], output["key"], json.dumps(transcript).encode(), "application/json")
+        outcome = Outcome(
+            doc={
+                "LanguageCode": language_code,
+                "MediaFormat": doc.get("MediaFormat") or media_format(info, key),
+                "MediaSampleRateHertz": doc.get("MediaSampleRateHertz") or info.sample_rate,
+            },
+            internal={"Transcript": output},
         )
-        internal["Transcript"] = output
-        doc["MediaFormat"] = doc.get("MediaFormat") or media_format(info, key)
-        doc["MediaSampleRateHertz"] = doc.get("MediaSampleRateHertz") or info.sample_rate
-        self._finish(record, "COMPLETED")
+        if language_score is not None:
+            outcome.doc["IdentifiedLanguageScore"] = language_score
+        if "Subtitles" in doc:
+            outcome.internal["Subtitles"] = self._write_subtitles(results, output, doc["Subtitles"])
+        return outcome
+
+    def _decode(self, media_path: Path, per_channel: bool) -> np.ndarray:
+        """Samples as (channels, n) float32 16 kHz; one row unless `per_channel`."""
+        try:
+            if per_channel:
+                channels = decode_channels(media_path, max_seconds=self.limits.max_seconds)
+            else:
+                channels = decode(media_path, max_seconds=self.limits.max_seconds)[np.newaxis, :]
+        except MediaError as e:
+            raise JobFailed(unsupported_format(_UNREADABLE[e.problem])) from e
+        if channels.shape[1] > self.limits.max_seconds * SAMPLE_RATE:
+            raise JobFailed(TOO_LONG)  # the header did not say how long it is
+        if channels.shape[1] < MIN_DURATION * SAMPLE_RATE:
+            raise JobFailed(TOO_SHORT)
+        return channels
+
+    def _language(self, record: Record, samples: np.ndarray) -> tuple[str, float | None, dict | None]:
+        """The job's LanguageCode; when IdentifyLanguage is on, identified, with its score
+        (0..1) and the `language_code` / `language_identification` results members (digest §4.5)."""
+        doc = record.doc
+        if not doc.get("IdentifyLanguage"):
+            return doc["LanguageCode"], None, None
+        options = doc.get("LanguageOptions")
+        candidates = sorted({code.split("-")[0] for code in options}) if options else None
+        model = self.recognizer.model(self.models.model_for_language("*"))
+        try:
+            scores = identify_language(model, samples, candidates)
+        except NoSpeechError:
+            raise JobFailed(NO_SPEECH_FOR_LANGUAGE_ID) from None
+        ranked = [(aws_language_code(s.language, options), s.probability) for s in scores]
+        ranked = [(code, p) for code, p in ranked if code][:5]
+        if not ranked:
+            raise JobFailed(NO_SPEECH_FOR_LANGUAGE_ID)
+        code, score = ranked[0]
+        return code, round(score, 4), {
+            "language_code": code,
+            "language_identification": [{"score": format_confidence(p), "code": c} for c, p in ranked],
+        }
+
+    def _vocabulary(self, region: str, settings: dict, language_code: str):
+        name = settings.get("VocabularyName")
+        if not name or self.vocabularies is None:
+            return None
+        try:
+            return self.vocabularies.terms_for_job(region, name, language_code)
+        except AWSError as e:
+            raise JobFailed(e.message) from None
+
+    def _filter_words(self, region: str, name: str, language_code: str) -> list[str]:
+        if self.vocabulary_filters is None:
+            raise JobFailed(f"The vocabulary filter {name} couldn't be used.")
+        try:
+            return self.vocabulary_filters.words_for_job(region, name, language_code)
+        except AWSError as e:
+            raise JobFailed(e.message) from None
+
+    def _write_subtitles(self, results: dict, output: dict, request: dict) -> list[dict]:
+        """Subtitle files beside the transcript (same name, .srt/.vtt); none without speech,
+        as AWS documents. Returns their locations."""
+        if not cues(results):
+            return []
+        locations = []
+        base = output["key"].removesuffix(".json")
+        for subtitle_format in request["Formats"]:
+            location = {**output, "key": f"{base}.{subtitle_format}"}
+            text = render_subtitles(results, subtitle_format, request.get("OutputStartIndex", 0))
+            content_type = "text/vtt" if subtitle_format == "vtt" else "application/x-subrip"
+            self.objects.put_bytes(location["bucket"], location["key"], text.encode(), content_type)
+            locations.append(location)
+        return locations
 
     def _fetch(self, bucket: str, key: str, path: Path) -> None:
         try:
@@ -232,11 +367,27 @@ class TranscriptionPipeline:
         key = f"{internal['AccountId']}/{record.name}/{uuid.uuid4()}/asrOutput.json"
         return {"type": "SERVICE_BUCKET", "bucket": bucket, "key": key}
 
-    def _finish(self, record: Record, status: str, failure_reason: str | None = None) -> None:
-        record.status = record.doc["TranscriptionJobStatus"] = status
-        if failure_reason:
-            # As recorded from AWS (test_transcribe_error_invalid_length): no CompletionTime.
-            record.doc["FailureReason"] = failure_reason
-        else:
-            record.doc["CompletionTime"] = self.clock()
-        self.store.update(record)
+    def _finish(self, record: Record, status: str, outcome: Outcome) -> None:
+        def finish(current: Record) -> None:
+            current.status = current.doc["TranscriptionJobStatus"] = status
+            current.doc.update(outcome.doc)
+            current.internal.update(outcome.internal)
+            if status == "COMPLETED":
+                # As recorded from AWS (test_transcribe_error_invalid_length): FAILED jobs have no CompletionTime.
+                current.doc["CompletionTime"] = self.clock()
+
+        self.store.modify(KIND, record.region, record.name, finish)
+
+
+def effective_settings(doc: dict, language_code: str) -> dict:
+    """The job's Settings, with the LanguageIdSettings entry of the identified language on top."""
+    settings = dict(doc["Settings"])
+    settings.update(doc.get("LanguageIdSettings", {}).get(language_code, {}))
+    if settings.get("VocabularyFilterName") and "VocabularyFilterMethod" not in settings:
+        settings["VocabularyFilterMethod"] = doc["Settings"].get("VocabularyFilterMethod", "mask")
+    return settings
+
+
+def vocabulary_hotwords(vocabulary) -> str:
+    """The phrases a vocabulary biases recognition toward, as Whisper hotwords."""
+    return ", ".join(entry.phrase for entry in vocabulary.entries)

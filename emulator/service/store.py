@@ -11,6 +11,7 @@ import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS resources (
@@ -110,6 +111,32 @@ class Store:
             ),
         )
         return cur.rowcount == 1
+
+    def modify(self, kind: str, region: str, name: str, change: Callable[[Record], None]) -> Record | None:
+        """Atomic read-modify-write: `change` edits the record in place inside one write
+        transaction, so concurrent writers (a worker finishing a job, a TagResource call)
+        never undo each other. Returns the new record, None if it does not exist.
+        Exceptions from `change` roll back and propagate."""
+        conn = self._connect()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            row = conn.execute(
+                "SELECT * FROM resources WHERE kind = ? AND region = ? AND name = ?", (kind, region, name)
+            ).fetchone()
+            if row is None:
+                conn.execute("ROLLBACK")
+                return None
+            record = self._record(row)
+            change(record)
+            conn.execute(
+                "UPDATE resources SET status = ?, doc = ?, internal = ? WHERE kind = ? AND region = ? AND name = ?",
+                (record.status, json.dumps(record.doc), json.dumps(record.internal), kind, region, name),
+            )
+            conn.execute("COMMIT")
+            return record
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
 
     def delete(self, kind: str, region: str, name: str) -> bool:
         cur = self._connect().execute(

@@ -106,3 +106,25 @@ def test_hyphenated_and_clitic_pieces_join_the_word_before():
 def test_silence_gives_an_empty_transcript():
     out = render_transcript("j", "0", _transcription())
     assert out["results"] == {"transcripts": [{"transcript": ""}], "items": [], "audio_segments": []}
+
+
+def test_channel_results_interleave_channels_in_time_order():
+    from emulator.service.output import add_channel_labels, render_channel_results
+
+    left = _transcription([(" Yes.", 0.5, 0.8, 0.99)], [(" Right.", 3.0, 3.4, 0.9)])
+    right = _transcription([(" No.", 1.2, 1.4, 0.95)])
+    results = add_channel_labels(render_channel_results([left, right]), 2)
+    assert list(results) == ["transcripts", "channel_labels", "items", "audio_segments"]
+    assert results["transcripts"] == [{"transcript": "Yes. No. Right."}]
+    assert [(i["id"], i["channel_label"], i["alternatives"][0]["content"]) for i in results["items"]] == [
+        (0, "ch_0", "Yes"), (1, "ch_0", "."), (2, "ch_1", "No"), (3, "ch_1", "."), (4, "ch_0", "Right"), (5, "ch_0", "."),
+    ]
+    channels = results["channel_labels"]
+    assert channels["number_of_channels"] == 2
+    assert [c["channel_label"] for c in channels["channels"]] == ["ch_0", "ch_1"]
+    assert channels["channels"][1]["items"] == [
+        {"channel_label": "ch_1", "type": "pronunciation", "alternatives": [{"confidence": "0.95", "content": "No"}],
+         "start_time": "1.2", "end_time": "1.4"},
+        {"channel_label": "ch_1", "type": "punctuation", "alternatives": [{"confidence": "0.0", "content": "."}]},
+    ]
+    assert [s["channel_label"] for s in results["audio_segments"]] == ["ch_0", "ch_1", "ch_0"]

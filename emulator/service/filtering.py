@@ -1,0 +1,271 @@
+"""Vocabulary filtering and DisplayAs on a finished transcript's `results`. Pure: dict in, new dict out.
+
+Shape: the `results` of Transcribe's output JSON (digest §4; emulator.service.output):
+`transcripts` [{"transcript"}], `items` [{"id", "type", "alternatives": [{"confidence",
+"content"}], "start_time", "end_time", ...}], `audio_segments` [{"id", "transcript",
+"start_time", "end_time", "items": [item ids]}]. Times and confidences are strings.
+
+Vocabulary filter methods (AWS Developer Guide, "Using custom vocabulary filters"; the
+`VocabularyFilterMethod` enum):
+* "mask": each matching word's content becomes "***" in items, transcripts and segments;
+* "remove": matching words disappear; item ids are renumbered from 0 and every list of
+  item ids, every segment and the transcripts are rebuilt to agree;
+* "tag": matching items get `"vocabularyFilterMatch": true`; text unchanged.
+
+Matching is on whole words, ignoring case (and ’ versus '); punctuation items never match.
+A filter entry of several words ("good grief") matches the same words in consecutive items
+with no punctuation between them, inside one audio segment.
+
+Other sections (`speaker_labels`, `channel_labels`, `segments` with alternatives) are
+left as they are: apply these transforms before deriving those sections from `items`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from emulator.service.vocabulary_tables import Vocabulary
+
+MASK = "***"  # AWS's mask for filtered words
+METHODS = ("remove", "mask", "tag")
+
+
+def apply_vocabulary_filter(results: dict, words: list[str], method: str) -> dict:
+    """`results` with the filter's `words` masked, removed or tagged (see the module docstring).
+
+    Raises ValueError for a method outside VocabularyFilterMethod (remove | mask | tag).
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown vocabulary filter method {method!r}")
+    results = _copy(results)
+    items = results.get("items", [])
+    patterns = {_pattern(w) for w in words} - {()}
+    longest = max(map(len, patterns), default=0)
+
+    def match(keys: list[str], start: int) -> tuple[int, None]:
+        for length in range(min(longest, len(keys) - start), 0, -1):
+            if tuple(keys[start : start + length]) in patterns:
+                return length, None
+        return 0, None
+
+    segment_of = _segment_of(results)
+    runs = _find_runs(items, segment_of, match)
+    matched = {i for run in runs for i in run.indices}
+    if method == "tag":
+        for i in matched:
+            items[i]["vocabularyFilterMatch"] = True
+        return results
+    if method == "mask":
+        for i in matched:
+            for alternative in items[i]["alternatives"]:
+                alternative["content"] = MASK
+        return _rebuild(results, [[i] for i in range(len(items))])
+    return _rebuild(results, _without(items, matched, segment_of))
+
+
+def apply_display_as(results: dict, vocabulary: Vocabulary) -> dict:
+    """`results` with each recognised phrase of `vocabulary` written as its DisplayAs.
+
+    A phrase is recognised when the words of consecutive items (no punctuation between,
+    one audio segment) spell it, ignoring case, hyphens, periods and apostrophes, and
+    regardless of how the recogniser split it into words ("Los Angeles", "LosAngeles" and
+    "los-angeles" all match Phrase "Los-Angeles"; "DynamoDB" matches "Dynamo-D.B.").
+    Several items become one item that spans their times with the lowest confidence.
+    Entries without DisplayAs leave the text alone. Longest match wins.
+    """
+    displays: dict[str, str] = {}  # spelling -> DisplayAs; the first entry wins
+    for entry in vocabulary.entries:
+        if entry.display_as and _spelling(entry.phrase):
+            displays.setdefault(_spelling(entry.phrase), entry.display_as)
+    if not displays:
+        return _copy(results)
+    longest = max(map(len, displays))
+    results = _copy(results)
+    items = results.get("items", [])
+
+    def match(keys: list[str], start: int) -> tuple[int, str | None]:
+        best: tuple[int, str | None] = (0, None)
+        spelled = ""
+        for end in range(start, len(keys)):
+            spelled += keys[end]
+            if not keys[end] or len(spelled) > longest:
+                break
+            if spelled in displays:
+                best = (end - start + 1, displays[spelled])
+        return best
+
+    runs = _find_runs(items, _segment_of(results), match, key=_spelling)
+    groups: list[list[int]] = []
+    run_at = {run.indices[0]: run for run in runs}
+    i = 0
+    while i < len(items):
+        run = run_at.get(i)
+        if run is None:
+            groups.append([i])
+            i += 1
+            continue
+        _merge(items, run.indices, run.display)
+        groups.append(list(run.indices))
+        i = run.indices[-1] + 1
+    return _rebuild(results, groups)
+
+
+def _copy(results: dict) -> dict:
+    """A deep copy; a JSON round trip is several times faster than copy.deepcopy on long transcripts."""
+    return json.loads(json.dumps(results))
+
+
+# --- matching -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Run:
+    indices: tuple[int, ...]  # positions in `items`, consecutive
+    display: str | None = None
+
+
+def _filter_key(content: str) -> str:
+    return content.replace("’", "'").casefold()
+
+
+def _pattern(word: str) -> tuple[str, ...]:
+    return tuple(_filter_key(w) for w in word.split())
+
+
+def _spelling(text: str) -> str:
+    """What DisplayAs matching compares: no case, spaces, hyphens, periods or apostrophes."""
+    return "".join(c for c in text.casefold() if c not in " -.'’")
+
+
+def _segment_of(results: dict) -> dict[int, int]:
+    """Item position -> audio segment number (all 0 when there are no audio_segments)."""
+    position = {item.get("id", i): i for i, item in enumerate(results.get("items", []))}
+    segment_of: dict[int, int] = {}
+    for number, segment in enumerate(results.get("audio_segments", [])):
+        for item_id in segment.get("items", []):
+            if item_id in position:
+                segment_of[position[item_id]] = number
+    return segment_of
+
+
+def _find_runs(items, segment_of, match, key=_filter_key) -> list[_Run]:
+    """Non-overlapping runs of consecutive pronunciation items that `match` accepts, left to right.
+
+    `match(keys, start)` gets the keys of a stretch's words (consecutive pronunciation items
+    of one segment) and the current word's index; it returns (how many words from there on
+    it covers, 0 for none; the text to display instead, or None).
+    """
+    runs: list[_Run] = []
+    for stretch in _stretches(items, segment_of):
+        keys = [key(items[i]["alternatives"][0]["content"]) for i in stretch]
+        start = 0
+        while start < len(stretch):
+            length, display = match(keys, start)
+            if length:
+                runs.append(_Run(tuple(stretch[start : start + length]), display))
+                start += length
+            else:
+                start += 1
+    return runs
+
+
+def _stretches(items: list[dict], segment_of: dict[int, int]) -> list[list[int]]:
+    """Maximal lists of consecutive pronunciation items with no punctuation between, one segment each."""
+    stretches: list[list[int]] = []
+    for i, item in enumerate(items):
+        if item.get("type") != "pronunciation" or not item.get("alternatives"):
+            continue
+        last = stretches[-1][-1] if stretches else None
+        if last == i - 1 and segment_of.get(last, 0) == segment_of.get(i, 0):
+            stretches[-1].append(i)
+        else:
+            stretches.append([i])
+    return stretches
+
+
+# --- rebuilding ---------------------------------------------------------------------------
+
+
+def _without(items: list[dict], removed: set[int], segment_of: dict[int, int]) -> list[list[int]]:
+    """Groups (one kept item each) after removing words, dropping punctuation they leave dangling.
+
+    A punctuation mark right after a removed word goes too when nothing precedes it any more
+    in its segment ("Darn. It works." -> "It works."); when the item kept before it is itself
+    punctuation, that earlier mark goes instead ("I said, darn!" -> "I said!").
+    """
+    kept: list[int] = []
+    for i, item in enumerate(items):
+        if i in removed:
+            continue
+        if item.get("type") == "punctuation" and i - 1 in removed:
+            same_segment = kept and segment_of.get(kept[-1], 0) == segment_of.get(i, 0)
+            if not same_segment:
+                continue
+            if items[kept[-1]].get("type") == "punctuation":
+                kept.pop()
+        kept.append(i)
+    return [[i] for i in kept]
+
+
+def _merge(items: list[dict], run: tuple[int, ...], display: str) -> None:
+    """Rewrites items[run[0]] as one item showing `display` across the run's times."""
+    first, last = items[run[0]], items[run[-1]]
+    confidences = [items[i]["alternatives"][0].get("confidence") for i in run]
+    known = [c for c in confidences if c is not None]
+    first["alternatives"] = [dict(first["alternatives"][0], content=display)]
+    if known:
+        first["alternatives"][0]["confidence"] = min(known, key=float)
+    if "end_time" in last:
+        first["end_time"] = last["end_time"]
+
+
+def _rebuild(results: dict, groups: list[list[int]]) -> dict:
+    """Keeps items[group[0]] for each group, renumbers ids, and rebuilds segments and transcripts.
+
+    `groups` lists, in order, the old positions each new item stands for.
+    """
+    old_items = results.get("items", [])
+    new_items: list[dict] = []
+    new_id_of: dict = {}
+    for new_id, group in enumerate(groups):
+        item = old_items[group[0]]
+        for i in group:
+            new_id_of[old_items[i].get("id", i)] = new_id
+        if "id" in item:
+            item["id"] = new_id
+        new_items.append(item)
+    results["items"] = new_items
+
+    if "audio_segments" in results:
+        segments = []
+        for segment in results["audio_segments"]:
+            ids = list(dict.fromkeys(new_id_of[i] for i in segment.get("items", []) if i in new_id_of))
+            words = [new_items[i] for i in ids if new_items[i].get("type") == "pronunciation"]
+            if not words:
+                continue
+            segment["id"] = len(segments)
+            segment["items"] = ids
+            segment["transcript"] = join_items([new_items[i] for i in ids])
+            if "start_time" in words[0]:
+                segment["start_time"] = words[0]["start_time"]
+            if "end_time" in words[-1]:
+                segment["end_time"] = words[-1]["end_time"]
+            segments.append(segment)
+        results["audio_segments"] = segments
+
+    if "transcripts" in results:
+        results["transcripts"] = [{"transcript": join_items(new_items)}]
+    return results
+
+
+def join_items(items: list[dict]) -> str:
+    """Words separated by spaces, punctuation attached to the word before it (as output.join_tokens)."""
+    out = ""
+    for item in items:
+        content = item["alternatives"][0]["content"] if item.get("alternatives") else ""
+        if item.get("type") == "punctuation" or not out:
+            out += content
+        else:
+            out += " " + content
+    return out

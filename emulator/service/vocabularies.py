@@ -1,0 +1,326 @@
+"""Custom vocabularies: CreateVocabulary, GetVocabulary, ListVocabularies, UpdateVocabulary,
+DeleteVocabulary, with Amazon Transcribe's states and error wording.
+
+Lifecycle (botocore `VocabularyState`): Create and Update answer PENDING at once; a small
+pool of daemon threads then reads the source (the `Phrases` member, or the table at
+`VocabularyFileUri` in S3), parses it (emulator.service.vocabulary_tables), writes the
+normalised table to the service bucket for `DownloadUri`, and ends READY, or FAILED with a
+`FailureReason`. A vocabulary still PENDING when the process stops is processed again by
+`resume_pending()` at the next start.
+
+Shapes: botocore `CreateVocabularyResponse`, `GetVocabularyResponse`,
+`ListVocabulariesResponse` (`VocabularyInfo`), `UpdateVocabularyResponse`. Wording: digest
+§1.3 and §3.7 (moto and real-AWS client code agree on the not-found and conflict messages).
+Known deviations from AWS: Update and Delete are accepted while a vocabulary is PENDING (the
+newest request wins); no per-language character-set check; DataAccessRoleArn is not assumed.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from typing import TYPE_CHECKING, Callable
+
+from emulator.aws.errors import BadRequestException, ConflictException, NotFoundException
+from emulator.service import s3_uri
+from emulator.service.pagination import PRESIGNED_URL_LIFETIME, paginate
+from emulator.service.tags import validate_new_tags
+from emulator.service.store import AlreadyExists, Record, Store
+from emulator.service.vocabulary_tables import Vocabulary, VocabularyTableError, parse_phrases, parse_table
+from emulator.service.worker import WorkerPool
+from emulator.storage.s3 import ObjectNotFound, ObjectStore, StorageError
+
+if TYPE_CHECKING:  # jobs will look vocabularies up; importing it here at run time would be circular
+    from emulator.service.jobs import RequestContext
+
+KIND = "vocabulary"
+
+VOCABULARY_NOT_FOUND = (
+    "The requested vocabulary couldn't be found. Check the vocabulary name and try your request again."
+)
+VOCABULARY_EXISTS = "The requested vocabulary name already exists. Use a different vocabulary name."
+EITHER_SOURCE = "Either Phrases or VocabularyFileUri field should be provided."
+# The same wording as a job's media URI (emulator.service.jobs / pipeline).
+NOT_AN_S3_URI = (
+    "The URI that you provided doesn't point to an S3 object. "
+    "Make sure that the object exists and try your request again."
+)
+CANNOT_ACCESS = (
+    "The S3 URI that you provided can't be accessed. "
+    "Make sure that you have read permission and try your request again."
+)
+CANNOT_STORE = "The vocabulary couldn't be stored in the service bucket. Try your request again."
+NOT_READY = (
+    "The requested vocabulary {name} isn't ready: its state is {state}. "
+    "Wait until the vocabulary state is READY, then try your request again."
+)
+LANGUAGE_MISMATCH = (
+    "The language code of the vocabulary {name} ({vocabulary}) doesn't match the language code of "
+    "the transcription job ({job}). Use a vocabulary with the job's language code and try your request again."
+)
+
+# Output members, in the order of botocore's shapes.
+_CREATE_MEMBERS = ("VocabularyName", "LanguageCode", "VocabularyState", "LastModifiedTime", "FailureReason")
+_GET_MEMBERS = (*_CREATE_MEMBERS, "DownloadUri", "DataAccessRoleArn", "EncryptionConfiguration")
+_UPDATE_MEMBERS = ("VocabularyName", "LanguageCode", "LastModifiedTime", "VocabularyState")
+_SUMMARY_MEMBERS = ("VocabularyName", "LanguageCode", "LastModifiedTime", "VocabularyState")
+
+
+def _now() -> float:
+    return round(time.time(), 3)
+
+
+class Vocabularies:
+    """The five vocabulary operations over the store and S3, with their own processing threads."""
+
+    def __init__(
+        self,
+        store: Store,
+        objects: ObjectStore,
+        clock: Callable[[], float] = _now,
+        workers: int = 2,
+    ):
+        self.store = store
+        self.objects = objects
+        self.clock = clock
+        # Serialises "is this still the revision I processed?" with the writes that follow it.
+        self._lock = threading.Lock()
+        self._pool = WorkerPool(workers, self._process, name="vocabulary-worker")
+
+    def operations(self) -> dict[str, Callable[[RequestContext, dict], dict]]:
+        """AWS operation name -> method(ctx, params)."""
+        return {
+            "CreateVocabulary": self.create_vocabulary,
+            "GetVocabulary": self.get_vocabulary,
+            "ListVocabularies": self.list_vocabularies,
+            "UpdateVocabulary": self.update_vocabulary,
+            "DeleteVocabulary": self.delete_vocabulary,
+        }
+
+    # --- CreateVocabulary ---------------------------------------------------------------
+
+    def create_vocabulary(self, ctx: RequestContext, params: dict) -> dict:
+        """-> CreateVocabularyResponse, state PENDING. BadRequestException (source, phrases),
+        ConflictException (name taken)."""
+        validate_new_tags(params.get("Tags", []))
+        source = self._source(params)
+        now = self.clock()
+        doc = {
+            "VocabularyName": params["VocabularyName"],
+            "LanguageCode": params["LanguageCode"],
+            "VocabularyState": "PENDING",
+            "LastModifiedTime": now,
+        }
+        for member in ("DataAccessRoleArn", "EncryptionConfiguration", "Tags"):
+            if member in params:
+                doc[member] = params[member]
+        internal = {"AccountId": ctx.account_id, "Source": source, "Revision": uuid.uuid4().hex}
+        record = Record(KIND, ctx.region, doc["VocabularyName"], "PENDING", now, doc, internal)
+        try:
+            self.store.insert(record)
+        except AlreadyExists:
+            raise ConflictException(VOCABULARY_EXISTS) from None
+        self._submit(record)
+        return pick_members(doc, _CREATE_MEMBERS)
+
+    def _source(self, params: dict) -> dict:
+        """What to process: {"Phrases": [...]} (checked now) or {"VocabularyFileUri": uri}."""
+        phrases, uri = params.get("Phrases"), params.get("VocabularyFileUri")
+        if (phrases is None) == (uri is None):
+            raise BadRequestException(EITHER_SOURCE)
+        if phrases is not None:
+            try:
+                parse_phrases(phrases)
+            except VocabularyTableError as e:
+                raise BadRequestException(e.reason) from None
+            return {"Phrases": list(phrases)}
+        if self._location(uri) is None:
+            raise BadRequestException(NOT_AN_S3_URI)
+        return {"VocabularyFileUri": uri}
+
+    def _location(self, uri: str) -> tuple[str, str] | None:
+        return s3_uri.parse_s3_uri(uri, (self.objects.endpoint, self.objects.public_endpoint))
+
+    # --- GetVocabulary ------------------------------------------------------------------
+
+    def get_vocabulary(self, ctx: RequestContext, params: dict) -> dict:
+        """-> GetVocabularyResponse; DownloadUri (presigned, 15 minutes) once READY. NotFoundException."""
+        record = self._find(ctx.region, params["VocabularyName"])
+        doc = dict(record.doc)
+        download = record.internal.get("Download")
+        if record.status == "READY" and download:
+            doc["DownloadUri"] = self.objects.presigned_get(
+                download["bucket"], download["key"], PRESIGNED_URL_LIFETIME
+            )
+        return pick_members(doc, _GET_MEMBERS)
+
+    # --- ListVocabularies ---------------------------------------------------------------
+
+    def list_vocabularies(self, ctx: RequestContext, params: dict) -> dict:
+        """-> ListVocabulariesResponse: newest LastModifiedTime first; StateEquals, NameContains
+        (case-insensitive), MaxResults (default 5), NextToken. BadRequestException (bad token)."""
+        state = params.get("StateEquals")
+        records = self.store.list(KIND, ctx.region, state, params.get("NameContains"))
+        page, next_token = paginate_newest_first(records, params)
+        response: dict = {}
+        if state:
+            response["Status"] = state
+        if next_token:
+            response["NextToken"] = next_token
+        response["Vocabularies"] = [pick_members(r.doc, _SUMMARY_MEMBERS) for r in page]
+        return response
+
+    # --- UpdateVocabulary ---------------------------------------------------------------
+
+    def update_vocabulary(self, ctx: RequestContext, params: dict) -> dict:
+        """-> UpdateVocabularyResponse, state PENDING again. NotFoundException, BadRequestException."""
+        source = self._source(params)
+
+        def change(record: Record) -> None:
+            doc = record.doc
+            doc.update(LanguageCode=params["LanguageCode"], VocabularyState="PENDING", LastModifiedTime=self.clock())
+            doc.pop("FailureReason", None)
+            for member in ("DataAccessRoleArn", "EncryptionConfiguration"):
+                if member in params:
+                    doc[member] = params[member]
+            record.status = "PENDING"
+            record.internal.update(Source=source, Revision=uuid.uuid4().hex)
+            record.internal.pop("Entries", None)
+
+        with self._lock:
+            record = self.store.modify(KIND, ctx.region, params["VocabularyName"], change)
+        if record is None:
+            raise NotFoundException(VOCABULARY_NOT_FOUND)
+        self._submit(record)
+        return pick_members(record.doc, _UPDATE_MEMBERS)
+
+    # --- DeleteVocabulary ---------------------------------------------------------------
+
+    def delete_vocabulary(self, ctx: RequestContext, params: dict) -> dict:
+        """-> {}. NotFoundException."""
+        with self._lock:
+            record = self._find(ctx.region, params["VocabularyName"])
+            self.store.delete(KIND, ctx.region, record.name)
+            delete_quietly(self.objects, record.internal.get("Download"))
+        return {}
+
+    # --- for StartTranscriptionJob ------------------------------------------------------
+
+    def terms_for_job(self, region: str, name: str, language_code: str) -> Vocabulary:
+        """The READY vocabulary `name` for a job in `language_code`.
+
+        Raises BadRequestException (AWS reports a job's bad VocabularyName that way) when it
+        doesn't exist, isn't READY, or has another language code.
+        """
+        record = self.store.get(KIND, region, name)
+        if record is None:
+            raise BadRequestException(VOCABULARY_NOT_FOUND)
+        if record.status != "READY":
+            raise BadRequestException(NOT_READY.format(name=name, state=record.status))
+        if record.doc["LanguageCode"] != language_code:
+            raise BadRequestException(
+                LANGUAGE_MISMATCH.format(name=name, vocabulary=record.doc["LanguageCode"], job=language_code)
+            )
+        return Vocabulary.from_json(record.internal["Entries"])
+
+    # --- processing ---------------------------------------------------------------------
+
+    def resume_pending(self) -> int:
+        """Processes again every vocabulary left PENDING by a stop; returns how many."""
+        records = self.store.with_status(KIND, ("PENDING",))
+        for record in records:
+            self._submit(record)
+        return len(records)
+
+    def _submit(self, record: Record) -> None:
+        self._pool.reserve()
+        self._pool.submit((record.region, record.name, record.internal["Revision"]))
+
+    def _process(self, key: tuple[str, str, str]) -> None:
+        region, name, revision = key
+        record = self.store.get(KIND, region, name)
+        if record is None or record.internal.get("Revision") != revision:
+            return  # deleted or updated since; the newer request has its own turn
+        try:
+            vocabulary = self._load(record.internal["Source"])
+        except VocabularyTableError as e:
+            self._finish(region, name, revision, failure=e.reason)
+        except ObjectNotFound:
+            self._finish(region, name, revision, failure=NOT_AN_S3_URI)
+        except StorageError:
+            self._finish(region, name, revision, failure=CANNOT_ACCESS)
+        else:
+            self._finish(region, name, revision, vocabulary=vocabulary)
+
+    def _load(self, source: dict) -> Vocabulary:
+        if "Phrases" in source:
+            return parse_phrases(source["Phrases"])
+        location = self._location(source["VocabularyFileUri"])
+        if location is None:  # checked at the request; a stored record may predate that
+            raise ObjectNotFound(source["VocabularyFileUri"])
+        return parse_table(self.objects.get_bytes(*location))
+
+    def _finish(
+        self, region: str, name: str, revision: str, vocabulary: Vocabulary | None = None, failure: str | None = None
+    ) -> None:
+        """Ends processing READY or FAILED, unless the vocabulary was updated or deleted meanwhile.
+
+        Revisions change only under self._lock, so the check, the table upload and the write
+        below see one revision; the write itself goes through Store.modify so that a
+        concurrent TagResource isn't undone.
+        """
+        with self._lock:
+            record = self.store.get(KIND, region, name)
+            if record is None or record.internal.get("Revision") != revision:
+                return
+            outcome: dict = {}
+            if vocabulary is not None:
+                bucket = s3_uri.service_bucket(region)
+                key = f"{record.internal['AccountId']}/vocabularies/{name}.txt"
+                try:
+                    self.objects.ensure_bucket(bucket)
+                    self.objects.put_bytes(bucket, key, vocabulary.to_table().encode(), "text/plain; charset=utf-8")
+                except StorageError:
+                    failure = CANNOT_STORE
+                else:
+                    outcome = {"Entries": vocabulary.to_json(), "Download": {"bucket": bucket, "key": key}}
+
+            def change(record: Record) -> None:
+                if failure:
+                    record.status = record.doc["VocabularyState"] = "FAILED"
+                    record.doc["FailureReason"] = failure
+                    record.internal.pop("Entries", None)
+                else:
+                    record.status = record.doc["VocabularyState"] = "READY"
+                    record.internal.update(outcome)
+
+            self.store.modify(KIND, region, name, change)
+
+    # --- shared -------------------------------------------------------------------------
+
+    def _find(self, region: str, name: str) -> Record:
+        record = self.store.get(KIND, region, name)
+        if record is None:
+            raise NotFoundException(VOCABULARY_NOT_FOUND)
+        return record
+
+
+def pick_members(doc: dict, members: tuple[str, ...]) -> dict:
+    """The members of an output shape that `doc` has (absent ones are left out, not null)."""
+    return {m: doc[m] for m in members if m in doc}
+
+
+def delete_quietly(objects: ObjectStore, location: dict | None) -> None:
+    """Deletes a stored DownloadUri object; a missing one is fine."""
+    if location:
+        try:
+            objects.delete(location["bucket"], location["key"])
+        except (ObjectNotFound, StorageError):
+            pass
+
+
+def paginate_newest_first(records: list[Record], params: dict) -> tuple[list[Record], str | None]:
+    """A page of `records`, newest LastModifiedTime first (see emulator.service.pagination)."""
+    records = sorted(records, key=lambda r: (r.doc["LastModifiedTime"], r.name), reverse=True)
+    return paginate(records, params)

@@ -1,0 +1,226 @@
+"""Vocabulary filters: CreateVocabularyFilter, GetVocabularyFilter, ListVocabularyFilters,
+UpdateVocabularyFilter, DeleteVocabularyFilter, with Amazon Transcribe's error wording.
+
+A filter has no state machine (digest §3.8): it is usable as soon as Create or Update
+answers, so a `VocabularyFilterFileUri` is read and parsed within the call and its problems
+are BadRequestExceptions. The word list is kept in the store and written to the service
+bucket for `DownloadUri`.
+
+Shapes: botocore `CreateVocabularyFilterResponse`, `GetVocabularyFilterResponse`,
+`ListVocabularyFiltersResponse` (`VocabularyFilterInfo`), `UpdateVocabularyFilterResponse`.
+Wording: analogous to vocabularies (digest §1.3; moto uses the same sentences).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import TYPE_CHECKING, Callable
+
+from emulator.aws.errors import (
+    BadRequestException,
+    ConflictException,
+    InternalFailureException,
+    NotFoundException,
+)
+from emulator.service import s3_uri
+from emulator.service.pagination import PRESIGNED_URL_LIFETIME
+from emulator.service.tags import validate_new_tags
+from emulator.service.store import AlreadyExists, Record, Store
+from emulator.service.vocabularies import (
+    CANNOT_ACCESS,
+    NOT_AN_S3_URI,
+    delete_quietly,
+    paginate_newest_first,
+    pick_members,
+)
+from emulator.service.vocabulary_tables import (
+    VocabularyTableError,
+    filter_file_text,
+    normalise_filter_words,
+    parse_filter_file,
+)
+from emulator.storage.s3 import ObjectNotFound, ObjectStore, StorageError
+
+if TYPE_CHECKING:
+    from emulator.service.jobs import RequestContext
+
+KIND = "vocabulary-filter"
+STATUS = "READY"  # the store wants a status; filters have none on the API
+
+FILTER_NOT_FOUND = (
+    "The requested vocabulary filter couldn't be found. "
+    "Check the vocabulary filter name and try your request again."
+)
+FILTER_EXISTS = "The requested vocabulary filter name already exists. Use a different vocabulary filter name."
+EITHER_SOURCE = "Either Words or VocabularyFilterFileUri field should be provided."
+CANNOT_STORE = "The vocabulary filter couldn't be stored in the service bucket. Try your request again."
+LANGUAGE_MISMATCH = (
+    "The language code of the vocabulary filter {name} ({filter}) doesn't match the language code of the "
+    "transcription job ({job}). Use a vocabulary filter with the job's language code and try your request again."
+)
+
+# Output members, in the order of botocore's shapes.
+_CREATE_MEMBERS = ("VocabularyFilterName", "LanguageCode", "LastModifiedTime")
+_GET_MEMBERS = (*_CREATE_MEMBERS, "DownloadUri", "DataAccessRoleArn", "EncryptionConfiguration")
+_SUMMARY_MEMBERS = _CREATE_MEMBERS
+
+
+def _now() -> float:
+    return round(time.time(), 3)
+
+
+class VocabularyFilters:
+    """The five vocabulary filter operations over the store and S3."""
+
+    def __init__(self, store: Store, objects: ObjectStore, clock: Callable[[], float] = _now):
+        self.store = store
+        self.objects = objects
+        self.clock = clock
+        self._lock = threading.Lock()
+
+    def operations(self) -> dict[str, Callable[[RequestContext, dict], dict]]:
+        """AWS operation name -> method(ctx, params)."""
+        return {
+            "CreateVocabularyFilter": self.create_vocabulary_filter,
+            "GetVocabularyFilter": self.get_vocabulary_filter,
+            "ListVocabularyFilters": self.list_vocabulary_filters,
+            "UpdateVocabularyFilter": self.update_vocabulary_filter,
+            "DeleteVocabularyFilter": self.delete_vocabulary_filter,
+        }
+
+    # --- CreateVocabularyFilter ---------------------------------------------------------
+
+    def create_vocabulary_filter(self, ctx: RequestContext, params: dict) -> dict:
+        """-> CreateVocabularyFilterResponse. BadRequestException (source, words, file),
+        ConflictException (name taken), InternalFailureException (service bucket unwritable)."""
+        validate_new_tags(params.get("Tags", []))
+        name = params["VocabularyFilterName"]
+        if self.store.get(KIND, ctx.region, name) is not None:
+            raise ConflictException(FILTER_EXISTS)
+        words = self._words(params)
+        now = self.clock()
+        doc = {"VocabularyFilterName": name, "LanguageCode": params["LanguageCode"], "LastModifiedTime": now}
+        for member in ("DataAccessRoleArn", "EncryptionConfiguration", "Tags"):
+            if member in params:
+                doc[member] = params[member]
+        download = {
+            "bucket": s3_uri.service_bucket(ctx.region),
+            "key": f"{ctx.account_id}/vocabulary-filters/{name}.txt",
+        }
+        internal = {"AccountId": ctx.account_id, "Words": words, "Download": download}
+        with self._lock:
+            try:
+                self.store.insert(Record(KIND, ctx.region, name, STATUS, now, doc, internal))
+            except AlreadyExists:
+                raise ConflictException(FILTER_EXISTS) from None
+            try:
+                self._store_words(download, words)
+            except InternalFailureException:
+                self.store.delete(KIND, ctx.region, name)
+                raise
+        return pick_members(doc, _CREATE_MEMBERS)
+
+    def _words(self, params: dict) -> list[str]:
+        """The filter's words from `Words` or the file at `VocabularyFilterFileUri`; BadRequestException."""
+        words, uri = params.get("Words"), params.get("VocabularyFilterFileUri")
+        if (words is None) == (uri is None):
+            raise BadRequestException(EITHER_SOURCE)
+        try:
+            if words is not None:
+                return normalise_filter_words(words)
+            location = s3_uri.parse_s3_uri(uri, (self.objects.endpoint, self.objects.public_endpoint))
+            if location is None:
+                raise BadRequestException(NOT_AN_S3_URI)
+            return parse_filter_file(self.objects.get_bytes(*location))
+        except VocabularyTableError as e:
+            raise BadRequestException(e.reason) from None
+        except ObjectNotFound:
+            raise BadRequestException(NOT_AN_S3_URI) from None
+        except StorageError:
+            raise BadRequestException(CANNOT_ACCESS) from None
+
+    def _store_words(self, download: dict, words: list[str]) -> None:
+        try:
+            self.objects.ensure_bucket(download["bucket"])
+            self.objects.put_bytes(
+                download["bucket"], download["key"], filter_file_text(words).encode(), "text/plain; charset=utf-8"
+            )
+        except StorageError:
+            raise InternalFailureException(CANNOT_STORE) from None
+
+    # --- GetVocabularyFilter ------------------------------------------------------------
+
+    def get_vocabulary_filter(self, ctx: RequestContext, params: dict) -> dict:
+        """-> GetVocabularyFilterResponse with DownloadUri (presigned, 15 minutes). NotFoundException."""
+        record = self._find(ctx.region, params["VocabularyFilterName"])
+        download = record.internal["Download"]
+        doc = dict(record.doc)
+        doc["DownloadUri"] = self.objects.presigned_get(download["bucket"], download["key"], PRESIGNED_URL_LIFETIME)
+        return pick_members(doc, _GET_MEMBERS)
+
+    # --- ListVocabularyFilters ----------------------------------------------------------
+
+    def list_vocabulary_filters(self, ctx: RequestContext, params: dict) -> dict:
+        """-> ListVocabularyFiltersResponse: newest LastModifiedTime first; NameContains
+        (case-insensitive), MaxResults (default 5), NextToken. BadRequestException (bad token)."""
+        records = self.store.list(KIND, ctx.region, None, params.get("NameContains"))
+        page, next_token = paginate_newest_first(records, params)
+        response: dict = {"NextToken": next_token} if next_token else {}
+        response["VocabularyFilters"] = [pick_members(r.doc, _SUMMARY_MEMBERS) for r in page]
+        return response
+
+    # --- UpdateVocabularyFilter ---------------------------------------------------------
+
+    def update_vocabulary_filter(self, ctx: RequestContext, params: dict) -> dict:
+        """-> UpdateVocabularyFilterResponse (no LanguageCode in the request: it keeps its own).
+        NotFoundException, BadRequestException, InternalFailureException."""
+        name = params["VocabularyFilterName"]
+        self._find(ctx.region, name)
+        words = self._words(params)
+
+        def change(record: Record) -> None:
+            record.doc["LastModifiedTime"] = self.clock()
+            for member in ("DataAccessRoleArn", "EncryptionConfiguration"):
+                if member in params:
+                    record.doc[member] = params[member]
+            record.internal["Words"] = words
+
+        with self._lock:  # the stored word list and its DownloadUri copy change together
+            record = self.store.modify(KIND, ctx.region, name, change)
+            if record is None:
+                raise NotFoundException(FILTER_NOT_FOUND)
+            self._store_words(record.internal["Download"], words)
+        return pick_members(record.doc, _CREATE_MEMBERS)
+
+    # --- DeleteVocabularyFilter ---------------------------------------------------------
+
+    def delete_vocabulary_filter(self, ctx: RequestContext, params: dict) -> dict:
+        """-> {}. NotFoundException."""
+        with self._lock:
+            record = self._find(ctx.region, params["VocabularyFilterName"])
+            self.store.delete(KIND, ctx.region, record.name)
+            delete_quietly(self.objects, record.internal.get("Download"))
+        return {}
+
+    # --- for StartTranscriptionJob ------------------------------------------------------
+
+    def words_for_job(self, region: str, name: str, language_code: str) -> list[str]:
+        """The words of filter `name` for a job in `language_code`.
+
+        Raises BadRequestException when it doesn't exist or has another language code.
+        """
+        record = self.store.get(KIND, region, name)
+        if record is None:
+            raise BadRequestException(FILTER_NOT_FOUND)
+        if record.doc["LanguageCode"] != language_code:
+            raise BadRequestException(
+                LANGUAGE_MISMATCH.format(name=name, filter=record.doc["LanguageCode"], job=language_code)
+            )
+        return list(record.internal["Words"])
+
+    def _find(self, region: str, name: str) -> Record:
+        record = self.store.get(KIND, region, name)
+        if record is None:
+            raise NotFoundException(FILTER_NOT_FOUND)
+        return record
