@@ -86,40 +86,10 @@ def _duration(container, stream) -> float:
 
 
 def decode(path: Path, sample_rate: int = SAMPLE_RATE, max_seconds: float | None = None) -> np.ndarray:
-    """Decodes the first audio stream to float32 mono at `sample_rate` Hz, shape (n,).
-
-    Channels are averaged. Stops a little past `max_seconds` (for files whose headers
-    do not state their length), so a caller sees len > max_seconds * sample_rate without
-    decoding all of it. Raises MediaError when nothing decodes; a file that is corrupt
-    part-way decodes up to the damage (FFmpeg's own behaviour).
-    """
-    resampler = av.AudioResampler(format="flt", layout="mono", rate=sample_rate)
-    chunks: list[np.ndarray] = []
-    limit = None if max_seconds is None else int(max_seconds * sample_rate) + sample_rate
-    decoded = 0
-    try:
-        with av.open(str(path), metadata_errors="ignore") as container:
-            if not container.streams.audio:
-                raise MediaError(MediaProblem.NO_AUDIO)
-            stream = container.streams.audio[0]
-            try:
-                for frame in container.decode(stream):
-                    frame.pts = None  # let the resampler keep its own clock across gaps
-                    for out in resampler.resample(frame):
-                        chunks.append(out.to_ndarray().reshape(-1))
-                        decoded += chunks[-1].shape[0]
-                    if limit is not None and decoded > limit:
-                        break
-            except av.FFmpegError as e:
-                if not chunks:
-                    raise MediaError(MediaProblem.UNREADABLE, str(e)) from e
-            for out in resampler.resample(None):
-                chunks.append(out.to_ndarray().reshape(-1))
-    except av.FFmpegError as e:
-        raise MediaError(MediaProblem.UNREADABLE, str(e)) from e
-    if not chunks:
-        raise MediaError(MediaProblem.UNREADABLE, "no audio frames decoded")
-    return np.concatenate(chunks).astype(np.float32, copy=False)
+    """Decodes the first audio stream to float32 mono at `sample_rate` Hz, shape (n,):
+    the average of the channels of `decode_channels` (same limits and errors)."""
+    channels = decode_channels(path, sample_rate, max_seconds)
+    return channels[0] if channels.shape[0] == 1 else channels.mean(axis=0, dtype=np.float32)
 
 
 def decode_channels(path: Path, sample_rate: int = SAMPLE_RATE, max_seconds: float | None = None) -> np.ndarray:

@@ -96,3 +96,12 @@ def test_spans_keep_to_candidates(model, samples):
 
     assert {s.language for s in spans} <= {"de", "fr"}
     assert spans[-1].language == "de"
+
+
+def test_english_only_model_is_refused(tmp_path, samples):
+    english_only = WhisperModel(
+        str(ModelStore(tmp_path).resolve("tiny.en")), device="cpu", compute_type="int8", local_files_only=True
+    )
+
+    with pytest.raises(ValueError):
+        identify_language(english_only, samples("jfk"))
