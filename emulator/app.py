@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from dataclasses import dataclass
 
 from faster_whisper.tokenizer import _LANGUAGE_CODES
@@ -21,6 +20,7 @@ from emulator.aws.json_protocol import JsonProtocolEndpoint
 from emulator.aws.sigv4 import SigV4Verifier
 from emulator.config import Settings
 from emulator.engine.recognizer import ModelLoadOptions, Recognizer
+from emulator.service.clock import aws_now
 from emulator.service.jobs import RequestContext, TranscriptionJobs
 from emulator.service.pipeline import Limits, TranscriptionPipeline
 from emulator.service.store import Store
@@ -47,10 +47,6 @@ class Runtime:
     services: list  # every object with operations(): name -> method(ctx, params)
 
 
-def _clock() -> float:
-    return round(time.time(), 3)
-
-
 def build_runtime(settings: Settings, s3_endpoint: str) -> Runtime:
     """Opens the store, connects S3, prepares models, starts workers, resumes unfinished jobs."""
     data_dir = settings.data_dir
@@ -71,8 +67,8 @@ def build_runtime(settings: Settings, s3_endpoint: str) -> Runtime:
             num_workers=settings.workers,
         ),
     )
-    vocabularies = Vocabularies(store, objects, clock=_clock)
-    vocabulary_filters = VocabularyFilters(store, objects, clock=_clock)
+    vocabularies = Vocabularies(store, objects, clock=aws_now)
+    vocabulary_filters = VocabularyFilters(store, objects, clock=aws_now)
     pipeline = TranscriptionPipeline(
         store,
         objects,
@@ -81,7 +77,7 @@ def build_runtime(settings: Settings, s3_endpoint: str) -> Runtime:
         scratch_dir=data_dir / "scratch",
         limits=Limits(settings.max_media_bytes, settings.max_media_seconds),
         beam_size=settings.beam_size,
-        clock=_clock,
+        clock=aws_now,
         vocabularies=vocabularies,
         vocabulary_filters=vocabulary_filters,
     )
@@ -96,7 +92,7 @@ def build_runtime(settings: Settings, s3_endpoint: str) -> Runtime:
         pool,
         objects,
         supported_language,
-        clock=_clock,
+        clock=aws_now,
         vocabularies=vocabularies,
         vocabulary_filters=vocabulary_filters,
     )

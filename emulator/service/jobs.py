@@ -9,12 +9,12 @@ responses recorded against AWS in shared/reference/aws-recorded-responses.json.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Callable
 
 from emulator.aws.errors import BadRequestException, ConflictException
 from emulator.service import s3_uri
+from emulator.service.clock import aws_now
 from emulator.service.job_settings import check_start_request
 from emulator.service.pagination import PRESIGNED_URL_LIFETIME, paginate
 from emulator.service.tags import validate_new_tags
@@ -49,10 +49,6 @@ class RequestContext:
     account_id: str
 
 
-def _now() -> float:
-    return round(time.time(), 3)
-
-
 class TranscriptionJobs:
     """The four job operations over the store, the worker pool and S3."""
 
@@ -62,7 +58,7 @@ class TranscriptionJobs:
         pool: WorkerPool,
         objects: ObjectStore,
         supported_language: Callable[[str], bool],
-        clock: Callable[[], float] = _now,
+        clock: Callable[[], float] = aws_now,
         vocabularies=None,
         vocabulary_filters=None,
     ):

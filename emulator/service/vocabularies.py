@@ -18,12 +18,12 @@ newest request wins); no per-language character-set check; DataAccessRoleArn is 
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from typing import TYPE_CHECKING, Callable
 
 from emulator.aws.errors import BadRequestException, ConflictException, NotFoundException
 from emulator.service import s3_uri
+from emulator.service.clock import aws_now
 from emulator.service.pagination import PRESIGNED_URL_LIFETIME, paginate
 from emulator.service.tags import validate_new_tags
 from emulator.service.store import AlreadyExists, Record, Store
@@ -67,10 +67,6 @@ _UPDATE_MEMBERS = ("VocabularyName", "LanguageCode", "LastModifiedTime", "Vocabu
 _SUMMARY_MEMBERS = ("VocabularyName", "LanguageCode", "LastModifiedTime", "VocabularyState")
 
 
-def _now() -> float:
-    return round(time.time(), 3)
-
-
 class Vocabularies:
     """The five vocabulary operations over the store and S3, with their own processing threads."""
 
@@ -78,7 +74,7 @@ class Vocabularies:
         self,
         store: Store,
         objects: ObjectStore,
-        clock: Callable[[], float] = _now,
+        clock: Callable[[], float] = aws_now,
         workers: int = 2,
     ):
         self.store = store

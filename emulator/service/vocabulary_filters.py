@@ -14,7 +14,6 @@ Wording: analogous to vocabularies (digest §1.3; moto uses the same sentences).
 from __future__ import annotations
 
 import threading
-import time
 from typing import TYPE_CHECKING, Callable
 
 from emulator.aws.errors import (
@@ -24,6 +23,7 @@ from emulator.aws.errors import (
     NotFoundException,
 )
 from emulator.service import s3_uri
+from emulator.service.clock import aws_now
 from emulator.service.pagination import PRESIGNED_URL_LIFETIME
 from emulator.service.tags import validate_new_tags
 from emulator.service.store import AlreadyExists, Record, Store
@@ -66,14 +66,10 @@ _GET_MEMBERS = (*_CREATE_MEMBERS, "DownloadUri", "DataAccessRoleArn", "Encryptio
 _SUMMARY_MEMBERS = _CREATE_MEMBERS
 
 
-def _now() -> float:
-    return round(time.time(), 3)
-
-
 class VocabularyFilters:
     """The five vocabulary filter operations over the store and S3."""
 
-    def __init__(self, store: Store, objects: ObjectStore, clock: Callable[[], float] = _now):
+    def __init__(self, store: Store, objects: ObjectStore, clock: Callable[[], float] = aws_now):
         self.store = store
         self.objects = objects
         self.clock = clock

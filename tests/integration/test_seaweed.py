@@ -25,11 +25,6 @@ ACCESS_KEY = "AKIAEMULATORTEST"
 SECRET_KEY = "emulator-secret-key-0123456789"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
-try:
-    find_weed_binary()
-except FileNotFoundError as e:  # pragma: no cover - depends on the environment
-    pytest.skip(str(e), allow_module_level=True)
-
 
 def _bindable(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:

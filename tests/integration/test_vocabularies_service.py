@@ -18,18 +18,13 @@ from emulator.service.vocabularies import Vocabularies
 from emulator.service.vocabulary_filters import VocabularyFilters
 from emulator.service.vocabulary_tables import INVALID_HEADERS, INVALID_TERMS, VocabularyEntry
 from emulator.storage.s3 import ObjectStore
-from emulator.storage.seaweed import EmbeddedS3, SeaweedPorts, find_weed_binary
+from emulator.storage.seaweed import EmbeddedS3, SeaweedPorts
 from tests.support import free_s3_base
 
 ACCESS_KEY = "AKIAVOCABULARYTEST"
 SECRET_KEY = "vocabulary-secret-key-0123456789"
 BUCKET = "vocab-input"
 CTX = RequestContext("us-east-1", "123456789012")
-
-try:
-    find_weed_binary()
-except FileNotFoundError as e:  # pragma: no cover - depends on the environment
-    pytest.skip(str(e), allow_module_level=True)
 
 
 @pytest.fixture(scope="module")
