@@ -95,6 +95,7 @@ def build_runtime(settings: Settings, s3_endpoint: str) -> Runtime:
         clock=aws_now,
         vocabularies=vocabularies,
         vocabulary_filters=vocabulary_filters,
+        max_concurrent_jobs=settings.max_concurrent_jobs,
     )
     resumed = vocabularies.resume_pending(), jobs.resume_unfinished()
     if any(resumed):

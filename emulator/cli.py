@@ -27,6 +27,7 @@ def _parser() -> argparse.ArgumentParser:
         ("account_id", str),
         ("region", str),
         ("workers", int),
+        ("max_concurrent_jobs", int),
         ("cpu_threads", int),
         ("beam_size", int),
         ("models_dir", Path),

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     verify_signatures: bool = Field(True, description="Check SigV4 signatures of API requests.")
 
     workers: int = Field(1, ge=1, description="Jobs transcribed at once.")
+    max_concurrent_jobs: int = Field(
+        100, ge=1, description="AWS's concurrent-job quota: beyond it Start needs AllowDeferredExecution."
+    )
     cpu_threads: int = Field(0, ge=0, description="CTranslate2 threads per job; 0: cores / workers.")
     compute_type: str = Field("int8", description="CTranslate2 compute type.")
     beam_size: int = Field(5, ge=1, description="Beam size of the decoder.")

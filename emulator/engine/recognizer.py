@@ -38,6 +38,16 @@ class Segment:
     words: tuple[Word, ...]
 
 
+def shift_segment(segment: Segment, offset: float) -> Segment:
+    """The same segment `offset` seconds later (for audio transcribed in pieces)."""
+    return Segment(
+        segment.start + offset,
+        segment.end + offset,
+        segment.text,
+        tuple(Word(w.start + offset, w.end + offset, w.text, w.probability) for w in segment.words),
+    )
+
+
 @dataclass(frozen=True)
 class Transcription:
     language: str  # ISO 639-1 code the model decoded in

@@ -25,7 +25,6 @@ UNSUPPORTED = {
     "ShowAlternatives": "alternative transcriptions (Settings.ShowAlternatives) yet",
     "ContentRedaction": "content redaction (ContentRedaction) yet",
     "ModelSettings": "custom language models (ModelSettings) yet",
-    "IdentifyMultipleLanguages": "multi-language identification (IdentifyMultipleLanguages) yet",
 }
 
 
@@ -104,7 +103,7 @@ def check_start_request(params: dict) -> None:
     check_language(params)
     settings = params.get("Settings", {})
     check_settings(settings)
-    for member in ("ToxicityDetection", "ContentRedaction", "ModelSettings", "IdentifyMultipleLanguages"):
+    for member in ("ToxicityDetection", "ContentRedaction", "ModelSettings"):
         if params.get(member):
             raise _unsupported(member)
     for member in ("ShowSpeakerLabels", "ShowAlternatives"):

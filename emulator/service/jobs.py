@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from emulator.aws.errors import BadRequestException, ConflictException
+from emulator.aws.errors import BadRequestException, ConflictException, LimitExceededException
 from emulator.service import s3_uri
 from emulator.service.clock import aws_now
 from emulator.service.job_settings import check_start_request
@@ -25,6 +25,11 @@ from emulator.storage.s3 import ObjectStore
 KIND = "transcription-job"
 UNFINISHED = ("QUEUED", "IN_PROGRESS")
 
+# AWS does not publish this message; it names the quota and the way around it.
+CONCURRENCY_LIMIT = (
+    "You have reached the limit of {limit} concurrent transcription jobs. Wait for a job to finish, "
+    "or set JobExecutionSettings.AllowDeferredExecution to queue the job, and try your request again."
+)
 JOB_NOT_FOUND = "The requested job couldn't be found. Check the job name and try your request again."
 JOB_EXISTS = "The requested job name already exists. Use a different job name."
 _DEFAULT_SETTINGS = {"ChannelIdentification": False, "ShowAlternatives": False}
@@ -61,7 +66,9 @@ class TranscriptionJobs:
         clock: Callable[[], float] = aws_now,
         vocabularies=None,
         vocabulary_filters=None,
+        max_concurrent_jobs: int = 100,
     ):
+        self.max_concurrent_jobs = max_concurrent_jobs
         self.store = store
         self.pool = pool
         self.objects = objects
@@ -111,6 +118,9 @@ class TranscriptionJobs:
             "OutputEncryptionKMSKeyId": params.get("OutputEncryptionKMSKeyId"),
             "AccountId": ctx.account_id,
         }
+        deferred = params.get("JobExecutionSettings", {}).get("AllowDeferredExecution", False)
+        if self.pool.in_flight >= self.max_concurrent_jobs and not deferred:
+            raise LimitExceededException(CONCURRENCY_LIMIT.format(limit=self.max_concurrent_jobs))
         starts_now = self.pool.reserve()
         if starts_now:
             doc["TranscriptionJobStatus"] = "IN_PROGRESS"

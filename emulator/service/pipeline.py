@@ -20,9 +20,9 @@ from typing import Callable
 import numpy as np
 
 from emulator.aws.errors import AWSError
-from emulator.engine.language_id import NoSpeechError, identify_language
+from emulator.engine.language_id import NoSpeechError, identify_language, identify_language_spans
 from emulator.engine.media import SAMPLE_RATE, MediaError, MediaInfo, MediaProblem, decode, decode_channels, probe
-from emulator.engine.recognizer import RecognitionOptions, Recognizer
+from emulator.engine.recognizer import RecognitionOptions, Recognizer, Transcription, shift_segment
 from emulator.service import s3_uri
 from emulator.service.filtering import apply_display_as, apply_vocabulary_filter
 from emulator.service.job_settings import aws_language_code
@@ -138,6 +138,29 @@ class Outcome:
     internal: dict = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Media:
+    """A job's decoded media: channels (channels, n) only for channel identification;
+    mono float32 16 kHz always."""
+
+    info: MediaInfo
+    key: str
+    output: dict
+    channels: np.ndarray | None
+    mono: np.ndarray
+
+
+@dataclass(frozen=True)
+class LanguagePlan:
+    """The language to recognise in (the dominant one for several), what the job object and
+    the results show of the identification, and for several languages where each is spoken."""
+
+    code: str
+    job_members: dict
+    results_members: dict
+    spans: tuple[tuple[str, float, float], ...] = ()
+
+
 class TranscriptionPipeline:
     """Callable for the worker pool: `pipeline((region, job_name))`.
 
@@ -205,6 +228,32 @@ class TranscriptionPipeline:
 
     def _run(self, record: Record, work_dir: Path) -> Outcome | None:
         doc = record.doc
+        media = self._load_media(record, work_dir)
+        language = self._language(record, media.mono)
+        settings = effective_settings(doc, language.code)
+        results = self._recognize(record, media, language)
+        results = self._post_process(record, settings, language, media, results)
+
+        if self.store.get(KIND, record.region, record.name) is None:
+            return None  # deleted while it ran: write nothing
+        output = media.output
+        transcript = wrap_transcript(record.name, record.internal["AccountId"], results)
+        self.objects.put_bytes(output["bucket"], output["key"], json.dumps(transcript).encode(), "application/json")
+        outcome = Outcome(
+            doc={
+                "MediaFormat": doc.get("MediaFormat") or media_format(media.info, media.key),
+                "MediaSampleRateHertz": doc.get("MediaSampleRateHertz") or media.info.sample_rate,
+            },
+            internal={"Transcript": output},
+        )
+        outcome.doc.update(language.job_members)
+        if "Subtitles" in doc:
+            outcome.internal["Subtitles"] = self._write_subtitles(results, output, doc["Subtitles"])
+        return outcome
+
+    def _load_media(self, record: Record, work_dir: Path) -> "Media":
+        """Fetches, checks and decodes the job's media (FAILED reasons as AWS words them)."""
+        doc = record.doc
         bucket, key = s3_uri.parse_s3_uri(doc["Media"]["MediaFileUri"], (self.objects.endpoint,))
         output = self._output_location(record)
         media_path = work_dir / "media"
@@ -214,55 +263,53 @@ class TranscriptionPipeline:
         except MediaError as e:
             raise JobFailed(unsupported_format(_UNREADABLE[e.problem])) from e
         check_media(info, key, doc.get("MediaFormat"), doc.get("MediaSampleRateHertz"), self.limits)
-        channel_identification = doc["Settings"].get("ChannelIdentification", False)
-        if channel_identification and info.channels > MAX_CHANNELS:
+        per_channel = doc["Settings"].get("ChannelIdentification", False)
+        if per_channel and info.channels > MAX_CHANNELS:
             raise JobFailed(TOO_MANY_CHANNELS)
-        channels = self._decode(media_path, channel_identification)
+        channels = self._decode(media_path, per_channel)
         mono = channels.mean(axis=0) if channels.shape[0] > 1 else channels[0]
+        return Media(info, key, output, channels if per_channel else None, mono)
 
-        language_code, language_score, identification = self._language(record, mono)
-        settings = effective_settings(doc, language_code)
-        vocabulary = self._vocabulary(record.region, settings, language_code)
-        language = language_code.split("-")[0]
-        options = RecognitionOptions(
-            language=language,
+    def _options(self, region: str, doc: dict, language_code: str) -> RecognitionOptions:
+        """Decoder options for one language: its vocabulary's hotwords."""
+        vocabulary = self._vocabulary(region, effective_settings(doc, language_code), language_code)
+        return RecognitionOptions(
+            language=language_code.split("-")[0],
             beam_size=self.beam_size,
             hotwords=vocabulary_hotwords(vocabulary) if vocabulary else None,
         )
-        model_name = self.models.model_for_language(language)
-        if channel_identification:
-            results = render_channel_results(
-                [self.recognizer.transcribe(channel, model_name, options) for channel in channels]
+
+    def _transcribe(self, samples: np.ndarray, region: str, doc: dict, language_code: str):
+        options = self._options(region, doc, language_code)
+        return self.recognizer.transcribe(samples, self.models.model_for_language(options.language), options)
+
+    def _recognize(self, record: Record, media: "Media", language: "LanguagePlan") -> dict:
+        """The `results` of recognition alone: items, audio segments, transcript."""
+        region, doc = record.region, record.doc
+        if media.channels is not None:
+            return render_channel_results(
+                [self._transcribe(channel, region, doc, language.code) for channel in media.channels]
             )
-        else:
-            results = render_results(self.recognizer.transcribe(mono, model_name, options))
+        if language.spans:
+            segments = []
+            for code, start, end in language.spans:
+                piece = media.mono[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
+                segments.extend(shift_segment(s, start) for s in self._transcribe(piece, region, doc, code).segments)
+            return render_results(Transcription(language.code.split("-")[0], 1.0, len(media.mono) / SAMPLE_RATE, tuple(segments)))
+        return render_results(self._transcribe(media.mono, region, doc, language.code))
+
+    def _post_process(self, record: Record, settings: dict, language: "LanguagePlan", media: "Media", results: dict):
+        """DisplayAs, vocabulary filter, channel sections, language members — in that order, so
+        every section derived from the items shows the final words."""
+        vocabulary = self._vocabulary(record.region, settings, language.code)
         if vocabulary:
             results = apply_display_as(results, vocabulary)
         if settings.get("VocabularyFilterName"):
-            words = self._filter_words(record.region, settings["VocabularyFilterName"], language_code)
+            words = self._filter_words(record.region, settings["VocabularyFilterName"], language.code)
             results = apply_vocabulary_filter(results, words, settings["VocabularyFilterMethod"])
-        if channel_identification:
-            results = add_channel_labels(results, channels.shape[0])
-        if identification:
-            results = {**identification, **results}
-
-        if self.store.get(KIND, record.region, record.name) is None:
-            return None  # deleted while it ran: write nothing
-        transcript = wrap_transcript(record.name, record.internal["AccountId"], results)
-        self.objects.put_bytes(output["bucket"], output["key"], json.dumps(transcript).encode(), "application/json")
-        outcome = Outcome(
-            doc={
-                "LanguageCode": language_code,
-                "MediaFormat": doc.get("MediaFormat") or media_format(info, key),
-                "MediaSampleRateHertz": doc.get("MediaSampleRateHertz") or info.sample_rate,
-            },
-            internal={"Transcript": output},
-        )
-        if language_score is not None:
-            outcome.doc["IdentifiedLanguageScore"] = language_score
-        if "Subtitles" in doc:
-            outcome.internal["Subtitles"] = self._write_subtitles(results, output, doc["Subtitles"])
-        return outcome
+        if media.channels is not None:
+            results = add_channel_labels(results, media.channels.shape[0])
+        return {**language.results_members, **results}
 
     def _decode(self, media_path: Path, per_channel: bool) -> np.ndarray:
         """Samples as (channels, n) float32 16 kHz; one row unless `per_channel`."""
@@ -279,16 +326,19 @@ class TranscriptionPipeline:
             raise JobFailed(TOO_SHORT)
         return channels
 
-    def _language(self, record: Record, samples: np.ndarray) -> tuple[str, float | None, dict | None]:
-        """The job's LanguageCode; when IdentifyLanguage is on, identified, with its score
-        (0..1) and the `language_code` / `language_identification` results members (digest §4.5)."""
+    def _language(self, record: Record, samples: np.ndarray) -> "LanguagePlan":
+        """The job's language: given, identified (IdentifyLanguage) or identified per stretch
+        of speech (IdentifyMultipleLanguages), with what the job and `results` show of it
+        (digest §3.3, §4.5)."""
         doc = record.doc
-        if not doc.get("IdentifyLanguage"):
-            return doc["LanguageCode"], None, None
+        if doc.get("LanguageCode"):
+            return LanguagePlan(doc["LanguageCode"], {}, {})
         options = doc.get("LanguageOptions")
         candidates = sorted({code.split("-")[0] for code in options}) if options else None
         model = self.recognizer.model(self.models.model_for_language("*"))
         try:
+            if doc.get("IdentifyMultipleLanguages"):
+                return self._language_spans(model, samples, candidates, options)
             scores = identify_language(model, samples, candidates)
         except NoSpeechError:
             raise JobFailed(NO_SPEECH_FOR_LANGUAGE_ID) from None
@@ -297,10 +347,43 @@ class TranscriptionPipeline:
         if not ranked:
             raise JobFailed(NO_SPEECH_FOR_LANGUAGE_ID)
         code, score = ranked[0]
-        return code, round(score, 4), {
-            "language_code": code,
-            "language_identification": [{"score": format_confidence(p), "code": c} for c, p in ranked],
-        }
+        return LanguagePlan(
+            code,
+            job_members={"LanguageCode": code, "IdentifiedLanguageScore": round(score, 4)},
+            results_members={
+                "language_code": code,
+                "language_identification": [{"score": format_confidence(p), "code": c} for c, p in ranked],
+            },
+        )
+
+    @staticmethod
+    def _language_spans(model, samples: np.ndarray, candidates, options) -> "LanguagePlan":
+        spans = [
+            (aws_language_code(span.language, options), span.start, span.end)
+            for span in identify_language_spans(model, samples, candidates)
+        ]
+        spans = [span for span in spans if span[0]]
+        if not spans:
+            raise JobFailed(NO_SPEECH_FOR_LANGUAGE_ID)
+        durations: dict[str, float] = {}
+        for code, start, end in spans:
+            durations[code] = durations.get(code, 0.0) + end - start
+        dominant = max(durations, key=durations.get)
+        return LanguagePlan(
+            dominant,
+            job_members={
+                "LanguageCodes": [
+                    {"LanguageCode": code, "DurationInSeconds": round(seconds, 2)} for code, seconds in durations.items()
+                ]
+            },
+            results_members={
+                "language_codes": [
+                    {"language_code": code, "duration_in_seconds": round(seconds, 2)}
+                    for code, seconds in durations.items()
+                ]
+            },
+            spans=tuple(spans),
+        )
 
     def _vocabulary(self, region: str, settings: dict, language_code: str):
         name = settings.get("VocabularyName")

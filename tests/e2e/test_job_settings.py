@@ -351,3 +351,61 @@ def test_toxicity_detection_is_refused_openly(transcribe, upload, job_name):
         ToxicityDetection=[{"ToxicityCategories": ["ALL"]}],
     )
     assert code == "BadRequestException" and "does not support ToxicityDetection" in message
+
+
+def test_identify_multiple_languages_finds_each_language(transcribe, upload, job_name):
+    """fw_multilingual_en_de: English for about 29 s, then German."""
+    job = _run(
+        transcribe,
+        job_name,
+        IdentifyMultipleLanguages=True,
+        LanguageOptions=["en-US", "de-DE", "fr-FR"],
+        Media={"MediaFileUri": upload("fw_multilingual_en_de")},
+    )
+    assert job["TranscriptionJobStatus"] == "COMPLETED", job.get("FailureReason")
+    durations = {c["LanguageCode"]: c["DurationInSeconds"] for c in job["LanguageCodes"]}
+    assert set(durations) == {"en-US", "de-DE"}
+    assert all(seconds > 15 for seconds in durations.values())
+    results = _transcript(job)["results"]
+    assert {c["language_code"] for c in results["language_codes"]} == {"en-US", "de-DE"}
+    text = _text({"results": results})
+    assert "Permission is hereby granted" in text
+    assert "Software" in text.split("granted", 1)[1]  # German part names "Software" too
+    starts = [float(i["start_time"]) for i in results["items"] if i["type"] == "pronunciation"]
+    assert starts == sorted(starts) and starts[-1] > 30
+
+
+def test_deferred_execution_and_the_concurrency_limit(tmp_path):
+    """A quota of one concurrent job (lowered from AWS's default so one long job reaches it)."""
+    from tests.support import EmulatorProcess, audio_path
+
+    emulator = EmulatorProcess(tmp_path / "data", env={"TRANSCRIBE_EMULATOR_MAX_CONCURRENT_JOBS": "1"}).start()
+    try:
+        client, s3 = emulator.transcribe(), emulator.s3()
+        s3.create_bucket(Bucket="media")
+        s3.upload_file(str(audio_path("sonnet_001")), "media", "long.mp3")
+        s3.upload_file(str(audio_path("cards_001")), "media", "short.wav")
+        media = {"MediaFileUri": "s3://media/long.mp3"}
+        client.start_transcription_job(TranscriptionJobName="first", LanguageCode="en-US", Media=media)
+        code, message = _error(
+            client.start_transcription_job,
+            TranscriptionJobName="refused",
+            LanguageCode="en-US",
+            Media={"MediaFileUri": "s3://media/short.wav"},
+        )
+        assert code == "LimitExceededException" and "AllowDeferredExecution" in message
+        deferred = client.start_transcription_job(
+            TranscriptionJobName="deferred",
+            LanguageCode="en-US",
+            Media={"MediaFileUri": "s3://media/short.wav"},
+            JobExecutionSettings={
+                "AllowDeferredExecution": True,
+                "DataAccessRoleArn": "arn:aws:iam::000000000000:role/transcribe",
+            },
+        )["TranscriptionJob"]
+        assert deferred["TranscriptionJobStatus"] == "QUEUED"
+        assert "StartTime" not in deferred
+        assert wait_for_job(client, "deferred")["TranscriptionJobStatus"] == "COMPLETED"
+        assert _error(client.get_transcription_job, TranscriptionJobName="refused")[0] == "BadRequestException"
+    finally:
+        emulator.stop()
