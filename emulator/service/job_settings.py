@@ -23,7 +23,6 @@ UNSUPPORTED = {
     "ToxicityDetection": "ToxicityDetection: no toxicity model is available offline",
     "ShowSpeakerLabels": "speaker diarization (Settings.ShowSpeakerLabels) yet",
     "ShowAlternatives": "alternative transcriptions (Settings.ShowAlternatives) yet",
-    "ContentRedaction": "content redaction (ContentRedaction) yet",
     "ModelSettings": "custom language models (ModelSettings) yet",
 }
 
@@ -98,12 +97,32 @@ def check_settings(settings: dict) -> None:
         )
 
 
+REDACTION_LANGUAGES = ("en-US",)  # AWS: en-US and es-US; the emulator's PII detector is English
+
+
+def check_redaction(params: dict) -> None:
+    """AWS documents batch PII redaction for en-US and es-US, without language identification."""
+    if "ContentRedaction" not in params:
+        return
+    if params.get("IdentifyLanguage") or params.get("IdentifyMultipleLanguages"):
+        raise BadRequestException(
+            "ContentRedaction can't be used with language identification. "
+            "Specify a LanguageCode and try your request again."
+        )
+    if params["LanguageCode"] not in REDACTION_LANGUAGES:
+        raise BadRequestException(
+            f"ContentRedaction isn't available for {params['LanguageCode']} in the emulator "
+            f"(supported: {', '.join(REDACTION_LANGUAGES)}). See the README's differences from AWS."
+        )
+
+
 def check_start_request(params: dict) -> None:
     """All cross-member rules of StartTranscriptionJob, then what the emulator cannot do."""
     check_language(params)
     settings = params.get("Settings", {})
     check_settings(settings)
-    for member in ("ToxicityDetection", "ContentRedaction", "ModelSettings"):
+    check_redaction(params)
+    for member in ("ToxicityDetection", "ModelSettings"):
         if params.get(member):
             raise _unsupported(member)
     for member in ("ShowSpeakerLabels", "ShowAlternatives"):

@@ -42,6 +42,7 @@ _ECHOED = (
     "LanguageOptions",
     "LanguageIdSettings",
     "JobExecutionSettings",
+    "ContentRedaction",
     "Tags",
 )
 
@@ -170,9 +171,12 @@ class TranscriptionJobs:
     def present(self, record: Record) -> dict:
         """The job as AWS shows it; a service-bucket URI is presigned anew on each call."""
         doc = dict(record.doc)
-        location = record.internal.get("Transcript")
-        if record.status == "COMPLETED" and location:
-            doc["Transcript"] = {"TranscriptFileUri": self._transcript_uri(record.region, location)}
+        if record.status == "COMPLETED":
+            transcript = {}
+            for member, internal_key in (("TranscriptFileUri", "Transcript"), ("RedactedTranscriptFileUri", "RedactedTranscript")):
+                if record.internal.get(internal_key):
+                    transcript[member] = self._transcript_uri(record.region, record.internal[internal_key])
+            doc["Transcript"] = transcript
             subtitles = record.internal.get("Subtitles")
             if subtitles:
                 doc["Subtitles"] = {
@@ -230,9 +234,10 @@ class TranscriptionJobs:
     def delete_transcription_job(self, ctx: RequestContext, params: dict) -> dict:
         record = self._find(ctx, params["TranscriptionJobName"])
         self.store.delete(KIND, ctx.region, record.name)
-        location = record.internal.get("Transcript")
-        if location and location["type"] == "SERVICE_BUCKET":
-            self.objects.delete(location["bucket"], location["key"])
+        for internal_key in ("Transcript", "RedactedTranscript"):
+            location = record.internal.get(internal_key)
+            if location and location["type"] == "SERVICE_BUCKET":
+                self.objects.delete(location["bucket"], location["key"])
         return {}
 
     # --- shared -------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from typing import Callable
 import numpy as np
 
 from emulator.aws.errors import AWSError
+from emulator.engine.pii import PiiDetector, PiiModelMissing
 from emulator.engine.language_id import NoSpeechError, identify_language, identify_language_spans
 from emulator.engine.media import SAMPLE_RATE, MediaError, MediaInfo, MediaProblem, decode, decode_channels, probe
 from emulator.engine.recognizer import RecognitionOptions, Recognizer, Transcription, shift_segment
@@ -34,6 +35,7 @@ from emulator.service.output import (
     render_results,
     wrap_transcript,
 )
+from emulator.service.redaction import mark_redacted, redact_results
 from emulator.service.subtitles import cues, render_subtitles
 from emulator.service.store import Record, Store
 from emulator.storage.models import ModelStore
@@ -180,7 +182,9 @@ class TranscriptionPipeline:
         clock: Callable[[], float],
         vocabularies=None,
         vocabulary_filters=None,
+        pii_detector: PiiDetector | None = None,
     ):
+        self.pii_detector = pii_detector or PiiDetector()
         self.store = store
         self.objects = objects
         self.recognizer = recognizer
@@ -236,20 +240,42 @@ class TranscriptionPipeline:
 
         if self.store.get(KIND, record.region, record.name) is None:
             return None  # deleted while it ran: write nothing
-        output = media.output
-        transcript = wrap_transcript(record.name, record.internal["AccountId"], results)
-        self.objects.put_bytes(output["bucket"], output["key"], json.dumps(transcript).encode(), "application/json")
         outcome = Outcome(
             doc={
                 "MediaFormat": doc.get("MediaFormat") or media_format(media.info, media.key),
                 "MediaSampleRateHertz": doc.get("MediaSampleRateHertz") or media.info.sample_rate,
             },
-            internal={"Transcript": output},
         )
         outcome.doc.update(language.job_members)
+        results = self._write_transcripts(record, results, media.output, outcome)
         if "Subtitles" in doc:
-            outcome.internal["Subtitles"] = self._write_subtitles(results, output, doc["Subtitles"])
+            outcome.internal["Subtitles"] = self._write_subtitles(results, media.output, doc["Subtitles"])
         return outcome
+
+    def _write_transcripts(self, record: Record, results: dict, output: dict, outcome: Outcome) -> dict:
+        """Writes the transcript file(s); returns the results the subtitles show (redacted when
+        redaction is on). ContentRedaction: `redacted` writes only `redacted-<name>.json`,
+        `redacted_and_unredacted` both (digest §3.2)."""
+        name, account = record.name, record.internal["AccountId"]
+        redaction = record.doc.get("ContentRedaction")
+        if not redaction:
+            self._put_json(output, wrap_transcript(name, account, results))
+            outcome.internal["Transcript"] = output
+            return results
+        try:
+            redacted = redact_results(results, self.pii_detector, redaction.get("PiiEntityTypes"))
+        except PiiModelMissing as e:
+            raise JobFailed(f"Internal failure: {e}") from None
+        location = {**output, "key": redacted_key(output["key"])}
+        self._put_json(location, mark_redacted(wrap_transcript(name, account, redacted), True))
+        outcome.internal["RedactedTranscript"] = location
+        if redaction["RedactionOutput"] == "redacted_and_unredacted":
+            self._put_json(output, mark_redacted(wrap_transcript(name, account, results), False))
+            outcome.internal["Transcript"] = output
+        return redacted
+
+    def _put_json(self, location: dict, document: dict) -> None:
+        self.objects.put_bytes(location["bucket"], location["key"], json.dumps(document).encode(), "application/json")
 
     def _load_media(self, record: Record, work_dir: Path) -> "Media":
         """Fetches, checks and decodes the job's media (FAILED reasons as AWS words them)."""
@@ -460,6 +486,12 @@ class TranscriptionPipeline:
                 current.doc["CompletionTime"] = self.clock()
 
         self.store.modify(KIND, record.region, record.name, finish)
+
+
+def redacted_key(key: str) -> str:
+    """`dir/job.json` -> `dir/redacted-job.json`, where AWS writes a redacted transcript."""
+    folder, _, base = key.rpartition("/")
+    return f"{folder}/redacted-{base}" if folder else f"redacted-{base}"
 
 
 def effective_settings(doc: dict, language_code: str) -> dict:

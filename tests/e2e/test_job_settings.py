@@ -3,6 +3,7 @@ vocabularies, vocabulary filters, subtitles, tags."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import botocore.exceptions
@@ -409,3 +410,61 @@ def test_deferred_execution_and_the_concurrency_limit(tmp_path):
         assert _error(client.get_transcription_job, TranscriptionJobName="refused")[0] == "BadRequestException"
     finally:
         emulator.stop()
+
+
+# --- PII redaction -------------------------------------------------------------------------
+
+
+def _speak(tmp_path, text: str) -> "Path":
+    import shutil
+    import subprocess
+
+    espeak = shutil.which("espeak-ng")
+    assert espeak, "espeak-ng is required for the redaction tests (apt-get install espeak-ng; .ci/run installs it)"
+    path = tmp_path / "speech.wav"
+    subprocess.run([espeak, "-v", "en-us", "-s", "140", "-w", str(path), text], check=True)
+    return path
+
+
+@pytest.mark.parametrize("output", ["redacted", "redacted_and_unredacted"])
+def test_content_redaction_masks_pii_in_real_speech(transcribe, s3, upload, job_name, tmp_path, output):
+    speech = _speak(tmp_path, "Hello, my name is John Smith and I live in Seattle.")
+    bucket = f"pii-{job_name[-8:]}"
+    s3.create_bucket(Bucket=bucket)
+    job = _run(
+        transcribe,
+        job_name,
+        LanguageCode="en-US",
+        Media={"MediaFileUri": upload(speech, key=f"{job_name}.wav")},
+        OutputBucketName=bucket,
+        ContentRedaction={"RedactionType": "PII", "RedactionOutput": output, "PiiEntityTypes": ["NAME"]},
+    )
+    assert job["TranscriptionJobStatus"] == "COMPLETED", job.get("FailureReason")
+    assert job["ContentRedaction"]["RedactionOutput"] == output
+    redacted_uri = job["Transcript"]["RedactedTranscriptFileUri"]
+    assert redacted_uri == f"https://s3.us-east-1.amazonaws.com/{bucket}/redacted-{job_name}.json"
+    redacted = json.loads(s3.get_object(Bucket=bucket, Key=f"redacted-{job_name}.json")["Body"].read())
+    assert redacted["isRedacted"] is True
+    text = _text(redacted)
+    assert "John" not in text and "Smith" not in text and "[PII] [PII]" in text
+    assert "Seattle" in text  # only NAME was asked for
+    masked = [i for i in redacted["results"]["items"] if i["alternatives"][0]["content"] == "[PII]"]
+    assert len(masked) == 2
+    assert all(i["alternatives"][0]["redactions"][0]["type"] == "NAME" for i in masked)
+    assert all("confidence" not in i["alternatives"][0] for i in masked)
+    if output == "redacted":
+        assert "TranscriptFileUri" not in job["Transcript"]
+    else:
+        plain = json.loads(s3.get_object(Bucket=bucket, Key=f"{job_name}.json")["Body"].read())
+        assert plain["isRedacted"] is False and "John Smith" in _text(plain)
+
+
+def test_content_redaction_needs_en_us(transcribe, upload, job_name):
+    code, message = _error(
+        transcribe.start_transcription_job,
+        TranscriptionJobName=job_name,
+        LanguageCode="de-DE",
+        Media={"MediaFileUri": upload("cards_001")},
+        ContentRedaction={"RedactionType": "PII", "RedactionOutput": "redacted"},
+    )
+    assert code == "BadRequestException" and "ContentRedaction" in message

@@ -1,0 +1,204 @@
+"""PII redaction (ContentRedaction, RedactionType=PII) of a finished transcript's `results`.
+
+Pure: dict in, new dict out (the detector is the only thing called).
+
+Sources: AWS Developer Guide, "Redacting or identifying personally identifiable
+information", "Redacting PII in your batch job" and "Example PII redaction and
+identification output"; botocore `ContentRedaction` / `PiiEntityType`; digest §3.1,
+§3.2, §4, §4.5.
+
+What AWS does, and so what this does:
+* Every word item of an identified entity is replaced by `[PII]`: its alternatives become
+  `[{"content": "[PII]", "redactions": [{"confidence": "0.9999", "type": "NAME",
+  "category": "PII"}]}]`, with no ASR `confidence` (the redaction confidence is how sure
+  the detector is that the word is PII). An entity over several items gives several
+  `[PII]` items: in a real output published on GitHub (aws-s3-audio-pii-guardian's
+  README) a card number said in two groups reads "[PII] [PII]", one
+  CREDIT_DEBIT_NUMBER redaction per item.
+  Ids, times, speaker and channel labels stay; punctuation items are never redacted.
+* `transcripts` and each `audio_segments` transcript are rebuilt from the items, so they
+  read "My name is [PII] [PII]."
+* PiiEntityTypes chooses the types; omitted, empty or containing ALL means all of them.
+* The transcript file of a redaction job carries a top-level `"isRedacted"` right after
+  `accountId` (see `mark_redacted`): true in the redacted file, false in the unredacted
+  one that `redacted_and_unredacted` adds (AWS's example pair).
+
+Apply it after vocabulary filtering and DisplayAs (so it sees the words as written).
+`channel_labels`, when present, is rebuilt from the redacted items; each `segments`
+alternative (ShowAlternatives) is analysed and redacted on its own. AWS redacts en-US
+and es-US only, and not with language identification; the detector here speaks English
+only.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Callable
+
+from emulator.engine.pii import PiiDetector
+from emulator.service.filtering import join_items
+from emulator.service.output import format_confidence
+
+REDACTED = "[PII]"
+CATEGORY = "PII"
+ALL = "ALL"
+# botocore `PiiEntityType`, without ALL.
+PII_ENTITY_TYPES = (
+    "BANK_ACCOUNT_NUMBER",
+    "BANK_ROUTING",
+    "CREDIT_DEBIT_NUMBER",
+    "CREDIT_DEBIT_CVV",
+    "CREDIT_DEBIT_EXPIRY",
+    "PIN",
+    "EMAIL",
+    "ADDRESS",
+    "NAME",
+    "PHONE",
+    "SSN",
+)
+# Detector (Presidio) entity type -> PiiEntityType. LOCATION is ADDRESS: AWS's ADDRESS
+# "can include a street, building, location, city, state, country, county, zip, ...".
+AWS_TYPE = {
+    "PERSON": "NAME",
+    "LOCATION": "ADDRESS",
+    "PHONE_NUMBER": "PHONE",
+    "EMAIL_ADDRESS": "EMAIL",
+    "CREDIT_CARD": "CREDIT_DEBIT_NUMBER",
+    "CREDIT_CARD_CVV": "CREDIT_DEBIT_CVV",
+    "CREDIT_CARD_EXPIRY": "CREDIT_DEBIT_EXPIRY",
+    "PIN": "PIN",
+    "US_SSN": "SSN",
+    "US_BANK_NUMBER": "BANK_ACCOUNT_NUMBER",
+    "ABA_ROUTING_NUMBER": "BANK_ROUTING",
+}
+# Texts handed to the detector at once: long transcripts go in pieces cut after a sentence.
+CHUNK_CHARS = 4000
+_SENTENCE_END = ".?!"
+
+
+def detector_types(requested_types: list[str] | None) -> list[str]:
+    """The detector's entity types for a PiiEntityTypes list (None, [] or ALL: every type).
+
+    Raises ValueError for a value outside botocore's PiiEntityType enum.
+    """
+    requested = set(requested_types or [ALL])
+    unknown = requested - set(PII_ENTITY_TYPES) - {ALL}
+    if unknown:
+        raise ValueError(f"unknown PiiEntityTypes {sorted(unknown)}")
+    wanted = set(PII_ENTITY_TYPES) if ALL in requested else requested
+    return [name for name, aws in AWS_TYPE.items() if aws in wanted]
+
+
+def redact_results(
+    results: dict, detector: PiiDetector, requested_types: list[str] | None = None, language: str = "en"
+) -> dict:
+    """A redacted copy of `results` (the argument is left as it was).
+
+    results: the `results` of Transcribe's output JSON (emulator.service.output).
+    requested_types: ContentRedaction.PiiEntityTypes. language: ISO 639-1 ("en").
+    Raises ValueError (unknown type, unsupported language) and PiiModelMissing.
+    """
+    types = detector_types(requested_types)
+    results = json.loads(json.dumps(results))  # deep copy, as filtering does
+    items = results.get("items", [])
+    found = _find(items, lambda item: item["alternatives"][0]["content"], detector, types, language)
+    for position, redaction in found.items():
+        items[position]["alternatives"] = [{"content": REDACTED, "redactions": [redaction.as_json()]}]
+    if "transcripts" in results:
+        results["transcripts"] = [{"transcript": join_items(items)}]
+    by_id = {item.get("id", i): item for i, item in enumerate(items)}
+    for segment in results.get("audio_segments", []):
+        segment["transcript"] = join_items([by_id[i] for i in segment.get("items", []) if i in by_id])
+    if "channel_labels" in results:
+        for channel in results["channel_labels"]["channels"]:
+            label = channel["channel_label"]
+            channel["items"] = [
+                {k: v for k, v in item.items() if k != "id"} for item in items if item.get("channel_label") == label
+            ]
+    for segment in results.get("segments", []):
+        for alternative in segment.get("alternatives", []):
+            _redact_flat(alternative, detector, types, language)
+    return results
+
+
+def mark_redacted(transcript: dict, is_redacted: bool) -> dict:
+    """The transcript file with `"isRedacted"` placed after `accountId`, where AWS puts it."""
+    out: dict = {}
+    for key, value in transcript.items():
+        if key != "isRedacted":
+            out[key] = value
+        if key == "accountId":
+            out["isRedacted"] = is_redacted
+    if "isRedacted" not in out:
+        out["isRedacted"] = is_redacted
+    return out
+
+
+# --- finding ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Redaction:
+    type: str  # PiiEntityType
+    score: float  # 0..1
+
+    def as_json(self) -> dict:
+        return {"confidence": format_confidence(self.score), "type": self.type, "category": CATEGORY}
+
+
+def _find(
+    items: list[dict], content: Callable[[dict], str], detector: PiiDetector, types: list[str], language: str
+) -> dict[int, _Redaction]:
+    """Positions of the pronunciation items that PII entities touch, with their type.
+
+    An item two entities touch takes the better-scored one.
+    """
+    found: dict[int, _Redaction] = {}
+    if not types:
+        return found
+    for text, spans in _chunks(items, content):
+        for entity in detector.detect(text, language, types):
+            redaction = _Redaction(AWS_TYPE[entity.entity_type], entity.score)
+            for position, start, end in spans:
+                touched = start < entity.end_char and entity.start_char < end
+                if not touched or items[position].get("type") != "pronunciation":
+                    continue
+                if position not in found or found[position].score < redaction.score:
+                    found[position] = redaction
+    return found
+
+
+def _chunks(items: list[dict], content: Callable[[dict], str]):
+    """(text, [(item position, start, end)]) pieces of the transcript, joined as join_items
+    joins them (a space before each word, punctuation attached), cut after a sentence end
+    once longer than CHUNK_CHARS."""
+    text = ""
+    spans: list[tuple[int, int, int]] = []
+    for position, item in enumerate(items):
+        if not item.get("alternatives") and "content" not in item:
+            continue
+        word = content(item)
+        if text and item.get("type") != "punctuation":
+            text += " "
+        spans.append((position, len(text), len(text) + len(word)))
+        text += word
+        if len(text) >= CHUNK_CHARS and item.get("type") == "punctuation" and word in _SENTENCE_END:
+            yield text, spans
+            text, spans = "", []
+    if text:
+        yield text, spans
+
+
+def _redact_flat(alternative: dict, detector: PiiDetector, types: list[str], language: str) -> None:
+    """One `segments` alternative (ShowAlternatives), whose items are flat {content, confidence, ...}:
+    the same replacement, in that shape [unverified: no AWS sample of a redacted alternative]."""
+    words = alternative.get("items", [])
+    found = _find(words, lambda item: item["content"], detector, types, language)
+    for position, redaction in found.items():
+        word = {k: v for k, v in words[position].items() if k != "confidence"}
+        word["content"] = REDACTED
+        word["redactions"] = [redaction.as_json()]
+        words[position] = word
+    if "transcript" in alternative:
+        alternative["transcript"] = join_items([{"type": w.get("type"), "alternatives": [w]} for w in words])
