@@ -22,7 +22,7 @@ _LANGUAGE_CHOICES = ("LanguageCode", "IdentifyLanguage", "IdentifyMultipleLangua
 UNSUPPORTED = {
     "ToxicityDetection": "ToxicityDetection: no toxicity model is available offline",
     "ShowSpeakerLabels": "speaker diarization (Settings.ShowSpeakerLabels) yet",
-    "ShowAlternatives": "alternative transcriptions (Settings.ShowAlternatives) yet",
+    "AlternativesCombined": "Settings.ShowAlternatives together with ChannelIdentification or IdentifyMultipleLanguages",
     "ModelSettings": "custom language models (ModelSettings) yet",
 }
 
@@ -125,9 +125,11 @@ def check_start_request(params: dict) -> None:
     for member in ("ToxicityDetection", "ModelSettings"):
         if params.get(member):
             raise _unsupported(member)
-    for member in ("ShowSpeakerLabels", "ShowAlternatives"):
+    for member in ("ShowSpeakerLabels",):
         if settings.get(member):
             raise _unsupported(member)
+    if settings.get("ShowAlternatives") and (settings.get("ChannelIdentification") or params.get("IdentifyMultipleLanguages")):
+        raise _unsupported("AlternativesCombined")
     if any("LanguageModelName" in v for v in params.get("LanguageIdSettings", {}).values()):
         raise _unsupported("ModelSettings")
 

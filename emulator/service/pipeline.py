@@ -21,10 +21,12 @@ import numpy as np
 
 from emulator.aws.errors import AWSError
 from emulator.engine.pii import PiiDetector, PiiModelMissing
+from emulator.engine.alternatives import n_best
 from emulator.engine.language_id import NoSpeechError, identify_language, identify_language_spans
 from emulator.engine.media import SAMPLE_RATE, MediaError, MediaInfo, MediaProblem, decode, decode_channels, probe
 from emulator.engine.recognizer import RecognitionOptions, Recognizer, Transcription, shift_segment
 from emulator.service import s3_uri
+from emulator.service.alternatives import add_segments
 from emulator.service.filtering import apply_display_as, apply_vocabulary_filter
 from emulator.service.job_settings import aws_language_code
 from emulator.service.jobs import KIND
@@ -235,8 +237,10 @@ class TranscriptionPipeline:
         media = self._load_media(record, work_dir)
         language = self._language(record, media.mono)
         settings = effective_settings(doc, language.code)
-        results = self._recognize(record, media, language)
+        results, transcription = self._recognize(record, media, language)
         results = self._post_process(record, settings, language, media, results)
+        if settings.get("ShowAlternatives"):
+            results = self._alternatives(record, media, language, transcription, results, settings["MaxAlternatives"])
 
         if self.store.get(KIND, record.region, record.name) is None:
             return None  # deleted while it ran: write nothing
@@ -309,20 +313,37 @@ class TranscriptionPipeline:
         options = self._options(region, doc, language_code)
         return self.recognizer.transcribe(samples, self.models.model_for_language(options.language), options)
 
-    def _recognize(self, record: Record, media: "Media", language: "LanguagePlan") -> dict:
-        """The `results` of recognition alone: items, audio segments, transcript."""
+    def _recognize(self, record: Record, media: "Media", language: "LanguagePlan") -> tuple[dict, Transcription | None]:
+        """The `results` of recognition alone (items, audio segments, transcript), and the
+        transcription behind them when it is one piece of mono audio (alternatives need it)."""
         region, doc = record.region, record.doc
         if media.channels is not None:
-            return render_channel_results(
-                [self._transcribe(channel, region, doc, language.code) for channel in media.channels]
-            )
+            channels = [self._transcribe(channel, region, doc, language.code) for channel in media.channels]
+            return render_channel_results(channels), None
         if language.spans:
             segments = []
             for code, start, end in language.spans:
                 piece = media.mono[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
                 segments.extend(shift_segment(s, start) for s in self._transcribe(piece, region, doc, code).segments)
-            return render_results(Transcription(language.code.split("-")[0], 1.0, len(media.mono) / SAMPLE_RATE, tuple(segments)))
-        return render_results(self._transcribe(media.mono, region, doc, language.code))
+            duration = len(media.mono) / SAMPLE_RATE
+            return render_results(Transcription(language.code.split("-")[0], 1.0, duration, tuple(segments))), None
+        transcription = self._transcribe(media.mono, region, doc, language.code)
+        return render_results(transcription), transcription
+
+    def _alternatives(self, record, media, language, transcription, results: dict, max_alternatives: int) -> dict:
+        """`segments` with real n-best hypotheses of each segment (ShowAlternatives)."""
+        options = self._options(record.region, record.doc, language.code)
+        model = self.recognizer.model(self.models.model_for_language(options.language))
+        alternatives = n_best(
+            model,
+            media.mono,
+            transcription.segments,
+            options.language,
+            max_alternatives,
+            options.beam_size,
+            hotwords=options.hotwords,
+        )
+        return add_segments(results, alternatives)
 
     def _post_process(self, record: Record, settings: dict, language: "LanguagePlan", media: "Media", results: dict):
         """DisplayAs, vocabulary filter, channel sections, language members — in that order, so

@@ -468,3 +468,36 @@ def test_content_redaction_needs_en_us(transcribe, upload, job_name):
         ContentRedaction={"RedactionType": "PII", "RedactionOutput": "redacted"},
     )
     assert code == "BadRequestException" and "ContentRedaction" in message
+
+
+# --- alternatives --------------------------------------------------------------------------
+
+
+def test_show_alternatives_gives_real_n_best_hypotheses(transcribe, upload, job_name):
+    """tiny.en's best reading of librivox_0880 is "old-sposed"; "ill-disposed" is among its n-best."""
+    job = _run(
+        transcribe,
+        job_name,
+        LanguageCode="en-US",
+        Media={"MediaFileUri": upload("librivox_0880")},
+        Settings={"ShowAlternatives": True, "MaxAlternatives": 3},
+    )
+    assert job["TranscriptionJobStatus"] == "COMPLETED", job.get("FailureReason")
+    assert job["Settings"]["ShowAlternatives"] is True and job["Settings"]["MaxAlternatives"] == 3
+    results = _transcript(job)["results"]
+    keys = list(results)
+    assert keys.index("segments") == keys.index("items") + 1  # digest §4.4's order
+    segments = results["segments"]
+    assert segments and all(1 <= len(s["alternatives"]) <= 3 for s in segments)
+    main_words = [i["alternatives"][0]["content"] for i in results["items"] if i["type"] == "pronunciation"]
+    first = [i["content"] for s in segments for i in s["alternatives"][0]["items"] if i["type"] == "pronunciation"]
+    assert first == main_words
+    transcripts = [a["transcript"] for s in segments for a in s["alternatives"]]
+    assert len(set(transcripts)) == len(transcripts), "alternatives are distinct hypotheses, not copies"
+    assert any("ill-disposed" in t.lower() or "ill disposed" in t.lower() for t in transcripts[1:])
+    for segment in segments:
+        for alternative in segment["alternatives"]:
+            for item in alternative["items"]:
+                assert isinstance(item["confidence"], str)
+                if item["type"] == "pronunciation":
+                    assert float(segment["start_time"]) - 0.01 <= float(item["start_time"]) <= float(item["end_time"])
