@@ -22,6 +22,7 @@ from emulator.config import Settings
 from emulator.engine.recognizer import ModelLoadOptions, Recognizer
 from emulator.service.clock import aws_now
 from emulator.service.jobs import RequestContext, TranscriptionJobs
+from emulator.service.language_models import LanguageModels
 from emulator.service.pipeline import Limits, TranscriptionPipeline
 from emulator.service.store import Store
 from emulator.service.tags import Tagging
@@ -69,6 +70,7 @@ def build_runtime(settings: Settings, s3_endpoint: str) -> Runtime:
     )
     vocabularies = Vocabularies(store, objects, clock=aws_now)
     vocabulary_filters = VocabularyFilters(store, objects, clock=aws_now)
+    language_models = LanguageModels(store, objects, models, clock=aws_now)
     pipeline = TranscriptionPipeline(
         store,
         objects,
@@ -80,6 +82,7 @@ def build_runtime(settings: Settings, s3_endpoint: str) -> Runtime:
         clock=aws_now,
         vocabularies=vocabularies,
         vocabulary_filters=vocabulary_filters,
+        language_models=language_models,
     )
     pipeline.clear_scratch()
     pool = WorkerPool(settings.workers, pipeline)
@@ -96,15 +99,16 @@ def build_runtime(settings: Settings, s3_endpoint: str) -> Runtime:
         vocabularies=vocabularies,
         vocabulary_filters=vocabulary_filters,
         max_concurrent_jobs=settings.max_concurrent_jobs,
+        language_models=language_models,
     )
-    resumed = vocabularies.resume_pending(), jobs.resume_unfinished()
+    resumed = vocabularies.resume_pending(), language_models.resume_in_progress(), jobs.resume_unfinished()
     if any(resumed):
-        log.info("resumed %d pending vocabularies and %d unfinished jobs", *resumed)
+        log.info("resumed %d vocabularies, %d language models and %d jobs", *resumed)
     # Load the English model before the first job needs it (about 0.3 s, off the loop).
     threading.Thread(
         target=recognizer.model, args=(models.model_for_language("en"),), daemon=True, name="model-preload"
     ).start()
-    services = [jobs, vocabularies, vocabulary_filters, Tagging(store)]
+    services = [jobs, vocabularies, vocabulary_filters, language_models, Tagging(store)]
     return Runtime(settings, s3_endpoint, store, objects, models, recognizer, pool, jobs, services)
 
 

@@ -23,7 +23,6 @@ UNSUPPORTED = {
     "ToxicityDetection": "ToxicityDetection: no toxicity model is available offline",
     "ShowSpeakerLabels": "speaker diarization (Settings.ShowSpeakerLabels) yet",
     "AlternativesCombined": "Settings.ShowAlternatives together with ChannelIdentification or IdentifyMultipleLanguages",
-    "ModelSettings": "custom language models (ModelSettings) yet",
 }
 
 
@@ -122,16 +121,18 @@ def check_start_request(params: dict) -> None:
     settings = params.get("Settings", {})
     check_settings(settings)
     check_redaction(params)
-    for member in ("ToxicityDetection", "ModelSettings"):
-        if params.get(member):
-            raise _unsupported(member)
+    if params.get("ToxicityDetection"):
+        raise _unsupported("ToxicityDetection")
+    if params.get("ModelSettings", {}).get("LanguageModelName") and "LanguageCode" not in params:
+        raise BadRequestException(
+            "To use ModelSettings, specify a LanguageCode (with language identification, name the "
+            "model in LanguageIdSettings instead) and try your request again."
+        )
     for member in ("ShowSpeakerLabels",):
         if settings.get(member):
             raise _unsupported(member)
     if settings.get("ShowAlternatives") and (settings.get("ChannelIdentification") or params.get("IdentifyMultipleLanguages")):
         raise _unsupported("AlternativesCombined")
-    if any("LanguageModelName" in v for v in params.get("LanguageIdSettings", {}).values()):
-        raise _unsupported("ModelSettings")
 
 
 # Where a language has several AWS codes and no LanguageOptions say which, the one AWS

@@ -43,6 +43,7 @@ _ECHOED = (
     "LanguageIdSettings",
     "JobExecutionSettings",
     "ContentRedaction",
+    "ModelSettings",
     "Tags",
 )
 
@@ -68,7 +69,9 @@ class TranscriptionJobs:
         vocabularies=None,
         vocabulary_filters=None,
         max_concurrent_jobs: int = 100,
+        language_models=None,
     ):
+        self.language_models = language_models
         self.max_concurrent_jobs = max_concurrent_jobs
         self.store = store
         self.pool = pool
@@ -159,6 +162,9 @@ class TranscriptionJobs:
                 continue  # identified at run time; the pipeline checks the language then
             if settings.get("VocabularyName") and self.vocabularies:
                 self.vocabularies.terms_for_job(ctx.region, settings["VocabularyName"], language)
+            model_name = settings.get("LanguageModelName")
+            if model_name and self.language_models:
+                self.language_models.prompt_for_job(ctx.region, model_name, language)
             if settings.get("VocabularyFilterName") and self.vocabulary_filters:
                 self.vocabulary_filters.words_for_job(ctx.region, settings["VocabularyFilterName"], language)
 
@@ -258,8 +264,10 @@ class TranscriptionJobs:
 
 
 def job_resource_settings(params: dict) -> list[tuple[str | None, dict]]:
-    """(language, settings naming a vocabulary or filter) pairs of a request: the job's
-    `Settings` (for its LanguageCode, None when identified) and each `LanguageIdSettings` entry."""
-    pairs: list[tuple[str | None, dict]] = [(params.get("LanguageCode"), params.get("Settings", {}))]
+    """(language, settings naming a vocabulary, filter or language model) pairs of a request: the
+    job's `Settings` + `ModelSettings` (for its LanguageCode, None when identified) and each
+    `LanguageIdSettings` entry."""
+    settings = {**params.get("Settings", {}), **params.get("ModelSettings", {})}
+    pairs: list[tuple[str | None, dict]] = [(params.get("LanguageCode"), settings)]
     pairs.extend(params.get("LanguageIdSettings", {}).items())
     return pairs

@@ -185,7 +185,9 @@ class TranscriptionPipeline:
         vocabularies=None,
         vocabulary_filters=None,
         pii_detector: PiiDetector | None = None,
+        language_models=None,
     ):
+        self.language_models = language_models
         self.pii_detector = pii_detector or PiiDetector()
         self.store = store
         self.objects = objects
@@ -301,13 +303,25 @@ class TranscriptionPipeline:
         return Media(info, key, output, channels if per_channel else None, mono)
 
     def _options(self, region: str, doc: dict, language_code: str) -> RecognitionOptions:
-        """Decoder options for one language: its vocabulary's hotwords."""
-        vocabulary = self._vocabulary(region, effective_settings(doc, language_code), language_code)
+        """Decoder options for one language: its vocabulary's hotwords, its custom language
+        model's prompt (emulator.service.language_models explains the approximation)."""
+        settings = effective_settings(doc, language_code)
+        vocabulary = self._vocabulary(region, settings, language_code)
         return RecognitionOptions(
             language=language_code.split("-")[0],
             beam_size=self.beam_size,
             hotwords=vocabulary_hotwords(vocabulary) if vocabulary else None,
+            initial_prompt=self._language_model_prompt(region, settings, language_code),
         )
+
+    def _language_model_prompt(self, region: str, settings: dict, language_code: str) -> str | None:
+        name = settings.get("LanguageModelName")
+        if not name or self.language_models is None:
+            return None
+        try:
+            return self.language_models.prompt_for_job(region, name, language_code) or None
+        except AWSError as e:
+            raise JobFailed(e.message) from None
 
     def _transcribe(self, samples: np.ndarray, region: str, doc: dict, language_code: str):
         options = self._options(region, doc, language_code)
@@ -342,6 +356,7 @@ class TranscriptionPipeline:
             max_alternatives,
             options.beam_size,
             hotwords=options.hotwords,
+            initial_prompt=options.initial_prompt,
         )
         return add_segments(results, alternatives)
 
@@ -516,8 +531,9 @@ def redacted_key(key: str) -> str:
 
 
 def effective_settings(doc: dict, language_code: str) -> dict:
-    """The job's Settings, with the LanguageIdSettings entry of the identified language on top."""
-    settings = dict(doc["Settings"])
+    """The job's Settings and ModelSettings, with the LanguageIdSettings entry of the
+    identified language on top."""
+    settings = {**doc["Settings"], **doc.get("ModelSettings", {})}
     settings.update(doc.get("LanguageIdSettings", {}).get(language_code, {}))
     if settings.get("VocabularyFilterName") and "VocabularyFilterMethod" not in settings:
         settings["VocabularyFilterMethod"] = doc["Settings"].get("VocabularyFilterMethod", "mask")

@@ -88,6 +88,16 @@ class ObjectStore:
         """Writes the object to `path`. Raises ObjectNotFound, StorageError."""
         self._call(self._client.fget_object, bucket, key, str(path))
 
+    def list_keys(self, bucket: str, prefix: str) -> list[str]:
+        """Keys under `prefix` (S3 prefix semantics, recursive), folder markers left out.
+        Raises ObjectNotFound (no such bucket), StorageError."""
+
+        def listing() -> list[str]:
+            found = self._client.list_objects(bucket, prefix=prefix or None, recursive=True)
+            return [o.object_name for o in found if not o.is_dir and not o.object_name.endswith("/")]
+
+        return self._call(listing)
+
     def get_bytes(self, bucket: str, key: str) -> bytes:
         response = self._call(self._client.get_object, bucket, key)
         try:

@@ -4,6 +4,7 @@ vocabularies, vocabulary filters, subtitles, tags."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 import time
 
 import botocore.exceptions
@@ -415,7 +416,7 @@ def test_deferred_execution_and_the_concurrency_limit(tmp_path):
 # --- PII redaction -------------------------------------------------------------------------
 
 
-def _speak(tmp_path, text: str) -> "Path":
+def _speak(tmp_path, text: str) -> Path:
     import shutil
     import subprocess
 
@@ -501,3 +502,54 @@ def test_show_alternatives_gives_real_n_best_hypotheses(transcribe, upload, job_
                 assert isinstance(item["confidence"], str)
                 if item["type"] == "pronunciation":
                     assert float(segment["start_time"]) - 0.01 <= float(item["start_time"]) <= float(item["end_time"])
+
+
+# --- custom language models ----------------------------------------------------------------
+
+
+def test_custom_language_model_trains_and_biases_a_job(transcribe, s3, upload, job_name, tmp_path):
+    """Plain tiny.en hears "four of close" in cards_005; a model trained on card-game text fixes it."""
+    from tests.integration.test_language_models_service import CARD_GAMES
+
+    training = tmp_path / "cards.txt"
+    training.write_text(CARD_GAMES)
+    upload(training, key=f"clm-{job_name}/train/cards.txt")
+    model = f"cards-{job_name[-8:]}"
+    created = transcribe.create_language_model(
+        LanguageCode="en-US",
+        BaseModelName="WideBand",
+        ModelName=model,
+        InputDataConfig={
+            "S3Uri": f"s3://media/clm-{job_name}/train/",
+            "DataAccessRoleArn": "arn:aws:iam::000000000000:role/transcribe",
+        },
+    )
+    assert created["ModelStatus"] == "IN_PROGRESS"
+    deadline = time.monotonic() + 60
+    while (described := transcribe.describe_language_model(ModelName=model)["LanguageModel"])["ModelStatus"] == "IN_PROGRESS":
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert described["ModelStatus"] == "COMPLETED", described.get("FailureReason")
+    assert model in [m["ModelName"] for m in transcribe.list_language_models(NameContains=model)["Models"]]
+
+    uri = upload("cards_005")
+    plain = _text(_transcript(_run(transcribe, job_name + "-plain", LanguageCode="en-US", Media={"MediaFileUri": uri})))
+    biased_job = _run(
+        transcribe, job_name, LanguageCode="en-US", Media={"MediaFileUri": uri}, ModelSettings={"LanguageModelName": model}
+    )
+    assert biased_job["ModelSettings"] == {"LanguageModelName": model}
+    biased = _text(_transcript(biased_job))
+    assert "clubs" not in plain.lower() and "clubs" in biased.lower()
+    reference = manifest()["cards_005"]["text"]
+    assert wer(reference, biased) < wer(reference, plain)
+
+    code, _ = _error(
+        transcribe.start_transcription_job,
+        TranscriptionJobName=job_name + "-de",
+        LanguageCode="de-DE",
+        Media={"MediaFileUri": uri},
+        ModelSettings={"LanguageModelName": model},
+    )
+    assert code == "BadRequestException"
+    transcribe.delete_language_model(ModelName=model)
+    assert _error(transcribe.describe_language_model, ModelName=model)[0] == "NotFoundException"
