@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from emulator.service.pipeline import NO_SPEECH_FOR_LANGUAGE_ID
-from tests.support import manifest, wait_for_job, wer
+from tests.support import CARD_GAMES, manifest, wait_for_job, wer
 
 
 def _download(uri: str) -> httpx.Response:
@@ -509,8 +509,6 @@ def test_show_alternatives_gives_real_n_best_hypotheses(transcribe, upload, job_
 
 def test_custom_language_model_trains_and_biases_a_job(transcribe, s3, upload, job_name, tmp_path):
     """Plain tiny.en hears "four of close" in cards_005; a model trained on card-game text fixes it."""
-    from tests.integration.test_language_models_service import CARD_GAMES
-
     training = tmp_path / "cards.txt"
     training.write_text(CARD_GAMES)
     upload(training, key=f"clm-{job_name}/train/cards.txt")

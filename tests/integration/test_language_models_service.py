@@ -20,8 +20,7 @@ from emulator.service.language_models import LanguageModels
 from emulator.service.store import Store
 from emulator.storage.models import ModelStore
 from emulator.storage.s3 import ObjectNotFound, ObjectStore
-from emulator.storage.seaweed import EmbeddedS3, SeaweedPorts
-from tests.support import audio_path, free_s3_base, wer
+from tests.support import CARD_GAMES, audio_path, wer
 
 ACCESS_KEY = "AKIALANGUAGEMODELTEST"
 SECRET_KEY = "language-model-secret-key-0123456789"
@@ -30,35 +29,6 @@ ROLE = "arn:aws:iam::123456789012:role/TranscribeDataAccess"
 CTX = RequestContext("us-east-1", "123456789012")
 
 # Training data a user might write for a card-game domain: prose, not a word list.
-CARD_GAMES = """\
-A standard deck has fifty-two cards in four suits: clubs, diamonds, hearts and spades.
-Each suit has an ace, a king, a queen, a jack and the cards from two to ten.
-In bridge the suits rank from clubs, the lowest, through diamonds and hearts to spades, the highest.
-
-The dealer shuffles the deck and deals the cards one at a time.
-She dealt me the queen of clubs, the four of clubs and the seven of hearts.
-He led the eight of spades and I followed with the four of spades.
-My partner played the king of hearts and took the trick.
-The ace of diamonds beats the queen of diamonds when diamonds are trumps.
-
-In hearts, every heart you take counts against you, and the queen of spades counts thirteen.
-Clubs were trumps, so the two of clubs beat the ace of hearts.
-I was holding the jack of clubs, the ten of clubs and the queen of hearts.
-Lead a low club, then play the king of clubs when the ace of clubs is gone.
-Follow suit if you can: a spade on a spade, a club on a club, a heart on a heart.
-"""
-
-
-@pytest.fixture(scope="module")
-def objects(tmp_path_factory):
-    server = EmbeddedS3(
-        tmp_path_factory.mktemp("seaweed"), SeaweedPorts.from_base(free_s3_base()), ACCESS_KEY, SECRET_KEY
-    )
-    server.start()
-    store = ObjectStore(server.endpoint, ACCESS_KEY, SECRET_KEY)
-    store.ensure_bucket(BUCKET)
-    yield store
-    server.stop()
 
 
 @pytest.fixture(scope="module")

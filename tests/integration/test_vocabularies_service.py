@@ -18,25 +18,11 @@ from emulator.service.vocabularies import Vocabularies
 from emulator.service.vocabulary_filters import VocabularyFilters
 from emulator.service.vocabulary_tables import INVALID_HEADERS, INVALID_TERMS, VocabularyEntry
 from emulator.storage.s3 import ObjectStore
-from emulator.storage.seaweed import EmbeddedS3, SeaweedPorts
-from tests.support import free_s3_base
 
 ACCESS_KEY = "AKIAVOCABULARYTEST"
 SECRET_KEY = "vocabulary-secret-key-0123456789"
 BUCKET = "vocab-input"
 CTX = RequestContext("us-east-1", "123456789012")
-
-
-@pytest.fixture(scope="module")
-def objects(tmp_path_factory):
-    server = EmbeddedS3(
-        tmp_path_factory.mktemp("seaweed"), SeaweedPorts.from_base(free_s3_base()), ACCESS_KEY, SECRET_KEY
-    )
-    server.start()
-    store = ObjectStore(server.endpoint, ACCESS_KEY, SECRET_KEY)
-    store.ensure_bucket(BUCKET)
-    yield store
-    server.stop()
 
 
 @pytest.fixture

@@ -17,24 +17,8 @@ from emulator.service.language_models import (
     words,
 )
 from emulator.storage.models import ModelStore
+from tests.support import CARD_GAMES
 
-CARD_GAMES = """\
-A standard deck has fifty-two cards in four suits: clubs, diamonds, hearts and spades.
-Each suit has an ace, a king, a queen, a jack and the cards from two to ten.
-In bridge the suits rank from clubs, the lowest, through diamonds and hearts to spades, the highest.
-
-The dealer shuffles the deck and deals the cards one at a time.
-She dealt me the queen of clubs, the four of clubs and the seven of hearts.
-He led the eight of spades and I followed with the four of spades.
-My partner played the king of hearts and took the trick.
-The ace of diamonds beats the queen of diamonds when diamonds are trumps.
-
-In hearts, every heart you take counts against you, and the queen of spades counts thirteen.
-Clubs were trumps, so the two of clubs beat the ace of hearts.
-I was holding the jack of clubs, the ten of clubs and the queen of hearts.
-Lead a low club, then play the king of clubs when the ace of clubs is gone.
-Follow suit if you can: a spade on a spade, a club on a club, a heart on a heart.
-"""
 
 FUNCTION_WORDS = {"the", "of", "and", "a", "to", "in", "is", "you", "that", "it"}
 
