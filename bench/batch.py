@@ -45,6 +45,7 @@ RESULTS_DIR = REPO / "bench" / "results"
 LONG_RATIO_MAX = 1.10  # emulator / raw on the long file
 CLIP_OVERHEAD_MAX_S = 0.30  # emulator - raw on each short clip
 LOAD_P99_FACTOR_MAX = 3.0  # p99 under load / p99 idle
+SPEAKER_LABELS_RATIO_MAX = 2.0  # long file with ShowSpeakerLabels / without (issue: at most double)
 
 POLL_INTERVAL_S = 0.05
 # Short English clips: a spread of containers, codecs, sample rates and lengths.
@@ -335,14 +336,16 @@ def wait_completed(client, name: str, timeout: float = 900) -> tuple[float, dict
         time.sleep(POLL_INTERVAL_S)
 
 
-def start_job(client, name: str, uri: str) -> None:
-    client.start_transcription_job(TranscriptionJobName=name, LanguageCode="en-US", Media={"MediaFileUri": uri})
+def start_job(client, name: str, uri: str, **extra) -> None:
+    client.start_transcription_job(
+        TranscriptionJobName=name, LanguageCode="en-US", Media={"MediaFileUri": uri}, **extra
+    )
 
 
-def timed_job(client, item_id: str, uri: str) -> tuple[float, dict]:
+def timed_job(client, item_id: str, uri: str, **extra) -> tuple[float, dict]:
     name = f"bench-{item_id}-{uuid.uuid4().hex[:8]}"
     t0 = time.perf_counter()
-    start_job(client, name, uri)
+    start_job(client, name, uri, **extra)
     t1, job = wait_completed(client, name)
     return t1 - t0, job
 
@@ -533,6 +536,21 @@ def main() -> int:
             print(f"      emulator {item_id}: " + ", ".join(f"{t:.2f}" for t in times) + " s", flush=True)
             emu_times[item_id] = times
             emu_text[item_id] = transcript_text(job)
+        # Speaker labels on the long file (nine readers): diarization's cost on a job.
+        speaker_times = []
+        for _ in range(args.long_repeats):
+            seconds, _job = timed_job(
+                client, long_id, uris[long_id], Settings={"ShowSpeakerLabels": True, "MaxSpeakerLabels": 10}
+            )
+            speaker_times.append(seconds)
+        print(f"      emulator {long_id} with ShowSpeakerLabels: " + ", ".join(f"{t:.2f}" for t in speaker_times)
+              + " s", flush=True)
+        report["speaker_labels"] = {
+            "item": long_id,
+            "times_s": speaker_times,
+            "plain_times_s": emu_times[long_id],
+            "ratio": statistics.median(speaker_times) / statistics.median(emu_times[long_id]),
+        }
         sampler.mark(None)
         report["emulator"] = {
             "settings": "default (workers=1, cpu_threads=0 -> cores // workers, int8, beam 5)",
@@ -650,6 +668,11 @@ def print_report(report: dict, rows: list[dict]) -> None:
               f"{row['ratio']:>8.3f}{row['diff_s']:>+10.2f}{row['rtf']:>7.3f}  {row['target']:<18}"
               f"{'PASS' if row['pass'] else 'FAIL':<7}{'yes' if row['same_words'] else 'NO':<10}")
     print("RTF = emulator seconds / audio seconds (lower is faster; 0.1 = ten times real time)")
+    sl = report["speaker_labels"]
+    sl["pass"] = sl["ratio"] <= SPEAKER_LABELS_RATIO_MAX
+    print(f"{sl['item']} with ShowSpeakerLabels: {statistics.median(sl['times_s']):.2f} s vs "
+          f"{statistics.median(sl['plain_times_s']):.2f} s without, ratio {sl['ratio']:.2f}   "
+          f"target <= {SPEAKER_LABELS_RATIO_MAX:.1f}   {'PASS' if sl['pass'] else 'FAIL'}")
     print("same words = raw and emulator transcripts have the same words (case and punctuation ignored)")
 
     print()
@@ -692,7 +715,7 @@ def print_report(report: dict, rows: list[dict]) -> None:
         print(f"  {'':<16} bench CPU-s by process: "
               + ", ".join(f"{g} {v:.1f}" for g, v in c["own_cpu_by_process_s"].items()))
 
-    checks = [row["pass"] for row in rows] + ([lat["pass"]] if "pass" in lat else [])
+    checks = [row["pass"] for row in rows] + [sl["pass"]] + ([lat["pass"]] if "pass" in lat else [])
     report["summary"] = {"passed": sum(checks), "checked": len(checks)}
     print()
     print(f"Targets met: {sum(checks)}/{len(checks)}")

@@ -1,26 +1,28 @@
 """Speaker diarization: samples in, speaker turns in seconds out.
 
-Knows nothing of AWS. Pipeline (measured on the shared AMI excerpts, see bench/diarization.py):
+Knows nothing of AWS. Pipeline (figures in bench/diarization.py):
 1. Speech regions from the Silero VAD that faster-whisper ships (no torch, no download).
-2. Windows of 1.5 s every 0.75 s inside each region (shorter regions: one window of their
+2. Windows of 1.5 s every 0.75 s inside each region (a shorter region: one window of its
    own length), embedded in batches by the GE2E speaker encoder whose weights Resemblyzer
-   0.1.4 ships (a 3-layer LSTM over 40 mel bands, 256-d L2-normed d-vectors).
-3. Spectral clustering: cosine affinities, each row pruned to its nearest neighbours, the
-   speaker count from the largest eigengap of the normalised Laplacian (capped by
-   `max_speakers`), k-means on the spectral embedding (scikit-learn).
-4. A guard against over-splitting: clusters whose centroids are nearly the same voice are
-   merged (the eigengap alone says 3 or 4 speakers for a single talker).
-5. Window labels become turns (each instant takes the label of the nearest window centre),
-   turns shorter than `min_turn` take the label of their neighbour, and speakers are
-   numbered in order of first appearance.
+   0.1.4 ships (3-layer LSTM over 40 mel bands; 256-d L2-normed d-vectors).
+3. Single-speaker guard: a two-way spectral split of all windows, kept only if both halves
+   have enough speech and their voices differ (between-half similarity well below
+   within-half similarity). Otherwise one speaker.
+4. Otherwise spectral clustering: cosine affinity with each row pruned to its p nearest
+   windows (p tuned per recording as in NME-SC, Park et al. 2019), the speaker count from
+   the largest eigengap of the normalised Laplacian within 2..max_speakers, k-means on the
+   spectral embedding (scikit-learn); clusters with too little speech join their nearest.
+5. Window labels become turns: each instant takes the label of the nearest window centre,
+   turns shorter than `min_turn` take a neighbour's speaker, a same-speaker pause shorter
+   than `bridge_gap` is bridged, and speakers are numbered in order of first appearance.
 
 Only Resemblyzer's weights file and network shape are used, not its Python code: its
-package imports librosa (numba: seconds of import and JIT) and webrtcvad. The mel
-spectrogram below is librosa's `melspectrogram` as Resemblyzer calls it (power, Slaney mel
-scale and norm, 25 ms Hann window, 10 ms hop, 40 bands), in numpy.
+package imports librosa (numba: seconds of import and JIT on first use) and webrtcvad. The
+mel spectrogram below is librosa's `melspectrogram` as Resemblyzer calls it (power, Slaney
+mel scale and area norm, 25 ms periodic Hann window, 10 ms hop, centred frames), in numpy.
 
-torch is imported when the encoder first loads, not at import of this module: build a
-`Diarizer` freely, it costs nothing until a job asks for speaker labels.
+torch and scikit-learn are imported when first needed, not at import of this module: a
+`Diarizer` costs nothing until a job asks for speaker labels.
 """
 
 from __future__ import annotations
@@ -61,14 +63,29 @@ class DiarizationOptions:
     window: float = 1.5  # seconds per embedding window
     hop: float = 0.75  # seconds between window starts
     min_window: float = 0.4  # speech regions shorter than this get no embedding of their own
-    vad_threshold: float = 0.5
+    vad_threshold: float = 0.5  # Silero speech probability
     vad_min_silence: float = 0.3  # seconds of silence that end a speech region
-    vad_pad: float = 0.1  # seconds added to each side of a speech region
-    prune_keep: float = 0.25  # share of each affinity row kept (at least `prune_min` entries)
-    prune_min: int = 6
-    merge_similarity: float = 0.86  # clusters whose centroids are closer than this are one voice
-    min_turn: float = 1.0  # seconds; shorter turns take their neighbour's speaker
+    vad_pad: float = 0.2  # seconds added to each side of a speech region
+    prune_keep: float = 0.1  # guard split: share of each affinity row kept (at least prune_min)
+    prune_min: int = 8  # fewest neighbours an affinity row keeps
+    prune_max_share: float = 0.25  # most neighbours the tuned pruning tries, as a share of windows
+    min_speaker_speech: float = 2.5  # seconds; a cluster with less speech joins its nearest
+    # One voice when the between-half similarity is at least this share of the within-half
+    # similarity (mean cosine over pairs of windows that do not overlap). Measured on the
+    # guard's two-way split: 0.86 to 0.91 for the two AMI talkers, 0.94 to 0.98 for one talker.
+    same_voice_ratio: float = 0.93
+    # Under `short_speech` seconds of speech the windows are too few to tell similar voices
+    # apart: only clearly different ones (measured 0.55 to 0.70) count as two.
+    same_voice_ratio_short: float = 0.75
+    short_speech: float = 10.0
+    max_cluster_windows: int = 1000  # longer audio: cluster a uniform sample, assign the rest
+    min_turn: float = 0.5  # seconds; shorter turns take their neighbour's speaker
+    bridge_gap: float = 1.0  # seconds; a pause shorter than this inside one speaker's turn is part of it
     batch_size: int = 128  # windows per encoder call
+    # torch's intra-op threads, set when the encoder loads (process-wide; nothing else here uses
+    # torch); 0 keeps torch's default (all cores). 1 measured faster on a busy 2-core machine:
+    # OpenMP threads that wait for a core stall each LSTM step (3x slower in bench/diarization.py).
+    torch_threads: int = 1
 
 
 class Diarizer:
@@ -83,26 +100,25 @@ class Diarizer:
         self._encoder = None
         self._lock = threading.Lock()
 
-    # --- public --------------------------------------------------------------------------
-
     def diarize(self, samples: np.ndarray, max_speakers: int, min_speakers: int = 1) -> list[SpeakerTurn]:
         """samples: float32 mono 16 kHz, shape (n,). max_speakers: the most speakers to report
         (>= 1; AWS's MaxSpeakerLabels); min_speakers: the fewest (1 unless the caller knows).
 
-        Returns turns sorted by start, non-overlapping, covering the detected speech only.
-        No speech gives []. Blocking (about 1 s per 5 min of audio on 2 cores): run it in a
-        worker thread.
+        Returns turns sorted by start, non-overlapping, covering the detected speech (pauses
+        under `bridge_gap` inside a turn included); [] when there is no speech. Raises
+        ValueError for impossible bounds. Blocking: run it in a worker thread.
         """
         if max_speakers < 1 or min_speakers < 1 or min_speakers > max_speakers:
             raise ValueError(f"need 1 <= min_speakers <= max_speakers, got {min_speakers}, {max_speakers}")
         samples = np.asarray(samples, dtype=np.float32).reshape(-1)
         regions = self.speech_regions(samples)
-        windows = self._windows(regions)
+        windows = embedding_windows(regions, self.options)
         if not windows:
-            return [SpeakerTurn(0, start, end) for start, end in regions]
+            return _number_by_appearance(_join([[0, s, e] for s, e in regions], self.options.bridge_gap))
         embeddings = self.embed(samples, windows)
-        labels = cluster(embeddings, max_speakers, min_speakers, self.options)
-        return _turns(regions, windows, labels, self.options.min_turn)
+        speech = sum(end - start for start, end in regions)
+        labels = cluster(embeddings, windows, speech, max_speakers, min_speakers, self.options)
+        return _turns(regions, windows, labels, self.options.min_turn, self.options.bridge_gap)
 
     def speech_regions(self, samples: np.ndarray) -> list[tuple[float, float]]:
         """Speech regions (start, end) in seconds, from faster-whisper's Silero VAD."""
@@ -122,49 +138,57 @@ class Diarizer:
         ]
 
     def embed(self, samples: np.ndarray, windows: list[tuple[float, float]]) -> np.ndarray:
-        """d-vectors of the given (start, end) spans in seconds: shape (len(windows), 256),
-        each row L2-normed (and non-negative, as the encoder's last layer is a ReLU)."""
+        """d-vectors of (start, end) spans in seconds: shape (len(windows), 256), float32,
+        rows L2-normed and non-negative (the encoder ends in a ReLU)."""
         import torch
 
         encoder = self.encoder()
-        mel = mel_spectrogram(_normalise_volume(samples))
-        spans = [(round(s * _FRAMES_PER_SECOND), max(round(e * _FRAMES_PER_SECOND), round(s * _FRAMES_PER_SECOND) + 1)) for s, e in windows]
+        samples = _normalise_volume(samples)
+        last_frame = len(samples) // _HOP  # frames 0..last_frame exist (centred framing)
+        spans = []
+        for start, end in windows:
+            first = min(round(start * _FRAMES_PER_SECOND), last_frame)
+            spans.append((first, max(min(round(end * _FRAMES_PER_SECOND), last_frame + 1), first + 1)))
         out = np.empty((len(spans), _HIDDEN), dtype=np.float32)
         size = self.options.batch_size
         with torch.inference_mode():
             for first in range(0, len(spans), size):
                 batch = spans[first : first + size]
-                lengths = [min(e, len(mel)) - s for s, e in batch]
+                lengths = [end - start for start, end in batch]
                 padded = np.zeros((len(batch), max(lengths), _N_MELS), dtype=np.float32)
-                for row, ((s, _), n) in enumerate(zip(batch, lengths)):
-                    padded[row, :n] = mel[s : s + n]
+                for row, (start, end) in enumerate(batch):
+                    padded[row, : end - start] = mel_frames(samples, start, end)
                 out[first : first + len(batch)] = encoder(torch.from_numpy(padded), lengths).numpy()
         return out
 
     def encoder(self):
-        """The speaker encoder (a torch module), loaded on first call."""
+        """The speaker encoder (a torch module, eval mode, CPU), loaded on first call."""
         with self._lock:
             if self._encoder is None:
-                self._encoder = _load_encoder(self._weights or _shipped_weights())
+                if self.options.torch_threads > 0:
+                    import torch
+
+                    torch.set_num_threads(self.options.torch_threads)
+                self._encoder = _load_encoder(self._weights or shipped_weights())
             return self._encoder
 
-    # --- windows ---------------------------------------------------------------------------
 
-    def _windows(self, regions: list[tuple[float, float]]) -> list[tuple[float, float]]:
-        o = self.options
-        windows: list[tuple[float, float]] = []
-        for start, end in regions:
-            length = end - start
-            if length < o.min_window:
-                continue
-            if length <= o.window:
-                windows.append((start, end))
-                continue
-            count = int(np.ceil((length - o.window) / o.hop)) + 1
-            # Spread the windows evenly so the last one ends at the region's end.
-            step = (length - o.window) / (count - 1)
-            windows.extend((start + i * step, start + i * step + o.window) for i in range(count))
-        return windows
+def embedding_windows(regions: list[tuple[float, float]], options: DiarizationOptions) -> list[tuple[float, float]]:
+    """(start, end) seconds of the windows to embed: `window` long every ~`hop` inside each
+    region, spread so the last ends at the region's end; one window for a region shorter
+    than `window`; none for a region shorter than `min_window`."""
+    windows: list[tuple[float, float]] = []
+    for start, end in regions:
+        length = end - start
+        if length < options.min_window:
+            continue
+        if length <= options.window:
+            windows.append((start, end))
+            continue
+        count = int(np.ceil((length - options.window) / options.hop)) + 1
+        step = (length - options.window) / (count - 1)
+        windows.extend((start + i * step, start + i * step + options.window) for i in range(count))
+    return windows
 
 
 # --- features and encoder -------------------------------------------------------------------
@@ -182,31 +206,32 @@ def _normalise_volume(samples: np.ndarray) -> np.ndarray:
 
 def _hz_to_mel(hz: np.ndarray) -> np.ndarray:
     """Slaney's mel scale (librosa's default, htk=False): linear below 1 kHz, log above."""
-    hz = np.asarray(hz, dtype=np.float64)
+    hz = np.atleast_1d(np.asarray(hz, dtype=np.float64))
     mel = hz / (200.0 / 3)
-    log_part = hz >= 1000.0
-    mel[log_part] = 15.0 + np.log(hz[log_part] / 1000.0) / (np.log(6.4) / 27.0)
+    above = hz >= 1000.0
+    mel[above] = 15.0 + np.log(hz[above] / 1000.0) / (np.log(6.4) / 27.0)
     return mel
 
 
 def _mel_to_hz(mel: np.ndarray) -> np.ndarray:
-    mel = np.asarray(mel, dtype=np.float64)
+    mel = np.atleast_1d(np.asarray(mel, dtype=np.float64))
     hz = mel * (200.0 / 3)
-    log_part = mel >= 15.0
-    hz[log_part] = 1000.0 * np.exp((np.log(6.4) / 27.0) * (mel[log_part] - 15.0))
+    above = mel >= 15.0
+    hz[above] = 1000.0 * np.exp((np.log(6.4) / 27.0) * (mel[above] - 15.0))
     return hz
 
 
 def mel_filterbank(sample_rate: int = SAMPLE_RATE, n_fft: int = _N_FFT, n_mels: int = _N_MELS) -> np.ndarray:
-    """librosa.filters.mel(sr, n_fft, n_mels) with its defaults (fmin 0, fmax sr/2, Slaney
-    scale and area norm): shape (n_mels, n_fft // 2 + 1)."""
+    """librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels) with its defaults (fmin 0,
+    fmax sr/2, Slaney scale and area norm): shape (n_mels, n_fft // 2 + 1), float32."""
     fft_hz = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
-    edges = _mel_to_hz(np.linspace(_hz_to_mel(np.array([0.0]))[0], _hz_to_mel(np.array([sample_rate / 2]))[0], n_mels + 2))
+    low, high = _hz_to_mel(0.0)[0], _hz_to_mel(sample_rate / 2)[0]
+    edges = _mel_to_hz(np.linspace(low, high, n_mels + 2))
     widths = np.diff(edges)
     ramps = edges[:, None] - fft_hz[None, :]
-    lower = -ramps[:-2] / widths[:-1, None]
-    upper = ramps[2:] / widths[1:, None]
-    weights = np.maximum(0.0, np.minimum(lower, upper))
+    rising = -ramps[:-2] / widths[:-1, None]
+    falling = ramps[2:] / widths[1:, None]
+    weights = np.maximum(0.0, np.minimum(rising, falling))
     weights *= (2.0 / (edges[2:] - edges[:-2]))[:, None]
     return weights.astype(np.float32)
 
@@ -215,20 +240,31 @@ _FILTERBANK = mel_filterbank()
 _WINDOW = (0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(_N_FFT) / _N_FFT)).astype(np.float32)  # periodic Hann
 
 
-def mel_spectrogram(samples: np.ndarray) -> np.ndarray:
-    """Power mel spectrogram as Resemblyzer computes it (librosa.feature.melspectrogram with
-    sr=16000, n_fft=400, hop_length=160, n_mels=40; centred frames, zero padding):
-    shape (1 + n // 160, 40), float32; frame t is centred on sample 160 t."""
-    padded = np.pad(samples.astype(np.float32, copy=False), _N_FFT // 2)
-    count = 1 + (len(padded) - _N_FFT) // _HOP
+def mel_frames(samples: np.ndarray, first: int, stop: int) -> np.ndarray:
+    """Frames first..stop-1 of the power mel spectrogram Resemblyzer computes for `samples`
+    (librosa.feature.melspectrogram(y, sr=16000, n_fft=400, hop_length=160, n_mels=40):
+    frame t centred on sample 160 t, zeros beyond the ends): shape (stop - first, 40), float32.
+    Computed per span so that hours of audio never need one whole spectrogram in memory."""
+    lo = first * _HOP - _N_FFT // 2
+    hi = (stop - 1) * _HOP + _N_FFT // 2
+    chunk = np.zeros(hi - lo, dtype=np.float32)
+    a, b = max(lo, 0), min(hi, len(samples))
+    if b > a:
+        chunk[a - lo : b - lo] = samples[a:b]
     frames = np.lib.stride_tricks.as_strided(
-        padded, shape=(count, _N_FFT), strides=(padded.strides[0] * _HOP, padded.strides[0]), writeable=False
+        chunk, shape=(stop - first, _N_FFT), strides=(chunk.strides[0] * _HOP, chunk.strides[0]), writeable=False
     )
     power = np.abs(np.fft.rfft(frames * _WINDOW, axis=1)) ** 2
-    return (power.astype(np.float32) @ _FILTERBANK.T).astype(np.float32)
+    return power.astype(np.float32) @ _FILTERBANK.T
 
 
-def _shipped_weights() -> Path:
+def mel_spectrogram(samples: np.ndarray) -> np.ndarray:
+    """The whole power mel spectrogram: shape (1 + n // 160, 40) (see mel_frames)."""
+    return mel_frames(samples, 0, 1 + len(samples) // _HOP)
+
+
+def shipped_weights() -> Path:
+    """The GE2E checkpoint inside the installed `resemblyzer` package. Raises RuntimeError."""
     # find_spec locates the package without running its __init__ (which imports librosa).
     spec = importlib.util.find_spec("resemblyzer")
     if spec is None or not spec.submodule_search_locations:
@@ -241,7 +277,7 @@ def _shipped_weights() -> Path:
 
 def _load_encoder(weights: Path):
     """Resemblyzer's VoiceEncoder network (LSTM 40->256 x3, linear 256->256, ReLU, L2 norm)
-    with the checkpoint's weights, in eval mode on CPU. Called as encoder(mels, lengths)."""
+    with the checkpoint's weights, eval mode, CPU. Called as encoder(mels, lengths)."""
     import torch
     from torch import nn
 
@@ -261,6 +297,7 @@ def _load_encoder(weights: Path):
             return raw / torch.linalg.vector_norm(raw, dim=1, keepdim=True).clamp_min(1e-12)
 
     checkpoint = torch.load(weights, map_location="cpu", weights_only=True)
+    # The checkpoint also holds the GE2E loss's similarity scale and bias: not needed here.
     state = {k: v for k, v in checkpoint["model_state"].items() if k.startswith(("lstm.", "linear."))}
     model = SpeakerEncoder()
     model.load_state_dict(state, strict=True)
@@ -270,51 +307,121 @@ def _load_encoder(weights: Path):
 # --- clustering ----------------------------------------------------------------------------
 
 
-def cluster(embeddings: np.ndarray, max_speakers: int, min_speakers: int, options: DiarizationOptions) -> np.ndarray:
-    """Speaker index per embedding row (0-based, not yet in order of appearance).
+def cluster(
+    embeddings: np.ndarray,
+    windows: list[tuple[float, float]],
+    speech: float,
+    max_speakers: int,
+    min_speakers: int,
+    options: DiarizationOptions,
+) -> np.ndarray:
+    """Speaker index per window (0-based, not yet in order of appearance).
 
-    The count comes from the largest eigengap of the pruned affinity's normalised Laplacian,
-    within [min_speakers, max_speakers]; then clusters with near-identical centroids merge
-    (never below min_speakers).
+    embeddings: (n, d) L2-normed rows for `windows` ((start, end) seconds); speech: seconds
+    of detected speech (picks the guard's threshold).
     """
     n = len(embeddings)
-    if n == 0:
-        return np.zeros(0, dtype=int)
-    if n == 1 or max_speakers == 1:
+    if n > options.max_cluster_windows:
+        # Affinity and eigen-decomposition grow as n^2 and n^3: cluster a uniform sample,
+        # then give every window the speaker of its nearest centroid.
+        sample = np.linspace(0, n - 1, options.max_cluster_windows).round().astype(int)
+        labels = cluster(embeddings[sample], [windows[i] for i in sample], speech, max_speakers, min_speakers, options)
+        ids = np.unique(labels)
+        centroids = np.stack([_centroid(embeddings[sample][labels == a]) for a in ids])
+        return ids[np.argmax(embeddings @ centroids.T, axis=1)]
+    if n < 2 or max_speakers == 1:
         return np.zeros(n, dtype=int)
-    normed = embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True).clip(1e-12)
-    affinity = _pruned_affinity(normed, options)
-    eigenvalues, eigenvectors = _laplacian_spectrum(affinity)
+    if min_speakers < 2 and _one_voice(embeddings, windows, speech, options):
+        return np.zeros(n, dtype=int)
     upper = min(max_speakers, n - 1)
-    lower = min(min_speakers, upper)
-    if upper <= 1:
-        labels = np.zeros(n, dtype=int)
-    else:
-        gaps = np.diff(eigenvalues[: upper + 1])  # gaps[i]: between eigenvalue i and i+1 -> i+1 clusters
-        k = int(np.argmax(gaps[lower - 1 : upper])) + lower
-        labels = _assign(eigenvectors[:, :k], k) if k > 1 else np.zeros(n, dtype=int)
-    return _merge_similar(normed, labels, options.merge_similarity, min_speakers)
+    lower = min(max(min_speakers, 2), upper)
+    if upper < 2:
+        return np.zeros(n, dtype=int)
+    affinity = _tuned_affinity(embeddings, lower, upper, options)
+    values, vectors = _laplacian_spectrum(affinity, upper + 1)
+    gaps = np.diff(values)  # gaps[i] lies after eigenvalue i: i + 1 clusters
+    k = int(np.argmax(gaps[lower - 1 : upper])) + lower
+    labels = _assign(vectors[:, :k], k)
+    return _absorb_small(embeddings, windows, labels, options.min_speaker_speech, max(min_speakers, 2))
 
 
-def _pruned_affinity(normed: np.ndarray, options: DiarizationOptions) -> np.ndarray:
-    """Cosine affinity with each row's weaker entries zeroed, then symmetrised: keeps the
-    graph's within-speaker edges and cuts most between-speaker ones."""
-    n = len(normed)
-    affinity = np.clip(normed @ normed.T, 0.0, 1.0)
-    keep = min(n, max(options.prune_min, int(np.ceil(options.prune_keep * n))))
+def _one_voice(
+    embeddings: np.ndarray, windows: list[tuple[float, float]], speech: float, options: DiarizationOptions
+) -> bool:
+    """The single-speaker guard: split all windows in two (spectral, k=2) and call it one
+    voice unless both halves cover `min_speaker_speech` and differ enough."""
+    n = len(embeddings)
+    if n < 4:
+        return True
+    affinity = _pruned_affinity(embeddings, max(options.prune_min, int(np.ceil(options.prune_keep * n))))
+    _, vectors = _laplacian_spectrum(affinity, 2)
+    halves = _assign(vectors, 2)
+    a, b = halves == 0, halves == 1
+    for half in (a, b):
+        if _covered([w for w, inside in zip(windows, half) if inside]) < options.min_speaker_speech:
+            return True
+    threshold = options.same_voice_ratio if speech >= options.short_speech else options.same_voice_ratio_short
+    return voice_ratio(embeddings, windows, a, b) >= threshold
+
+
+def voice_ratio(embeddings: np.ndarray, windows: list[tuple[float, float]], a: np.ndarray, b: np.ndarray) -> float:
+    """Mean cosine between groups a and b over the mean within each (geometric mean), using
+    only pairs of windows that do not overlap (overlapping windows share audio). About 1 for
+    one voice split at random, lower the more the groups differ; 1.0 when a mean is undefined."""
+    starts = np.array([w[0] for w in windows])
+    ends = np.array([w[1] for w in windows])
+
+    def mean(rows: np.ndarray, cols: np.ndarray) -> float:
+        apart = (starts[rows][:, None] >= ends[cols][None, :]) | (ends[rows][:, None] <= starts[cols][None, :])
+        if not apart.any():
+            return float("nan")
+        return float((embeddings[rows] @ embeddings[cols].T)[apart].mean())
+
+    within_a, within_b, between = mean(a, a), mean(b, b), mean(a, b)
+    if np.isnan(within_a) or np.isnan(within_b) or np.isnan(between) or within_a * within_b <= 0:
+        return 1.0
+    return between / float(np.sqrt(within_a * within_b))
+
+
+def _pruned_affinity(embeddings: np.ndarray, keep: int) -> np.ndarray:
+    """Cosine affinity with all but each row's `keep` strongest entries zeroed, then
+    symmetrised: keeps the graph's within-speaker edges and cuts most between-speaker ones."""
+    n = len(embeddings)
+    affinity = np.clip(embeddings @ embeddings.T, 0.0, 1.0)
     if keep < n:
         threshold = -np.partition(-affinity, keep - 1, axis=1)[:, keep - 1 : keep]
         affinity = np.where(affinity >= threshold, affinity, 0.0)
     return (affinity + affinity.T) / 2.0
 
 
-def _laplacian_spectrum(affinity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Eigenvalues (ascending) and eigenvectors of I - D^-1/2 A D^-1/2."""
-    degree = affinity.sum(axis=1)
-    scale = 1.0 / np.sqrt(np.clip(degree, 1e-12, None))
+def _tuned_affinity(embeddings: np.ndarray, lower: int, upper: int, options: DiarizationOptions) -> np.ndarray:
+    """The pruned affinity whose neighbour count p minimises (p / n) / eigengap (NME-SC's
+    criterion), p from prune_min to prune_max_share * n (at most 16 tries): few speakers
+    with many windows each want a large p, many short speakers a small one."""
+    n = len(embeddings)
+    most = max(options.prune_min, int(options.prune_max_share * n))
+    best = None
+    for keep in np.unique(np.linspace(options.prune_min, most, 16).round().astype(int)):
+        affinity = _pruned_affinity(embeddings, int(min(keep, n)))
+        values, _ = _laplacian_spectrum(affinity, upper + 1, vectors=False)
+        gap = float(np.diff(values)[lower - 1 : upper].max())
+        score = (keep / n) / max(gap, 1e-9)
+        if best is None or score < best[0]:
+            best = (score, affinity)
+    return best[1]
+
+
+def _laplacian_spectrum(affinity: np.ndarray, count: int, vectors: bool = True):
+    """The `count` smallest eigenvalues (ascending) of I - D^-1/2 A D^-1/2, and their
+    eigenvectors (None when vectors=False)."""
+    from scipy.linalg import eigh
+
+    scale = 1.0 / np.sqrt(np.clip(affinity.sum(axis=1), 1e-12, None))
     laplacian = np.eye(len(affinity)) - scale[:, None] * affinity * scale[None, :]
-    values, vectors = np.linalg.eigh(laplacian)
-    return values, vectors
+    count = min(count, len(affinity))
+    if not vectors:
+        return eigh(laplacian, eigvals_only=True, subset_by_index=[0, count - 1]), None
+    return eigh(laplacian, subset_by_index=[0, count - 1])
 
 
 def _assign(spectral: np.ndarray, k: int) -> np.ndarray:
@@ -324,22 +431,39 @@ def _assign(spectral: np.ndarray, k: int) -> np.ndarray:
     return KMeans(n_clusters=k, n_init=10, random_state=0).fit_predict(rows)
 
 
-def _merge_similar(normed: np.ndarray, labels: np.ndarray, threshold: float, min_speakers: int) -> np.ndarray:
-    """Merges the two clusters with the most similar centroids while that similarity is at
-    least `threshold` (the single-speaker guard, and its generalisation to k > 2)."""
+def _covered(windows: list[tuple[float, float]]) -> float:
+    """Seconds covered by the union of the windows."""
+    total, current = 0.0, None
+    for start, end in sorted(windows):
+        if current and start <= current[1]:
+            current[1] = max(current[1], end)
+        else:
+            total += current[1] - current[0] if current else 0.0
+            current = [start, end]
+    return total + (current[1] - current[0] if current else 0.0)
+
+
+def _centroid(embeddings: np.ndarray) -> np.ndarray:
+    mean = embeddings.mean(axis=0)
+    return mean / max(float(np.linalg.norm(mean)), 1e-12)
+
+
+def _absorb_small(
+    embeddings: np.ndarray, windows: list[tuple[float, float]], labels: np.ndarray, min_speech: float, floor: int
+) -> np.ndarray:
+    """Gives each cluster covering less than min_speech seconds to the cluster with the
+    nearest centroid, smallest first, keeping at least `floor` clusters: a few windows are
+    not enough to call a new voice."""
     labels = labels.copy()
-    while True:
-        ids = np.unique(labels)
-        if len(ids) <= max(min_speakers, 1):
-            return labels
-        centroids = np.stack([normed[labels == i].mean(axis=0) for i in ids])
-        centroids /= np.linalg.norm(centroids, axis=1, keepdims=True).clip(1e-12)
-        similarity = centroids @ centroids.T
-        np.fill_diagonal(similarity, -1.0)
-        a, b = np.unravel_index(np.argmax(similarity), similarity.shape)
-        if similarity[a, b] < threshold:
-            return labels
-        labels[labels == ids[b]] = ids[a]
+    while len(ids := np.unique(labels)) > max(floor, 1):
+        covered = {a: _covered([w for w, label in zip(windows, labels) if label == a]) for a in ids}
+        small = min(ids, key=covered.__getitem__)
+        if covered[small] >= min_speech:
+            break
+        centre = _centroid(embeddings[labels == small])
+        target = max((b for b in ids if b != small), key=lambda b: float(centre @ _centroid(embeddings[labels == b])))
+        labels[labels == small] = target
+    return labels
 
 
 # --- turns -----------------------------------------------------------------------------------
@@ -350,6 +474,7 @@ def _turns(
     windows: list[tuple[float, float]],
     labels: np.ndarray,
     min_turn: float,
+    bridge_gap: float,
 ) -> list[SpeakerTurn]:
     centres = np.array([(s + e) / 2 for s, e in windows])
     pieces: list[list] = []  # [speaker, start, end]
@@ -363,16 +488,15 @@ def _turns(
         bounds = [start, *((centres[inside[:-1]] + centres[inside[1:]]) / 2), end]
         for j, index in enumerate(inside):
             pieces.append([int(labels[index]), float(bounds[j]), float(bounds[j + 1])])
-    pieces = _join(pieces)
-    pieces = _absorb_short(pieces, min_turn)
-    return _number_by_appearance(pieces)
+    pieces = _absorb_short(_join(pieces), min_turn)
+    return _number_by_appearance(_join(pieces, bridge_gap))
 
 
-def _join(pieces: list[list]) -> list[list]:
-    """Joins touching pieces of the same speaker."""
+def _join(pieces: list[list], gap: float = 0.0) -> list[list]:
+    """Joins pieces of the same speaker that touch or are at most `gap` seconds apart."""
     out: list[list] = []
     for speaker, start, end in pieces:
-        if out and out[-1][0] == speaker and start - out[-1][2] <= 1e-6:
+        if out and out[-1][0] == speaker and start - out[-1][2] <= gap + 1e-6:
             out[-1][2] = end
         else:
             out.append([speaker, start, end])
@@ -381,35 +505,31 @@ def _join(pieces: list[list]) -> list[list]:
 
 def _absorb_short(pieces: list[list], min_turn: float) -> list[list]:
     """Gives each turn shorter than min_turn (shortest first) the speaker of its nearer
-    neighbour (by gap), then rejoins. Isolated short turns keep their speaker."""
+    neighbour of another speaker (smaller gap; then the longer one), and rejoins; a turn
+    that grows by joining is looked at again. Turns without such a neighbour keep theirs."""
     pieces = [p[:] for p in pieces]
-    while len(pieces) > 1:
-        order = sorted(range(len(pieces)), key=lambda i: pieces[i][2] - pieces[i][1])
-        changed = False
-        for i in order:
-            speaker, start, end = pieces[i]
-            if end - start >= min_turn:
-                break
-            neighbours = []
-            if i > 0 and pieces[i - 1][0] != speaker:
-                neighbours.append((start - pieces[i - 1][2], pieces[i - 1][0]))
-            if i + 1 < len(pieces) and pieces[i + 1][0] != speaker:
-                neighbours.append((pieces[i + 1][1] - end, pieces[i + 1][0]))
-            if not neighbours:
-                continue
-            pieces[i][0] = min(neighbours)[1]
+    settled: set[tuple[float, float]] = set()
+    while True:
+        short = [i for i, (_, s, e) in enumerate(pieces) if e - s < min_turn and (s, e) not in settled]
+        if not short:
+            return pieces
+        i = min(short, key=lambda j: pieces[j][2] - pieces[j][1])
+        speaker, start, end = pieces[i]
+        settled.add((start, end))
+        neighbours = []
+        for j in (i - 1, i + 1):
+            if 0 <= j < len(pieces) and pieces[j][0] != speaker:
+                other, other_start, other_end = pieces[j]
+                gap = start - other_end if j < i else other_start - end
+                neighbours.append((gap, -(other_end - other_start), other))
+        if neighbours:
+            pieces[i][0] = min(neighbours)[2]
             pieces = _join(pieces)
-            changed = True
-            break
-        if not changed:
-            break
-    return pieces
 
 
 def _number_by_appearance(pieces: list[list]) -> list[SpeakerTurn]:
     numbers: dict[int, int] = {}
-    turns = []
-    for speaker, start, end in pieces:
-        number = numbers.setdefault(speaker, len(numbers))
-        turns.append(SpeakerTurn(number, round(start, 3), round(end, 3)))
-    return turns
+    return [
+        SpeakerTurn(numbers.setdefault(speaker, len(numbers)), round(start, 3), round(end, 3))
+        for speaker, start, end in pieces
+    ]

@@ -21,7 +21,6 @@ _LANGUAGE_CHOICES = ("LanguageCode", "IdentifyLanguage", "IdentifyMultipleLangua
 # Settings that need a model the emulator cannot have offline, or work that has not landed.
 UNSUPPORTED = {
     "ToxicityDetection": "ToxicityDetection: no toxicity model is available offline",
-    "ShowSpeakerLabels": "speaker diarization (Settings.ShowSpeakerLabels) yet",
     "AlternativesCombined": "Settings.ShowAlternatives together with ChannelIdentification or IdentifyMultipleLanguages",
 }
 
@@ -128,9 +127,6 @@ def check_start_request(params: dict) -> None:
             "To use ModelSettings, specify a LanguageCode (with language identification, name the "
             "model in LanguageIdSettings instead) and try your request again."
         )
-    for member in ("ShowSpeakerLabels",):
-        if settings.get(member):
-            raise _unsupported(member)
     if settings.get("ShowAlternatives") and (settings.get("ChannelIdentification") or params.get("IdentifyMultipleLanguages")):
         raise _unsupported("AlternativesCombined")
 

@@ -22,6 +22,7 @@ import numpy as np
 from emulator.aws.errors import AWSError
 from emulator.engine.pii import PiiDetector, PiiModelMissing
 from emulator.engine.alternatives import n_best
+from emulator.engine.diarization import Diarizer
 from emulator.engine.language_id import NoSpeechError, identify_language, identify_language_spans
 from emulator.engine.media import SAMPLE_RATE, MediaError, MediaInfo, MediaProblem, decode, decode_channels, probe
 from emulator.engine.recognizer import RecognitionOptions, Recognizer, Transcription, shift_segment
@@ -38,6 +39,7 @@ from emulator.service.output import (
     wrap_transcript,
 )
 from emulator.service.redaction import mark_redacted, redact_results
+from emulator.service.speakers import add_speaker_labels
 from emulator.service.subtitles import cues, render_subtitles
 from emulator.service.store import Record, Store
 from emulator.storage.models import ModelStore
@@ -186,8 +188,10 @@ class TranscriptionPipeline:
         vocabulary_filters=None,
         pii_detector: PiiDetector | None = None,
         language_models=None,
+        diarizer: Diarizer | None = None,
     ):
         self.language_models = language_models
+        self.diarizer = diarizer or Diarizer()
         self.pii_detector = pii_detector or PiiDetector()
         self.store = store
         self.objects = objects
@@ -361,8 +365,8 @@ class TranscriptionPipeline:
         return add_segments(results, alternatives)
 
     def _post_process(self, record: Record, settings: dict, language: "LanguagePlan", media: "Media", results: dict):
-        """DisplayAs, vocabulary filter, channel sections, language members — in that order, so
-        every section derived from the items shows the final words."""
+        """DisplayAs, vocabulary filter, channel sections, speaker labels, language members — in
+        that order, so every section derived from the items shows the final words."""
         vocabulary = self._vocabulary(record.region, settings, language.code)
         if vocabulary:
             results = apply_display_as(results, vocabulary)
@@ -371,6 +375,9 @@ class TranscriptionPipeline:
             results = apply_vocabulary_filter(results, words, settings["VocabularyFilterMethod"])
         if media.channels is not None:
             results = add_channel_labels(results, media.channels.shape[0])
+        if settings.get("ShowSpeakerLabels"):
+            turns = self.diarizer.diarize(media.mono, max_speakers=settings["MaxSpeakerLabels"])
+            results = add_speaker_labels(results, turns)
         return {**language.results_members, **results}
 
     def _decode(self, media_path: Path, per_channel: bool) -> np.ndarray:

