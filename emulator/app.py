@@ -19,10 +19,14 @@ import emulator
 from emulator.aws.json_protocol import JsonProtocolEndpoint
 from emulator.aws.sigv4 import SigV4Verifier
 from emulator.config import Settings
+from emulator.console import console_routes
 from emulator.engine.recognizer import ModelLoadOptions, Recognizer
 from emulator.service.clock import aws_now
 from emulator.service.jobs import RequestContext, TranscriptionJobs
 from emulator.service.language_models import LanguageModels
+from emulator.service.medical import MedicalTranscriptionJobs
+from emulator.service.medical_pipeline import MedicalTranscriptionPipeline
+from emulator.service.medical_vocabularies import MedicalVocabularies
 from emulator.service.pipeline import Limits, TranscriptionPipeline
 from emulator.service.store import Store
 from emulator.service.tags import Tagging
@@ -71,21 +75,38 @@ def build_runtime(settings: Settings, s3_endpoint: str) -> Runtime:
     vocabularies = Vocabularies(store, objects, clock=aws_now)
     vocabulary_filters = VocabularyFilters(store, objects, clock=aws_now)
     language_models = LanguageModels(store, objects, models, clock=aws_now)
+    medical_vocabularies = MedicalVocabularies(store, objects, clock=aws_now)
+    common = dict(
+        scratch_dir=data_dir / "scratch",
+        limits=Limits(settings.max_media_bytes, settings.max_media_seconds),
+        beam_size=settings.beam_size,
+        clock=aws_now,
+    )
     pipeline = TranscriptionPipeline(
         store,
         objects,
         recognizer,
         models,
-        scratch_dir=data_dir / "scratch",
-        limits=Limits(settings.max_media_bytes, settings.max_media_seconds),
-        beam_size=settings.beam_size,
-        clock=aws_now,
+        **common,
         vocabularies=vocabularies,
         vocabulary_filters=vocabulary_filters,
         language_models=language_models,
     )
+    # Medical jobs share the model, the PII detector, the diarizer and the worker pool.
+    medical_pipeline = MedicalTranscriptionPipeline(
+        store,
+        objects,
+        recognizer,
+        models,
+        **common,
+        vocabularies=medical_vocabularies,
+        pii_detector=pipeline.pii_detector,
+        diarizer=pipeline.diarizer,
+    )
     pipeline.clear_scratch()
-    pool = WorkerPool(settings.workers, pipeline)
+    runners = {pipeline.kind: pipeline, medical_pipeline.kind: medical_pipeline}
+    # Keys are (kind, region, name): each job kind runs on its own pipeline.
+    pool = WorkerPool(settings.workers, lambda key: runners[key[0]](key[1:]))
 
     def supported_language(code: str) -> bool:
         return code.split("-")[0] in _LANGUAGE_CODES
@@ -101,14 +122,29 @@ def build_runtime(settings: Settings, s3_endpoint: str) -> Runtime:
         max_concurrent_jobs=settings.max_concurrent_jobs,
         language_models=language_models,
     )
-    resumed = vocabularies.resume_pending(), language_models.resume_in_progress(), jobs.resume_unfinished()
+    medical_jobs = MedicalTranscriptionJobs(
+        store, pool, objects, medical_vocabularies, clock=aws_now, max_concurrent_jobs=settings.max_concurrent_jobs
+    )
+    resumed = (
+        vocabularies.resume_pending() + medical_vocabularies.resume_pending(),
+        language_models.resume_in_progress(),
+        jobs.resume_unfinished() + medical_jobs.resume_unfinished(),
+    )
     if any(resumed):
         log.info("resumed %d vocabularies, %d language models and %d jobs", *resumed)
     # Load the English model before the first job needs it (about 0.3 s, off the loop).
     threading.Thread(
         target=recognizer.model, args=(models.model_for_language("en"),), daemon=True, name="model-preload"
     ).start()
-    services = [jobs, vocabularies, vocabulary_filters, language_models, Tagging(store)]
+    services = [
+        jobs,
+        medical_jobs,
+        vocabularies,
+        medical_vocabularies,
+        vocabulary_filters,
+        language_models,
+        Tagging(store),
+    ]
     return Runtime(settings, s3_endpoint, store, objects, models, recognizer, pool, jobs, services)
 
 
@@ -128,7 +164,6 @@ def create_app(runtime: Runtime) -> Starlette:
         SigV4Verifier({settings.access_key: settings.secret_key}) if settings.verify_signatures else None
     )
     api = JsonProtocolEndpoint(operation_table(runtime), verifier, settings.region)
-
     async def health(request: Request) -> JSONResponse:
         loaded = set(runtime.recognizer.loaded())
         return JSONResponse(
@@ -151,5 +186,6 @@ def create_app(runtime: Runtime) -> Starlette:
         routes=[
             Route("/_emulator/health", health, methods=["GET"]),
             Route("/", api.handle, methods=["POST"]),
+            *console_routes(runtime, api.operations),  # GET / -> /console; the web console
         ]
     )

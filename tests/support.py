@@ -176,3 +176,15 @@ I was holding the jack of clubs, the ten of clubs and the queen of hearts.
 Lead a low club, then play the king of clubs when the ace of clubs is gone.
 Follow suit if you can: a spade on a spade, a club on a club, a heart on a heart.
 """
+
+
+def speak(tmp_path: Path, text: str, name: str = "speech.wav") -> Path:
+    """`text` spoken by espeak-ng (US English, 140 words a minute) as WAV: 22.05 kHz, 16-bit, mono."""
+    import shutil
+    import subprocess
+
+    espeak = shutil.which("espeak-ng")
+    assert espeak, "espeak-ng is required (apt-get install espeak-ng; .ci/run installs it)"
+    path = tmp_path / name
+    subprocess.run([espeak, "-v", "en-us", "-s", "140", "-w", str(path), text], check=True)
+    return path

@@ -51,6 +51,11 @@ ENTITY_TYPES = (
 )
 
 
+# Reported only when asked for (PHI identification of medical jobs): dates and times from
+# spaCy's DATE/TIME entities, ages from a pattern ("45 years old", "aged 45").
+PHI_ONLY_TYPES = ("DATE_TIME", "AGE")
+
+
 class PiiModelMissing(RuntimeError):
     """The spaCy model package is not installed (it is never downloaded at run time)."""
 
@@ -90,7 +95,8 @@ class PiiDetector:
     def detect(self, text: str, language: str = "en", entity_types: list[str] | None = None) -> list[PiiEntity]:
         """PII spans in `text`, sorted by start.
 
-        entity_types: the ENTITY_TYPES to look for (None: all). A span found inside a longer
+        entity_types: the ENTITY_TYPES (or PHI_ONLY_TYPES) to look for (None: all ENTITY_TYPES).
+        A span found inside a longer
         one is dropped (its container wins whatever the scores: "John Smith at gmail com" is
         one e-mail address, not a name); spans may still overlap partly.
         Raises ValueError for an unsupported language or entity type, PiiModelMissing.
@@ -98,7 +104,7 @@ class PiiDetector:
         if language not in LANGUAGES:
             raise ValueError(f"PII detection supports {', '.join(LANGUAGES)}, not {language!r}")
         wanted = list(ENTITY_TYPES) if entity_types is None else list(dict.fromkeys(entity_types))
-        unknown = [t for t in wanted if t not in ENTITY_TYPES]
+        unknown = [t for t in wanted if t not in ENTITY_TYPES + PHI_ONLY_TYPES]
         if unknown:
             raise ValueError(f"unknown PII entity types {unknown}")
         if not wanted or not text.strip():
@@ -172,14 +178,16 @@ def _build_analyzer(model_package: str):
                     "GPE": "LOCATION",
                     "LOC": "LOCATION",
                     "FAC": "LOCATION",
+                    "DATE": "DATE_TIME",
+                    "TIME": "DATE_TIME",
                 },
-                "labels_to_ignore": ["ORG", "NORP", "DATE", "TIME", "CARDINAL", "ORDINAL", "MONEY", "QUANTITY"],
+                "labels_to_ignore": ["ORG", "NORP", "CARDINAL", "ORDINAL", "MONEY", "QUANTITY"],
             },
         }
     ).create_engine()
     registry = RecognizerRegistry(supported_languages=["en"])
     for recognizer in (
-        SpacyRecognizer(supported_language="en", supported_entities=["PERSON", "LOCATION"]),
+        SpacyRecognizer(supported_language="en", supported_entities=["PERSON", "LOCATION", "DATE_TIME"]),
         PhoneRecognizer(supported_regions=("US", "CA", "GB")),
         CreditCardRecognizer(),
         UsSsnRecognizer(),
@@ -350,6 +358,14 @@ def spoken_recognizers() -> list:
             "SpokenCvv", "CREDIT_CARD_CVV", range(3, 5), CONTEXT_ONLY, ["cvv", "cvc", "csc", "cvv2", "verification"]
         ),
         SpokenNumberRecognizer("SpokenPin", "PIN", range(4, 5), CONTEXT_ONLY, ["pin"]),
+        PatternRecognizer(
+            supported_entity="AGE",
+            name="Age",
+            patterns=[
+                Pattern("N years old", r"\b\d{1,3}[ \t-]*(?:years?|yrs?)[ \t-]*old\b", 0.85),
+                Pattern("aged N", r"\baged?[ \t]+(?:of[ \t]+)?\d{1,3}\b", 0.6),
+            ],
+        ),
         PatternRecognizer(
             supported_entity="CREDIT_CARD_EXPIRY",
             name="CardExpiry",

@@ -57,7 +57,10 @@ class RequestContext:
 
 
 class TranscriptionJobs:
-    """The four job operations over the store, the worker pool and S3."""
+    """The four job operations over the store, the worker pool and S3. Jobs go to the pool
+    as (kind, region, name)."""
+
+    kind = KIND  # the Store kind of the records (emulator.service.medical subclasses this)
 
     def __init__(
         self,
@@ -123,24 +126,29 @@ class TranscriptionJobs:
             "AccountId": ctx.account_id,
         }
         deferred = params.get("JobExecutionSettings", {}).get("AllowDeferredExecution", False)
-        if self.pool.in_flight >= self.max_concurrent_jobs and not deferred:
-            raise LimitExceededException(CONCURRENCY_LIMIT.format(limit=self.max_concurrent_jobs))
-        starts_now = self.pool.reserve()
-        if starts_now:
-            doc["TranscriptionJobStatus"] = "IN_PROGRESS"
-            doc["StartTime"] = now
-        record = Record(KIND, ctx.region, name, doc["TranscriptionJobStatus"], now, doc, internal)
-        try:
-            self.store.insert(record)
-        except AlreadyExists:
-            self.pool.release()
-            raise ConflictException(JOB_EXISTS) from None
-        self.pool.submit((ctx.region, name))
+        self._admit(ctx, name, doc, internal, deferred, now)
         # What AWS echoes right after Start: no Transcript, Settings only if given.
         shown = {k: v for k, v in doc.items() if k not in ("Transcript", "Settings")}
         if "Settings" in params:
             shown["Settings"] = doc["Settings"]
         return {"TranscriptionJob": shown}
+
+    def _admit(self, ctx: RequestContext, name: str, doc: dict, internal: dict, deferred: bool, now: float) -> None:
+        """Stores a new job (IN_PROGRESS when a worker is free, else QUEUED; `doc` is updated)
+        and hands it to the worker pool. LimitExceededException beyond the concurrency quota
+        unless deferred; ConflictException for a taken name."""
+        if self.pool.in_flight >= self.max_concurrent_jobs and not deferred:
+            raise LimitExceededException(CONCURRENCY_LIMIT.format(limit=self.max_concurrent_jobs))
+        if self.pool.reserve():
+            doc["TranscriptionJobStatus"] = "IN_PROGRESS"
+            doc["StartTime"] = now
+        record = Record(self.kind, ctx.region, name, doc["TranscriptionJobStatus"], now, doc, internal)
+        try:
+            self.store.insert(record)
+        except AlreadyExists:
+            self.pool.release()
+            raise ConflictException(JOB_EXISTS) from None
+        self.pool.submit((self.kind, ctx.region, name))
 
     def _check_start(self, ctx: RequestContext, params: dict) -> None:
         check_start_request(params)
@@ -200,7 +208,7 @@ class TranscriptionJobs:
 
     def list_transcription_jobs(self, ctx: RequestContext, params: dict) -> dict:
         status = params.get("Status")
-        records = self.store.list(KIND, ctx.region, status, params.get("JobNameContains"))
+        records = self.store.list(self.kind, ctx.region, status, params.get("JobNameContains"))
         page, next_token = paginate(records, params)
         response: dict = {}
         if status:
@@ -238,28 +246,31 @@ class TranscriptionJobs:
     # --- DeleteTranscriptionJob ---------------------------------------------------------
 
     def delete_transcription_job(self, ctx: RequestContext, params: dict) -> dict:
-        record = self._find(ctx, params["TranscriptionJobName"])
-        self.store.delete(KIND, ctx.region, record.name)
+        self._delete(ctx, params["TranscriptionJobName"])
+        return {}
+
+    def _delete(self, ctx: RequestContext, name: str) -> None:
+        record = self._find(ctx, name)
+        self.store.delete(self.kind, ctx.region, record.name)
         for internal_key in ("Transcript", "RedactedTranscript"):
             location = record.internal.get(internal_key)
             if location and location["type"] == "SERVICE_BUCKET":
                 self.objects.delete(location["bucket"], location["key"])
-        return {}
 
     # --- shared -------------------------------------------------------------------------
 
     def _find(self, ctx: RequestContext, name: str) -> Record:
-        record = self.store.get(KIND, ctx.region, name)
+        record = self.store.get(self.kind, ctx.region, name)
         if record is None:
             raise BadRequestException(JOB_NOT_FOUND)
         return record
 
     def resume_unfinished(self) -> int:
         """Re-queues jobs that were queued or running when the process stopped; returns how many."""
-        records = self.store.with_status(KIND, UNFINISHED)
+        records = self.store.with_status(self.kind, UNFINISHED)
         for record in records:
             self.pool.reserve()
-            self.pool.submit((record.region, record.name))
+            self.pool.submit((self.kind, record.region, record.name))
         return len(records)
 
 

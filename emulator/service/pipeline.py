@@ -172,7 +172,11 @@ class TranscriptionPipeline:
 
     vocabularies / vocabulary_filters: the resource services that resolve the names a job
     uses (`terms_for_job`, `words_for_job`); None leaves those settings unresolvable.
+    The `_check_media`, `_customer_key` and `_post_process` steps are where a variant of the
+    job (emulator.service.medical_pipeline) differs.
     """
+
+    kind = KIND  # the Store kind of the job records this pipeline runs
 
     def __init__(
         self,
@@ -212,7 +216,7 @@ class TranscriptionPipeline:
                 record.status = record.doc["TranscriptionJobStatus"] = "IN_PROGRESS"
                 record.doc["StartTime"] = self.clock()
 
-        record = self.store.modify(KIND, region, name, start)
+        record = self.store.modify(self.kind, region, name, start)
         if record is None or record.status != "IN_PROGRESS":
             return  # deleted, or finished, while it waited
         work_dir = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=self._scratch()))
@@ -248,7 +252,7 @@ class TranscriptionPipeline:
         if settings.get("ShowAlternatives"):
             results = self._alternatives(record, media, language, transcription, results, settings["MaxAlternatives"])
 
-        if self.store.get(KIND, record.region, record.name) is None:
+        if self.store.get(self.kind, record.region, record.name) is None:
             return None  # deleted while it ran: write nothing
         outcome = Outcome(
             doc={
@@ -298,13 +302,16 @@ class TranscriptionPipeline:
             info = probe(media_path)
         except MediaError as e:
             raise JobFailed(unsupported_format(_UNREADABLE[e.problem])) from e
-        check_media(info, key, doc.get("MediaFormat"), doc.get("MediaSampleRateHertz"), self.limits)
+        self._check_media(info, key, doc)
         per_channel = doc["Settings"].get("ChannelIdentification", False)
         if per_channel and info.channels > MAX_CHANNELS:
             raise JobFailed(TOO_MANY_CHANNELS)
         channels = self._decode(media_path, per_channel)
         mono = channels.mean(axis=0) if channels.shape[0] > 1 else channels[0]
         return Media(info, key, output, channels if per_channel else None, mono)
+
+    def _check_media(self, info: MediaInfo, key: str, doc: dict) -> None:
+        check_media(info, key, doc.get("MediaFormat"), doc.get("MediaSampleRateHertz"), self.limits)
 
     def _options(self, region: str, doc: dict, language_code: str) -> RecognitionOptions:
         """Decoder options for one language: its vocabulary's hotwords, its custom language
@@ -510,7 +517,7 @@ class TranscriptionPipeline:
             if bucket:
                 if not self.objects.bucket_exists(bucket):
                     raise JobFailed(NO_OUTPUT_BUCKET.format(bucket=bucket))
-                key = s3_uri.customer_output_key(record.name, internal.get("OutputKey"))
+                key = self._customer_key(record)
                 return {"type": "CUSTOMER_BUCKET", "bucket": bucket, "key": key}
             bucket = s3_uri.service_bucket(record.region)
             self.objects.ensure_bucket(bucket)
@@ -518,6 +525,9 @@ class TranscriptionPipeline:
             raise JobFailed(NO_OUTPUT_BUCKET.format(bucket=bucket)) from None
         key = f"{internal['AccountId']}/{record.name}/{uuid.uuid4()}/asrOutput.json"
         return {"type": "SERVICE_BUCKET", "bucket": bucket, "key": key}
+
+    def _customer_key(self, record: Record) -> str:
+        return s3_uri.customer_output_key(record.name, record.internal.get("OutputKey"))
 
     def _finish(self, record: Record, status: str, outcome: Outcome) -> None:
         def finish(current: Record) -> None:
@@ -528,7 +538,7 @@ class TranscriptionPipeline:
                 # As recorded from AWS (test_transcribe_error_invalid_length): FAILED jobs have no CompletionTime.
                 current.doc["CompletionTime"] = self.clock()
 
-        self.store.modify(KIND, record.region, record.name, finish)
+        self.store.modify(self.kind, record.region, record.name, finish)
 
 
 def redacted_key(key: str) -> str:

@@ -157,7 +157,7 @@ def _find(
     found: dict[int, _Redaction] = {}
     if not types:
         return found
-    for text, spans in _chunks(items, content):
+    for text, spans in transcript_chunks(items, content):
         for entity in detector.detect(text, language, types):
             redaction = _Redaction(AWS_TYPE[entity.entity_type], entity.score)
             for position, start, end in spans:
@@ -169,7 +169,7 @@ def _find(
     return found
 
 
-def _chunks(items: list[dict], content: Callable[[dict], str]):
+def transcript_chunks(items: list[dict], content: Callable[[dict], str]):
     """(text, [(item position, start, end)]) pieces of the transcript, joined as join_items
     joins them (a space before each word, punctuation attached), cut after a sentence end
     once longer than CHUNK_CHARS."""

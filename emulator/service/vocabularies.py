@@ -70,6 +70,9 @@ _SUMMARY_MEMBERS = ("VocabularyName", "LanguageCode", "LastModifiedTime", "Vocab
 class Vocabularies:
     """The five vocabulary operations over the store and S3, with their own processing threads."""
 
+    kind = KIND  # the Store kind of the records (emulator.service.medical_vocabularies subclasses this)
+    download_folder = "vocabularies"  # where DownloadUri tables live in the service bucket
+
     def __init__(
         self,
         store: Store,
@@ -112,7 +115,7 @@ class Vocabularies:
             if member in params:
                 doc[member] = params[member]
         internal = {"AccountId": ctx.account_id, "Source": source, "Revision": uuid.uuid4().hex}
-        record = Record(KIND, ctx.region, doc["VocabularyName"], "PENDING", now, doc, internal)
+        record = Record(self.kind, ctx.region, doc["VocabularyName"], "PENDING", now, doc, internal)
         try:
             self.store.insert(record)
         except AlreadyExists:
@@ -157,7 +160,7 @@ class Vocabularies:
         """-> ListVocabulariesResponse: newest LastModifiedTime first; StateEquals, NameContains
         (case-insensitive), MaxResults (default 5), NextToken. BadRequestException (bad token)."""
         state = params.get("StateEquals")
-        records = self.store.list(KIND, ctx.region, state, params.get("NameContains"))
+        records = self.store.list(self.kind, ctx.region, state, params.get("NameContains"))
         page, next_token = paginate_newest_first(records, params)
         response: dict = {}
         if state:
@@ -185,7 +188,7 @@ class Vocabularies:
             record.internal.pop("Entries", None)
 
         with self._lock:
-            record = self.store.modify(KIND, ctx.region, params["VocabularyName"], change)
+            record = self.store.modify(self.kind, ctx.region, params["VocabularyName"], change)
         if record is None:
             raise NotFoundException(VOCABULARY_NOT_FOUND)
         self._submit(record)
@@ -197,7 +200,7 @@ class Vocabularies:
         """-> {}. NotFoundException."""
         with self._lock:
             record = self._find(ctx.region, params["VocabularyName"])
-            self.store.delete(KIND, ctx.region, record.name)
+            self.store.delete(self.kind, ctx.region, record.name)
             delete_quietly(self.objects, record.internal.get("Download"))
         return {}
 
@@ -209,7 +212,7 @@ class Vocabularies:
         Raises BadRequestException (AWS reports a job's bad VocabularyName that way) when it
         doesn't exist, isn't READY, or has another language code.
         """
-        record = self.store.get(KIND, region, name)
+        record = self.store.get(self.kind, region, name)
         if record is None:
             raise BadRequestException(VOCABULARY_NOT_FOUND)
         if record.status != "READY":
@@ -224,7 +227,7 @@ class Vocabularies:
 
     def resume_pending(self) -> int:
         """Processes again every vocabulary left PENDING by a stop; returns how many."""
-        records = self.store.with_status(KIND, ("PENDING",))
+        records = self.store.with_status(self.kind, ("PENDING",))
         for record in records:
             self._submit(record)
         return len(records)
@@ -235,7 +238,7 @@ class Vocabularies:
 
     def _process(self, key: tuple[str, str, str]) -> None:
         region, name, revision = key
-        record = self.store.get(KIND, region, name)
+        record = self.store.get(self.kind, region, name)
         if record is None or record.internal.get("Revision") != revision:
             return  # deleted or updated since; the newer request has its own turn
         try:
@@ -267,13 +270,13 @@ class Vocabularies:
         concurrent TagResource isn't undone.
         """
         with self._lock:
-            record = self.store.get(KIND, region, name)
+            record = self.store.get(self.kind, region, name)
             if record is None or record.internal.get("Revision") != revision:
                 return
             outcome: dict = {}
             if vocabulary is not None:
                 bucket = s3_uri.service_bucket(region)
-                key = f"{record.internal['AccountId']}/vocabularies/{name}.txt"
+                key = f"{record.internal['AccountId']}/{self.download_folder}/{name}.txt"
                 try:
                     self.objects.ensure_bucket(bucket)
                     self.objects.put_bytes(bucket, key, vocabulary.to_table().encode(), "text/plain; charset=utf-8")
@@ -291,12 +294,12 @@ class Vocabularies:
                     record.status = record.doc["VocabularyState"] = "READY"
                     record.internal.update(outcome)
 
-            self.store.modify(KIND, region, name, change)
+            self.store.modify(self.kind, region, name, change)
 
     # --- shared -------------------------------------------------------------------------
 
     def _find(self, region: str, name: str) -> Record:
-        record = self.store.get(KIND, region, name)
+        record = self.store.get(self.kind, region, name)
         if record is None:
             raise NotFoundException(VOCABULARY_NOT_FOUND)
         return record

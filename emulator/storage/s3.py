@@ -71,6 +71,10 @@ class ObjectStore:
     def bucket_exists(self, bucket: str) -> bool:
         return bool(self._call(self._client.bucket_exists, bucket))
 
+    def list_buckets(self) -> list[str]:
+        """Bucket names, sorted. Raises StorageError."""
+        return sorted(b.name for b in self._call(self._client.list_buckets))
+
     def ensure_bucket(self, bucket: str) -> None:
         if not self.bucket_exists(bucket):
             try:

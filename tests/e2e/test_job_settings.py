@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from emulator.service.pipeline import NO_SPEECH_FOR_LANGUAGE_ID
-from tests.support import CARD_GAMES, manifest, wait_for_job, wer
+from tests.support import CARD_GAMES, manifest, speak, wait_for_job, wer
 
 
 def _download(uri: str) -> httpx.Response:
@@ -416,20 +416,9 @@ def test_deferred_execution_and_the_concurrency_limit(tmp_path):
 # --- PII redaction -------------------------------------------------------------------------
 
 
-def _speak(tmp_path, text: str) -> Path:
-    import shutil
-    import subprocess
-
-    espeak = shutil.which("espeak-ng")
-    assert espeak, "espeak-ng is required for the redaction tests (apt-get install espeak-ng; .ci/run installs it)"
-    path = tmp_path / "speech.wav"
-    subprocess.run([espeak, "-v", "en-us", "-s", "140", "-w", str(path), text], check=True)
-    return path
-
-
 @pytest.mark.parametrize("output", ["redacted", "redacted_and_unredacted"])
 def test_content_redaction_masks_pii_in_real_speech(transcribe, s3, upload, job_name, tmp_path, output):
-    speech = _speak(tmp_path, "Hello, my name is John Smith and I live in Seattle.")
+    speech = speak(tmp_path, "Hello, my name is John Smith and I live in Seattle.")
     bucket = f"pii-{job_name[-8:]}"
     s3.create_bucket(Bucket=bucket)
     job = _run(

@@ -41,7 +41,11 @@ MISMATCH = (
 
 @pytest.fixture(autouse=True)
 def fixed_signing_time(monkeypatch):
-    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: SIGNED_AT.replace(tzinfo=None))
+    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda **_: SIGNED_AT.replace(tzinfo=None))
+    # With awscrt installed (the streaming clients bring it) botocore would sign with the CRT
+    # signer, which reads the clock elsewhere; these tests pin botocore's Python signer (the
+    # end-to-end tests exercise whichever signer boto3 picks against the running emulator).
+    monkeypatch.setitem(botocore.auth.AUTH_TYPE_MAPS, "v4", botocore.auth.SigV4Auth)
 
 
 def verifier(at: dt.datetime = SIGNED_AT, creds: dict[str, str] | None = None, **kw) -> SigV4Verifier:

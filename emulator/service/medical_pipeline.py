@@ -1,0 +1,67 @@
+"""The medical job pipeline: the batch pipeline (emulator.service.pipeline) with the rules of
+Amazon Transcribe Medical.
+
+Differences, from the Medical guide ("Transcribing medical audio", "Data input and output")
+and botocore's `StartMedicalTranscriptionJobRequest`:
+* media: FLAC, MP3, MP4 or WAV only; WAV must be 16-bit linear PCM; a sample rate of
+  16,000 Hz or more (`MedicalMediaSampleRateHertz` is 16000-48000). Other media ends FAILED.
+* output: always the customer's bucket; without `OutputKey` the transcript is
+  `medical/<job name>.json` (as moto and observed outputs have it: digest §3.2 [unverified]).
+* `ContentIdentificationType=PHI` adds `results.entities` (emulator.service.phi).
+* vocabularies are medical vocabularies (the pipeline is built with that service).
+Everything else (speaker labels, channels, alternatives, output shape) is the batch pipeline's.
+"""
+
+from __future__ import annotations
+
+from emulator.engine.media import MediaInfo
+from emulator.engine.pii import PiiModelMissing
+from emulator.service import s3_uri
+from emulator.service.pipeline import JobFailed, TranscriptionPipeline, check_media, unsupported_format
+from emulator.service.phi import identify_phi
+from emulator.service.store import Record
+
+KIND = "medical-transcription-job"
+MEDICAL_CONTAINERS = ("flac", "mp3", "mp4", "wav")
+PCM_16_BIT = ("pcm_s16le", "pcm_s16be")
+MIN_MEDICAL_SAMPLE_RATE = 16000  # Hz
+# AWS's standard wording (pipeline.INVALID_SAMPLE_RATE) with the medical range.
+INVALID_MEDICAL_SAMPLE_RATE = (
+    "Invalid sample rate for audio file. The sample rate must be between 16,000 and 48,000 Hz."
+)
+NOT_16_BIT_PCM = unsupported_format("medical transcription needs WAV audio as 16-bit linear PCM")
+
+
+class MedicalTranscriptionPipeline(TranscriptionPipeline):
+    """Callable for the worker pool: `pipeline((region, job_name))` for medical jobs."""
+
+    kind = KIND
+
+    def _check_media(self, info: MediaInfo, key: str, doc: dict) -> None:
+        if info.container not in MEDICAL_CONTAINERS:
+            raise JobFailed(unsupported_format(f"{info.container} files aren't supported for medical transcription"))
+        if info.container == "wav" and info.codec not in PCM_16_BIT:
+            raise JobFailed(NOT_16_BIT_PCM)
+        if info.sample_rate < MIN_MEDICAL_SAMPLE_RATE:
+            raise JobFailed(INVALID_MEDICAL_SAMPLE_RATE)
+        check_media(info, key, doc.get("MediaFormat"), doc.get("MediaSampleRateHertz"), self.limits)
+
+    def _customer_key(self, record: Record) -> str:
+        if record.internal.get("OutputKey"):
+            return s3_uri.customer_output_key(record.name, record.internal["OutputKey"])
+        return f"medical/{record.name}.json"
+
+    def _post_process(self, record, settings, language, media, results):
+        results = super()._post_process(record, settings, language, media, results)
+        if record.doc.get("ContentIdentificationType") != "PHI":
+            return results
+        try:
+            entities = identify_phi(results, self.pii_detector)
+        except PiiModelMissing as e:
+            raise JobFailed(f"Internal failure: {e}") from None
+        out: dict = {}
+        for key, value in results.items():
+            out[key] = value
+            if key == "transcripts":
+                out["entities"] = entities
+        return out

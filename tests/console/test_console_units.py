@@ -1,0 +1,81 @@
+"""Pure parts of the console's security and S3 access: loopback, basic auth, CSRF tokens,
+bucket and key checks, byte ranges."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from emulator.console import objects
+from emulator.console.routes import _byte_range, job_duration
+from emulator.console.security import CsrfTokens, check_basic_auth, is_loopback
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1", "[::1]", "localhost", "LOCALHOST", "127.0.0.2"])
+def test_loopback_binds(host):
+    assert is_loopback(host)
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.10", "10.0.0.5", "example.com", ""])
+def test_other_binds(host):
+    assert not is_loopback(host)
+
+
+def test_basic_auth():
+    header = "Basic " + base64.b64encode(b"AKID:s3cr:et").decode()
+    assert check_basic_auth(header, "AKID", "s3cr:et")
+    assert not check_basic_auth(header, "AKID", "other")
+    assert not check_basic_auth(None, "AKID", "s3cr:et")
+    assert not check_basic_auth("Bearer x", "AKID", "s3cr:et")
+    assert not check_basic_auth("Basic %%%", "AKID", "s3cr:et")
+    assert not check_basic_auth("Basic " + base64.b64encode(b"AKID").decode(), "AKID", "")
+
+
+def test_csrf_tokens_are_signed_with_the_secret():
+    tokens = CsrfTokens("secret")
+    token = tokens.new()
+    assert tokens.valid(token) and token != tokens.new()
+    assert not CsrfTokens("another secret").valid(token)
+    nonce, signature = token.split(".")
+    assert not tokens.valid(f"{nonce}x.{signature}")
+    assert not tokens.valid(None) and not tokens.valid("") and not tokens.valid("a.b.c")
+
+
+@pytest.mark.parametrize("bucket", ["media", "my.bucket-1", "abc"])
+def test_good_buckets(bucket):
+    assert objects.check_bucket(bucket) == bucket
+
+
+@pytest.mark.parametrize("bucket", ["", "ab", "..", "Media", "-media", "me/dia", "a..b", "x" * 64, "/etc"])
+def test_bad_buckets(bucket):
+    with pytest.raises(objects.BadLocation):
+        objects.check_bucket(bucket)
+
+
+@pytest.mark.parametrize("key", ["a.wav", "folder/a.wav", "a b/ü.flac", "..a/b", "a/...."])
+def test_good_keys(key):
+    assert objects.check_key(key) == key
+
+
+@pytest.mark.parametrize("key", ["", "/etc/passwd", "../x", "a/../b", "a/./b", "a//b", "..", "a\x00b", "x" * 1025])
+def test_bad_keys(key):
+    with pytest.raises(objects.BadLocation):
+        objects.check_key(key)
+
+
+def test_byte_ranges():
+    assert _byte_range(None, 100) is None
+    assert _byte_range("bytes=0-", 100) == (0, 99)
+    assert _byte_range("bytes=10-19", 100) == (10, 19)
+    assert _byte_range("bytes=90-200", 100) == (90, 99)
+    assert _byte_range("bytes=-10", 100) == (90, 99)
+    assert _byte_range("bytes=100-", 100) == "unsatisfiable"
+    assert _byte_range("bytes=0-1,5-6", 100) is None
+    assert _byte_range("items=0-1", 100) is None
+
+
+def test_job_duration():
+    assert job_duration({"StartTime": 10.0, "CompletionTime": 75.5, "TranscriptionJobStatus": "COMPLETED"}) == "1 min 5 s"
+    assert job_duration({"StartTime": 10.0, "TranscriptionJobStatus": "FAILED"}) == "-"
+    assert job_duration({"TranscriptionJobStatus": "QUEUED"}) == "-"
