@@ -13,7 +13,7 @@ from faster_whisper.tokenizer import _LANGUAGE_CODES
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 import emulator
 from emulator.aws.json_protocol import JsonProtocolEndpoint
@@ -29,12 +29,16 @@ from emulator.service.medical_pipeline import MedicalTranscriptionPipeline
 from emulator.service.medical_vocabularies import MedicalVocabularies
 from emulator.service.pipeline import Limits, TranscriptionPipeline
 from emulator.service.store import Store
+from emulator.service.streaming import StreamingSessions
 from emulator.service.tags import Tagging
 from emulator.service.vocabularies import Vocabularies
 from emulator.service.vocabulary_filters import VocabularyFilters
 from emulator.service.worker import WorkerPool
 from emulator.storage.models import ModelStore
 from emulator.storage.s3 import ObjectStore
+from emulator.storage.tls import TlsFiles, prepare_tls
+from emulator.streaming import goaway, websocket
+from emulator.streaming.http2 import MEDICAL_PATH, STANDARD_PATH, Http2StreamingEndpoint
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +54,8 @@ class Runtime:
     pool: WorkerPool
     jobs: TranscriptionJobs
     services: list  # every object with operations(): name -> method(ctx, params)
+    streaming: StreamingSessions | None = None  # StartStreamTranscription sessions (HTTP/2, WebSocket)
+    tls: TlsFiles | None = None  # certificate of the TLS ports (None: no TLS port)
 
 
 def build_runtime(settings: Settings, s3_endpoint: str) -> Runtime:
@@ -145,7 +151,23 @@ def build_runtime(settings: Settings, s3_endpoint: str) -> Runtime:
         language_models,
         Tagging(store),
     ]
-    return Runtime(settings, s3_endpoint, store, objects, models, recognizer, pool, jobs, services)
+    streaming = StreamingSessions(
+        recognizer,
+        models,
+        vocabularies=vocabularies,
+        vocabulary_filters=vocabulary_filters,
+        language_models=language_models,
+        pii_detector=pipeline.pii_detector,
+        diarizer=pipeline.diarizer,
+        supported_language=supported_language,
+        medical_vocabularies=medical_vocabularies,
+    )
+    tls = None
+    if settings.https_port or settings.websocket_port:
+        tls = prepare_tls(data_dir, settings.tls_cert_file, settings.tls_key_file, (settings.host,))
+    return Runtime(
+        settings, s3_endpoint, store, objects, models, recognizer, pool, jobs, services, streaming=streaming, tls=tls
+    )
 
 
 def operation_table(runtime: Runtime) -> dict:
@@ -164,6 +186,24 @@ def create_app(runtime: Runtime) -> Starlette:
         SigV4Verifier({settings.access_key: settings.secret_key}) if settings.verify_signatures else None
     )
     api = JsonProtocolEndpoint(operation_table(runtime), verifier, settings.region)
+    http2_streaming = Http2StreamingEndpoint(
+        runtime.streaming,
+        verifier,
+        {settings.access_key: settings.secret_key},
+        settings.account_id,
+        settings.region,
+    )
+
+    def websocket_streaming(medical: bool) -> websocket.WebSocketStreamingEndpoint:
+        return websocket.WebSocketStreamingEndpoint(
+            runtime.streaming,
+            verifier,
+            {settings.access_key: settings.secret_key},
+            settings.account_id,
+            settings.region,
+            medical=medical,
+        )
+
     async def health(request: Request) -> JSONResponse:
         loaded = set(runtime.recognizer.loaded())
         return JSONResponse(
@@ -179,6 +219,12 @@ def create_app(runtime: Runtime) -> Starlette:
                 "workers": runtime.pool.workers,
                 "jobs_in_flight": runtime.pool.in_flight,
                 "verify_signatures": settings.verify_signatures,
+                "streaming": {
+                    "https_port": settings.https_port or None,
+                    "websocket_port": settings.websocket_port or None,
+                    "ca_file": str(runtime.tls.ca_file.resolve()) if runtime.tls and runtime.tls.ca_file else None,
+                    "streams_in_flight": runtime.streaming.in_flight if runtime.streaming else 0,
+                },
             }
         )
 
@@ -186,6 +232,10 @@ def create_app(runtime: Runtime) -> Starlette:
         routes=[
             Route("/_emulator/health", health, methods=["GET"]),
             Route("/", api.handle, methods=["POST"]),
+            Route(STANDARD_PATH, http2_streaming, methods=["POST"]),  # raw ASGI: duplex event stream
+            Route(MEDICAL_PATH, http2_streaming, methods=["POST"]),
+            WebSocketRoute(websocket.STANDARD_PATH, websocket_streaming(medical=False)),  # raw ASGI
+            WebSocketRoute(websocket.MEDICAL_PATH, websocket_streaming(medical=True)),
             *console_routes(runtime, api.operations),  # GET / -> /console; the web console
         ]
     )

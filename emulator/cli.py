@@ -18,6 +18,10 @@ def _parser() -> argparse.ArgumentParser:
     for name, kind in (
         ("host", str),
         ("port", int),
+        ("https_port", int),
+        ("websocket_port", int),
+        ("tls_cert_file", Path),
+        ("tls_key_file", Path),
         ("data_dir", Path),
         ("s3_endpoint", str),
         ("s3_public_endpoint", str),

@@ -18,6 +18,16 @@ class Settings(BaseSettings):
 
     host: str = Field("127.0.0.1", description="Address the API binds.")
     port: int = Field(8080, description="API port (awsJson1.1 over HTTP/1.1 and h2c).")
+    https_port: int = Field(
+        4443, description="TLS port (HTTP/2 with ALPN h2, HTTP/1.1, WebSocket): streaming clients. 0: off."
+    )
+    websocket_port: int = Field(
+        8443, description="Second TLS port, serving the same; the JS SDK's WebSocket client appends :8443. 0: off."
+    )
+    tls_cert_file: Path | None = Field(
+        None, description="Server certificate (PEM) for the TLS ports. Unset: a local CA under <data-dir>/tls."
+    )
+    tls_key_file: Path | None = Field(None, description="Private key (PEM) of --tls-cert-file.")
     data_dir: Path = Field(Path("data"), description="Jobs database, embedded S3 data, assembled models, logs.")
 
     s3_endpoint: str | None = Field(

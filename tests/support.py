@@ -60,12 +60,16 @@ def free_s3_base() -> int:
 
 
 class EmulatorProcess:
-    """`transcribe-emulator serve` in a child process; env/args as a user would give them."""
+    """`transcribe-emulator serve` in a child process; env/args as a user would give them.
+    Every port is a free one: the API, the embedded S3 and the two TLS streaming ports
+    (HTTP/2 and WebSocket)."""
 
     def __init__(self, data_dir: Path, extra_args: list[str] | None = None, env: dict | None = None):
         self.data_dir = data_dir
         self.port = free_port()
         self.s3_port = free_s3_base()
+        self.https_port = free_port()
+        self.websocket_port = free_port()
         self.extra_args = extra_args or []
         self.env = env or {}
         self.proc: subprocess.Popen | None = None
@@ -79,6 +83,20 @@ class EmulatorProcess:
     def s3_endpoint(self) -> str:
         return f"http://127.0.0.1:{self.s3_port}"
 
+    @property
+    def https_endpoint(self) -> str:
+        """HTTP/2 over TLS (streaming)."""
+        return f"https://127.0.0.1:{self.https_port}"
+
+    @property
+    def wss_endpoint(self) -> str:
+        return f"wss://127.0.0.1:{self.websocket_port}"
+
+    @property
+    def ca_file(self) -> Path:
+        """The emulator's local CA (from /_emulator/health)."""
+        return Path(self.health()["streaming"]["ca_file"])
+
     def start(self, timeout: float = 90) -> "EmulatorProcess":
         env = {**os.environ, **self.env}
         args = [
@@ -86,6 +104,8 @@ class EmulatorProcess:
             "--port", str(self.port),
             "--s3-port", str(self.s3_port),
             "--data-dir", str(self.data_dir),
+            "--https-port", str(self.https_port),
+            "--websocket-port", str(self.websocket_port),
             *self.extra_args,
         ]
         log = open(self.log_path, "ab")

@@ -512,9 +512,12 @@ class SigV4Verifier:
         """The received request as an AWSRequest botocore can canonicalise (§6.1 step 4)."""
         pairs = parse_qsl(query, keep_blank_values=True) if isinstance(query, str) else query
         request = AWSRequest(method=method.upper(), url=_URL_BASE + path, data=body, params=pairs)
-        have_host = any(name == "host" for name, _ in header_list)
+        present = {name for name, _ in header_list}
+        # HTTP/2 carries the host as `:authority`; ASGI servers hand it over as `host`. A client
+        # may have signed either name (the JS SDK signs `:authority`): read it from the other.
+        other = {"host": ":authority", ":authority": "host"}
         for name in dict.fromkeys(signed):  # each signed name once, all its values
-            source = ":authority" if name == "host" and not have_host else name
+            source = other[name] if name in other and name not in present else name
             for key, value in header_list:
                 if key == source:
                     request.headers[name] = value

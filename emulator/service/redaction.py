@@ -102,7 +102,7 @@ def redact_results(
     types = detector_types(requested_types)
     results = json.loads(json.dumps(results))  # deep copy, as filtering does
     items = results.get("items", [])
-    found = _find(items, lambda item: item["alternatives"][0]["content"], detector, types, language)
+    found = find_pii_items(items, lambda item: item["alternatives"][0]["content"], detector, types, language)
     for position, redaction in found.items():
         items[position]["alternatives"] = [{"content": REDACTED, "redactions": [redaction.as_json()]}]
     if "transcripts" in results:
@@ -147,7 +147,7 @@ class _Redaction:
         return {"confidence": format_confidence(self.score), "type": self.type, "category": CATEGORY}
 
 
-def _find(
+def find_pii_items(
     items: list[dict], content: Callable[[dict], str], detector: PiiDetector, types: list[str], language: str
 ) -> dict[int, _Redaction]:
     """Positions of the pronunciation items that PII entities touch, with their type.
@@ -194,7 +194,7 @@ def _redact_flat(alternative: dict, detector: PiiDetector, types: list[str], lan
     """One `segments` alternative (ShowAlternatives), whose items are flat {content, confidence, ...}:
     the same replacement, in that shape [unverified: no AWS sample of a redacted alternative]."""
     words = alternative.get("items", [])
-    found = _find(words, lambda item: item["content"], detector, types, language)
+    found = find_pii_items(words, lambda item: item["content"], detector, types, language)
     for position, redaction in found.items():
         word = {k: v for k, v in words[position].items() if k != "confidence"}
         word["content"] = REDACTED

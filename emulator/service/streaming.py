@@ -1,0 +1,661 @@
+"""Streaming transcription sessions (StartStreamTranscription, StartMedicalStreamTranscription):
+Transcribe semantics, independent of the transport. Plain Python + asyncio.
+
+Use (a transport: HTTP/2 `emulator.streaming.http2`, WebSocket `emulator.streaming.websocket`):
+
+    sessions = StreamingSessions(recognizer, models, vocabularies=..., ...)   # one per process
+    session = sessions.open(ctx, parameters, medical=False)    # parameters keyed by short name
+        # raises AWSError (BadRequestException, ConflictException, ...) BEFORE the stream starts:
+        # render it as a restJson error (HTTP/2) or refuse the upgrade (WebSocket)
+    send_headers(200, session.response_headers())              # at once: clients wait for them
+    try:
+        for each AudioEvent payload:                            # raw audio bytes of one event
+            for message in await session.audio(payload): send(message)   # encoded event-stream messages
+        for message in await session.end(): send(message)       # end of audio: final results
+    except AWSError as error:                                   # during the stream
+        send(session.error_event(error))                        # `:message-type: exception`
+    finally:
+        session.close()                                         # always: frees the session id
+
+An empty AudioEvent payload means end of stream: `audio(b"")` returns the final results and the
+transport should stop reading. No audio for `IDLE_TIMEOUT_SECONDS`: send
+`session.error_event(idle_timeout_error())` and close (AWS's message).
+
+Output (digest §5.6; Smithy `TranscriptEvent` / `MedicalTranscriptEvent`): one
+`TranscriptEvent` message per result, payload `{"Transcript": {"Results": [Result]}}`, with
+Result = {ResultId, StartTime, EndTime, IsPartial, Alternatives: [{Transcript, Items, Entities?}],
+ChannelId?, LanguageCode?, LanguageIdentification?}; Item = {StartTime, EndTime, Type
+(pronunciation | punctuation), Content, VocabularyFilterMatch, Speaker?, Confidence?, Stable?}.
+Times in seconds (JSON numbers). Medical results use the MedicalResult / MedicalItem shapes
+(no VocabularyFilterMatch, Stable, LanguageCode).
+
+What each setting does here:
+* recognition: `emulator.engine.streaming.StreamingTranscriber` (one per channel, on the
+  process's shared model), called in worker threads;
+* partial results repeat the whole utterance under one ResultId until its final; `Stable`
+  (with partial-results stabilization) is the engine's committed flag; `Confidence` is given
+  on final results (Whisper's word probability);
+* vocabulary: its phrases bias the decoder (hotwords) and DisplayAs rewrites them; vocabulary
+  filter: mask (`***`), remove, or tag (`VocabularyFilterMatch: true`), on partials and finals;
+* show-speaker-label: at each final result the audio heard so far is diarized (the batch
+  Diarizer) and each word takes the speaker of the turn it overlaps most; partials use the
+  turns of the last diarization ("0" before the first);
+* channel identification: two interleaved channels, one transcriber each, ChannelId ch_0/ch_1;
+* PII identification / redaction (en-US): on final results only, as AWS documents
+  ("performed only upon complete transcription of the audio segments"): `Entities`
+  [{StartTime, EndTime, Category "PII", Type, Content, Confidence}]; redaction writes `[PII]`
+  for each word of an entity;
+* language identification: the multilingual model picks among LanguageOptions; each result
+  carries LanguageCode, finals also LanguageIdentification [{LanguageCode, Score}] scored on
+  the result's audio;
+* medical: same recognition (en-US); `content-identification-type: PHI` reports the PII
+  detector's finds as Category "PHI".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from emulator.aws.errors import AWSError, BadRequestException, ConflictException, LimitExceededException
+from emulator.aws.eventstream import event, exception_event
+from emulator.engine.media import SAMPLE_RATE
+from emulator.engine.streaming import StreamingOptions, StreamingTranscriber, StreamResult, StreamWord
+from emulator.service.filtering import apply_display_as, apply_vocabulary_filter, join_items
+from emulator.service.job_settings import aws_language_code
+from emulator.service.output import format_confidence, format_seconds, split_word
+from emulator.service.stream_audio import AudioDecodeError, audio_decoder
+from emulator.service.streaming_settings import HEADER_PREFIX, StreamSettings, parse_settings
+
+log = logging.getLogger(__name__)
+
+IDLE_TIMEOUT_SECONDS = 15.0
+# AWS wording (observed; awslabs/amazon-transcribe-streaming-sdk issue 118).
+IDLE_TIMEOUT_MESSAGE = "Your request timed out because no new audio was received for 15 seconds."
+MAX_STREAM_SECONDS = 4 * 3600.0  # AWS: streams up to 4 hours
+# Emulator wording where AWS's is not published.
+STREAM_TOO_LONG = "Your stream is too long. The maximum audio duration of a stream is 4 hours."
+SESSION_IN_USE = (
+    "A stream with the session ID {session_id} is already in progress. "
+    "Use a different session ID or wait for that stream to end."
+)
+UNDECODABLE_AUDIO = (
+    "The audio couldn't be decoded as {encoding} at {rate} Hz. "
+    "Check the MediaEncoding and MediaSampleRateHertz of your request and the audio you send."
+)
+DIARIZATION_MAX_SPEAKERS = 5  # streaming has no MaxSpeakerLabels; the most voices reported
+DIARIZATION_WINDOW_SECONDS = 600.0  # audio kept for diarization and language scoring
+REDACTED = "[PII]"
+
+
+def idle_timeout_error() -> BadRequestException:
+    """What AWS answers when no audio arrived for IDLE_TIMEOUT_SECONDS."""
+    return BadRequestException(IDLE_TIMEOUT_MESSAGE)
+
+
+@dataclass(frozen=True)
+class RequestScope:
+    """Who opened the stream (duck-typed like emulator.service.jobs.RequestContext)."""
+
+    region: str
+    account_id: str
+
+
+class StreamingSessions:
+    """Opens streams; shares the process's recognizer, models, detectors among them.
+
+    recognizer: emulator.engine.recognizer.Recognizer; models: emulator.storage.models.ModelStore;
+    vocabularies / vocabulary_filters / language_models: the resource services (None: names
+    cannot be resolved); pii_detector: emulator.engine.pii.PiiDetector; diarizer:
+    emulator.engine.diarization.Diarizer; supported_language(aws_code) -> bool;
+    medical_vocabularies: resolves the vocabulary-name of medical streams.
+    """
+
+    def __init__(
+        self,
+        recognizer,
+        models,
+        vocabularies=None,
+        vocabulary_filters=None,
+        language_models=None,
+        pii_detector=None,
+        diarizer=None,
+        supported_language: Callable[[str], bool] | None = None,
+        medical_vocabularies=None,
+    ):
+        self.recognizer = recognizer
+        self.medical_vocabularies = medical_vocabularies
+        self.models = models
+        self.vocabularies = vocabularies
+        self.vocabulary_filters = vocabulary_filters
+        self.language_models = language_models
+        self.pii_detector = pii_detector
+        self.diarizer = diarizer
+        self.supported_language = supported_language
+        self._active: dict[str, StreamSession] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._active)
+
+    def open(self, ctx, parameters: dict[str, str], medical: bool) -> "StreamSession":
+        """Validate the start parameters (short names) and reserve the session id.
+
+        ctx: has .region and .account_id. Raises ValidationException / BadRequestException
+        (settings, unknown vocabulary or filter), ConflictException (session id in use).
+        Quick (no model work): may run on the event loop.
+        """
+        settings = parse_settings(parameters, medical, self.supported_language)
+        plan = self._plan(ctx.region, settings)
+        with self._lock:
+            if settings.session_id in self._active:
+                raise ConflictException(SESSION_IN_USE.format(session_id=settings.session_id))
+            session = StreamSession(self, settings, plan)
+            self._active[settings.session_id] = session
+        return session
+
+    def _release(self, session: "StreamSession") -> None:
+        with self._lock:
+            if self._active.get(session.session_id) is session:
+                del self._active[session.session_id]
+
+    def _plan(self, region: str, settings: StreamSettings) -> "_Plan":
+        """Resolve names (vocabulary, filter, language model) into what recognition needs."""
+        language = settings.language_code
+        vocabulary = None
+        if settings.vocabulary_name and language:
+            service = self.medical_vocabularies if settings.medical else self.vocabularies
+            vocabulary = self._require(service, "vocabulary").terms_for_job(region, settings.vocabulary_name, language)
+        filter_words: list[str] = []
+        if settings.vocabulary_filter_name and language:
+            filter_words = self._require(self.vocabulary_filters, "vocabulary filter").words_for_job(
+                region, settings.vocabulary_filter_name, language
+            )
+        prompt = None
+        if settings.language_model_name and language:
+            prompt = self._require(self.language_models, "language model").prompt_for_job(
+                region, settings.language_model_name, language
+            ) or None
+        if language:
+            base = language.split("-")[0]
+            model_name = self.models.model_for_language(base)
+            candidates: tuple[str, ...] = ()
+        else:
+            base = None
+            model_name = self.models.model_for_language("*")
+            candidates = tuple(dict.fromkeys(code.split("-")[0] for code in settings.language_options))
+        hotwords = ", ".join(entry.phrase for entry in vocabulary.entries) if vocabulary else None
+        stability = settings.partial_results_stability if settings.enable_partial_results_stabilization else None
+        options = StreamingOptions(
+            language=base,
+            candidate_languages=candidates,
+            model_name=model_name,
+            initial_prompt=prompt,
+            hotwords=hotwords or None,
+            stability=stability,
+        )
+        return _Plan(options, vocabulary, filter_words)
+
+    @staticmethod
+    def _require(service, what: str):
+        if service is None:
+            raise BadRequestException(f"The emulator was started without {what} support.")
+        return service
+
+
+@dataclass
+class _Plan:
+    options: StreamingOptions
+    vocabulary: object | None
+    filter_words: list[str]
+
+
+@dataclass
+class _Channel:
+    transcriber: StreamingTranscriber
+    label: str  # ch_0, ch_1
+
+
+@dataclass
+class _Token:
+    """One output item: word or punctuation; times in seconds."""
+
+    kind: str
+    content: str
+    start: float
+    end: float
+    confidence: float
+    stable: bool
+    filter_match: bool = False
+    speaker: str | None = None
+    pii: tuple[str, float] | None = None  # (PiiEntityType, score)
+
+
+class StreamSession:
+    """One stream. Created by StreamingSessions.open; see the module docstring for the protocol.
+
+    `audio` and `end` must not run concurrently (one transport task feeds a session).
+    """
+
+    def __init__(self, owner: StreamingSessions, settings: StreamSettings, plan: _Plan):
+        self._owner = owner
+        self.settings = settings
+        self._plan = plan
+        self.session_id = settings.session_id
+        self.request_id = str(uuid.uuid4())
+        self._decoder = audio_decoder(settings.media_encoding, settings.sample_rate, settings.channels)
+        self._channels: list[_Channel] | None = None
+        self._heard: list[list[np.ndarray]] = [[] for _ in range(settings.channels)]
+        self._heard_samples = 0  # per channel, since the start
+        self._kept_from = 0  # sample index of the first kept sample (DIARIZATION_WINDOW_SECONDS)
+        self._turns: list = []
+        self._announced: set[str] = set()  # result ids sent as partials, awaiting their final
+        self._lock = asyncio.Lock()
+        self._ended = False
+        self._closed = False
+        self.started = time.monotonic()
+        self.results_sent = 0
+
+    # --- transport-facing -------------------------------------------------------------
+
+    def response_headers(self) -> list[tuple[str, str]]:
+        """Headers of the 200 response: request id, session id, each supplied setting echoed
+        under its `x-amzn-transcribe-` name (digest §5.3)."""
+        headers = [
+            ("x-amzn-request-id", self.request_id),
+            (HEADER_PREFIX + "session-id", self.session_id),
+        ]
+        for short, value in self.settings.echoed:
+            if short != "session-id":
+                headers.append((HEADER_PREFIX + short, value))
+        return headers
+
+    async def audio(self, chunk: bytes) -> list[bytes]:
+        """One AudioEvent's payload (raw audio bytes) in; encoded event-stream messages out.
+        An empty chunk ends the stream (returns the final results). Raises AWSError."""
+        if not chunk:
+            return await self.end()
+        async with self._lock:
+            if self._ended:
+                return []
+            results = await asyncio.to_thread(self._accept, chunk)
+            return self._encode(results)
+
+    async def end(self) -> list[bytes]:
+        """End of audio: the final results of what is pending. Idempotent."""
+        async with self._lock:
+            if self._ended:
+                return []
+            self._ended = True
+            try:
+                results = await asyncio.to_thread(self._finish)
+            finally:
+                self.close()
+            return self._encode(results)
+
+    def error_event(self, error: AWSError) -> bytes:
+        """The `:message-type: exception` message for an error during the stream."""
+        return exception_event(error.code, error.message)
+
+    def close(self) -> None:
+        """Free the session id and the decoder. Idempotent; call it in `finally`."""
+        if self._closed:
+            return
+        self._closed = True
+        self._decoder.close()
+        self._owner._release(self)
+
+    # --- work in a thread --------------------------------------------------------------
+
+    def _ensure_channels(self) -> list[_Channel]:
+        if self._channels is None:
+            self._channels = [
+                _Channel(StreamingTranscriber(self._owner.recognizer, self._plan.options), f"ch_{i}")
+                for i in range(self.settings.channels)
+            ]
+        return self._channels
+
+    def _accept(self, chunk: bytes) -> list[dict]:
+        try:
+            samples = self._decoder.feed(chunk)
+        except AudioDecodeError as error:
+            log.info("stream %s: undecodable audio: %s", self.session_id, error)
+            raise BadRequestException(
+                UNDECODABLE_AUDIO.format(encoding=self.settings.media_encoding, rate=self.settings.sample_rate)
+            ) from None
+        return self._recognise(samples, final=False)
+
+    def _finish(self) -> list[dict]:
+        try:
+            samples = self._decoder.flush()
+        except AudioDecodeError:
+            samples = np.zeros((self.settings.channels, 0), dtype=np.float32)
+        return self._recognise(samples, final=True)
+
+    def _recognise(self, samples: np.ndarray, final: bool) -> list[dict]:
+        channels = self._ensure_channels()
+        self._keep(samples)
+        if self._heard_samples > MAX_STREAM_SECONDS * SAMPLE_RATE:
+            raise LimitExceededException(STREAM_TOO_LONG)
+        out: list[dict] = []
+        for index, channel in enumerate(channels):
+            results = channel.transcriber.accept(samples[index]) if samples.shape[1] else []
+            if final:
+                results = [*results, *channel.transcriber.finish()]
+            for result in results:
+                rendered = self._render(result, channel)
+                if rendered is not None:
+                    out.append(rendered)
+        return out
+
+    def _keep(self, samples: np.ndarray) -> None:
+        if not samples.shape[1]:
+            return
+        for index in range(samples.shape[0]):
+            self._heard[index].append(samples[index])
+        self._heard_samples += samples.shape[1]
+        limit = int(DIARIZATION_WINDOW_SECONDS * SAMPLE_RATE)
+        kept = self._heard_samples - self._kept_from
+        if kept > 2 * limit:  # trim now and then, not at every chunk
+            for index in range(len(self._heard)):
+                joined = np.concatenate(self._heard[index])[-limit:]
+                self._heard[index] = [joined]
+            self._kept_from = self._heard_samples - limit
+
+    def _audio(self, channel: int, start: float | None = None, end: float | None = None) -> tuple[np.ndarray, float]:
+        """Kept audio of a channel (or the mix for channel -1) and its start time in seconds."""
+        rows = [np.concatenate(h) if h else np.zeros(0, np.float32) for h in self._heard]
+        audio = rows[channel] if channel >= 0 else np.mean(rows, axis=0, dtype=np.float32) if len(rows) > 1 else rows[0]
+        self._heard = [[row] for row in rows]
+        offset = self._kept_from / SAMPLE_RATE
+        a = 0 if start is None else max(0, int((start - offset) * SAMPLE_RATE))
+        b = len(audio) if end is None else max(a, int((end - offset) * SAMPLE_RATE))
+        return audio[a:b], offset + a / SAMPLE_RATE
+
+    # --- rendering ---------------------------------------------------------------------
+
+    def _render(self, result: StreamResult, channel: _Channel) -> dict | None:
+        tokens = self._transform(_tokens(result.words), result.is_partial)
+        if not tokens and (result.is_partial or result.result_id not in self._announced):
+            return None  # nothing to show (a final still closes a result the client has seen)
+        if result.is_partial:
+            self._announced.add(result.result_id)
+        else:
+            self._announced.discard(result.result_id)
+        if not result.is_partial and (self.settings.show_speaker_label):
+            self._diarize()
+        if self.settings.show_speaker_label:
+            _label_speakers(tokens, self._turns)
+        medical = self.settings.medical
+        alternative: dict = {"Transcript": _join(tokens), "Items": [self._item(t, result.is_partial) for t in tokens]}
+        if medical:
+            entities = self._phi_entities(tokens) if self.settings.content_identification_type and not result.is_partial else None
+        else:
+            entities = self._entities(tokens, result.is_partial)
+        if entities is not None:
+            alternative["Entities"] = entities
+        out: dict = {
+            "ResultId": result.result_id,
+            "StartTime": round(result.start, 3),
+            "EndTime": round(result.end, 3),
+            "IsPartial": result.is_partial,
+            "Alternatives": [alternative],
+        }
+        if self.settings.enable_channel_identification:
+            out["ChannelId"] = channel.label
+        if not medical and self.settings.language_code is None:
+            self._add_language(out, result, channel)
+        return out
+
+    def _item(self, token: _Token, partial: bool) -> dict:
+        item: dict = {
+            "StartTime": round(token.start, 3),
+            "EndTime": round(token.end, 3),
+            "Type": token.kind,
+            "Content": token.content,
+        }
+        if not self.settings.medical:
+            item["VocabularyFilterMatch"] = token.filter_match
+        if token.speaker is not None:
+            item["Speaker"] = token.speaker
+        if not partial and token.kind == "pronunciation":
+            item["Confidence"] = round(token.confidence, 4)
+        if self.settings.enable_partial_results_stabilization and not self.settings.medical:
+            item["Stable"] = token.stable or not partial
+        return item
+
+    def _transform(self, tokens: list[_Token], partial: bool) -> list[_Token]:
+        """DisplayAs, vocabulary filter, PII (finals), through the batch transforms."""
+        plan = self._plan
+        identify = not self.settings.medical and (
+            self.settings.content_identification_type or self.settings.content_redaction_type
+        )
+        if not (plan.vocabulary or plan.filter_words or (identify and not partial)):
+            return tokens
+        results = _as_batch_results(tokens)
+        if plan.vocabulary is not None:
+            results = apply_display_as(results, plan.vocabulary)
+        if plan.filter_words:
+            results = apply_vocabulary_filter(results, plan.filter_words, self.settings.vocabulary_filter_method)
+        tokens = _from_batch_results(results)
+        if identify and not partial:
+            self._find_pii(tokens)
+        return tokens
+
+    def _find_pii(self, tokens: list[_Token]) -> None:
+        from emulator.service.redaction import detector_types, find_pii_items  # the batch redaction's finder
+
+        detector = self._owner.pii_detector
+        if detector is None:
+            return
+        types = detector_types(list(self.settings.pii_entity_types) or None)
+        items = [{"type": t.kind, "alternatives": [{"content": t.content}]} for t in tokens]
+        found = find_pii_items(items, lambda item: item["alternatives"][0]["content"], detector, types, "en")
+        for position, redaction in found.items():
+            tokens[position].pii = (redaction.type, redaction.score)
+        if self.settings.content_redaction_type:
+            for token in tokens:
+                if token.pii is not None:
+                    token.content = REDACTED
+
+    def _entities(self, tokens: list[_Token], partial: bool) -> list[dict] | None:
+        identify = self.settings.content_identification_type or self.settings.content_redaction_type
+        if not identify or partial:
+            return None
+        entities: list[dict] = []
+        run: list[_Token] = []
+        for token in [*tokens, None]:
+            same = (
+                token is not None
+                and token.pii is not None
+                and run
+                and token.pii[0] == run[-1].pii[0]
+            )
+            if token is not None and token.kind == "punctuation" and run:
+                continue
+            if run and not same:
+                entity = {
+                    "StartTime": round(run[0].start, 3),
+                    "EndTime": round(run[-1].end, 3),
+                    "Category": "PHI" if self.settings.medical else "PII",
+                    "Content": " ".join(t.content for t in run),
+                }
+                if not self.settings.medical:
+                    entity["Type"] = run[0].pii[0]
+                entity["Confidence"] = round(max(t.pii[1] for t in run), 4)
+                entities.append(entity)
+                run = []
+            if token is not None and token.pii is not None:
+                run.append(token)
+        return entities
+
+    def _phi_entities(self, tokens: list[_Token]) -> list[dict]:
+        """MedicalEntity list (PHI identification) from the batch PHI finder."""
+        from emulator.service.phi import identify_phi
+
+        detector = self._owner.pii_detector
+        if detector is None or not tokens:
+            return []
+        found = identify_phi(_as_batch_results(tokens), detector)
+        return [
+            {
+                "StartTime": round(e["startTime"], 3),
+                "EndTime": round(e["endTime"], 3),
+                "Category": "PHI",
+                "Content": e["content"],
+                "Confidence": e["confidence"],
+            }
+            for e in found
+        ]
+
+    def _diarize(self) -> None:
+        diarizer = self._owner.diarizer
+        if diarizer is None:
+            return
+        audio, offset = self._audio(-1)
+        if not len(audio):
+            return
+        try:
+            turns = diarizer.diarize(audio, max_speakers=DIARIZATION_MAX_SPEAKERS)
+        except Exception:  # noqa: BLE001 - speaker labels are best effort; the transcript goes on
+            log.exception("stream %s: diarization failed", self.session_id)
+            return
+        self._turns = [(t.speaker, t.start + offset, t.end + offset) for t in turns]
+
+    def _add_language(self, out: dict, result: StreamResult, channel: _Channel) -> None:
+        options = list(self.settings.language_options)
+        code = aws_language_code(result.language, options) if result.language else None
+        if code:
+            out["LanguageCode"] = code
+        if result.is_partial:
+            return
+        scores = self._language_scores(result, channel, options)
+        if scores:
+            out["LanguageIdentification"] = scores
+
+    def _language_scores(self, result: StreamResult, channel: _Channel, options: list[str]) -> list[dict]:
+        from emulator.engine.language_id import NoSpeechError, identify_language
+
+        index = int(channel.label.split("_")[1])
+        audio, _ = self._audio(index, result.start, result.end)
+        candidates = [o.split("-")[0] for o in options]
+        try:
+            model = self._owner.recognizer.model(self._plan.options.model_name)
+            scores = identify_language(model, audio, candidates, max_windows=1, min_speech_seconds=0.3)
+        except (NoSpeechError, ValueError):
+            return []
+        by_language = {s.language: s.probability for s in scores}
+        out = [
+            {"LanguageCode": option, "Score": round(by_language.get(option.split("-")[0], 0.0), 4)}
+            for option in options
+        ]
+        return sorted(out, key=lambda s: -s["Score"])
+
+    def _encode(self, results: list[dict]) -> list[bytes]:
+        self.results_sent += len(results)
+        return [
+            event("TranscriptEvent", json.dumps({"Transcript": {"Results": [result]}}).encode("utf-8"))
+            for result in results
+        ]
+
+
+# --- tokens -----------------------------------------------------------------------------
+
+
+def _tokens(words: tuple[StreamWord, ...]) -> list[_Token]:
+    """Whisper words -> items: punctuation split off (as batch output does), word pieces
+    ("ill" + "-disposed") joined; punctuation takes the time of the word before it."""
+    tokens: list[_Token] = []
+    for word in words:
+        text = word.text
+        if text[:1] in ("-", "'") and tokens and tokens[-1].kind == "pronunciation" and not text.startswith(" "):
+            previous = tokens.pop()
+            core, marks = split_word(previous.content + text)
+            tokens.append(
+                _Token("pronunciation", core, previous.start, word.end,
+                       min(previous.confidence, word.confidence), previous.stable and word.stable)
+            )
+        else:
+            core, marks = split_word(text)
+            if core:
+                tokens.append(_Token("pronunciation", core, word.start, word.end, word.confidence, word.stable))
+        for mark in marks:
+            if not tokens or (tokens[-1].kind == "punctuation" and tokens[-1].content == mark):
+                continue
+            tokens.append(_Token("punctuation", mark, word.end, word.end, 0.0, word.stable))
+    return tokens
+
+
+def _join(tokens: list[_Token]) -> str:
+    out = ""
+    for token in tokens:
+        if token.kind == "punctuation" or not out:
+            out += token.content
+        else:
+            out += " " + token.content
+    return out
+
+
+def _as_batch_results(tokens: list[_Token]) -> dict:
+    """Tokens as a batch transcript's `results` (what emulator.service.filtering transforms);
+    each item carries its token's fields under "_token" so they survive the transforms."""
+    items = []
+    for i, token in enumerate(tokens):
+        item: dict = {"id": i, "type": token.kind,
+                      "alternatives": [{"confidence": format_confidence(token.confidence), "content": token.content}]}
+        if token.kind == "pronunciation":
+            item["start_time"] = format_seconds(token.start)
+            item["end_time"] = format_seconds(token.end)
+        item["_token"] = [token.start, token.end, token.confidence, token.stable]
+        items.append(item)
+    return {
+        "transcripts": [{"transcript": join_items(items)}],
+        "items": items,
+        "audio_segments": [{"id": 0, "transcript": join_items(items), "items": [i for i in range(len(items))]}],
+    }
+
+
+def _from_batch_results(results: dict) -> list[_Token]:
+    tokens: list[_Token] = []
+    for item in results["items"]:
+        start, end, confidence, stable = item["_token"]
+        if item["type"] == "pronunciation" and "end_time" in item:
+            end = max(end, float(item["end_time"]))
+        alternative = item["alternatives"][0]
+        tokens.append(
+            _Token(item["type"], alternative["content"], start, end,
+                   float(alternative.get("confidence", confidence)), stable,
+                   filter_match=bool(item.get("vocabularyFilterMatch")))
+        )
+    return tokens
+
+
+def _label_speakers(tokens: list[_Token], turns: list[tuple[int, float, float]]) -> None:
+    """Each word takes the speaker of the turn it overlaps most (else the nearest turn);
+    punctuation takes its word's. Labels are "0", "1", ... (AWS streaming's form)."""
+    speaker = "0"
+    for token in tokens:
+        if token.kind == "pronunciation" and turns:
+            best = max(turns, key=lambda t: (min(t[2], token.end) - max(t[1], token.start),
+                                             -abs((t[1] + t[2]) / 2 - (token.start + token.end) / 2)))
+            speaker = str(best[0])
+        token.speaker = speaker
+
+
+__all__ = [
+    "StreamingSessions",
+    "StreamSession",
+    "RequestScope",
+    "IDLE_TIMEOUT_SECONDS",
+    "IDLE_TIMEOUT_MESSAGE",
+    "idle_timeout_error",
+]
