@@ -25,7 +25,7 @@ ENV PATH="/app/.venv/bin:$PATH"
 RUN transcribe-emulator models --prepare
 
 VOLUME ["/data"]
-EXPOSE 8080
+EXPOSE 8080 4443 8443
 HEALTHCHECK --interval=5s --timeout=3s --start-period=20s --retries=5 \
     CMD python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8080/_emulator/health')"
 CMD ["transcribe-emulator", "serve"]
