@@ -29,8 +29,11 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
+    """Chromium for the console tests, stopped after them: Playwright's sync API keeps an event
+    loop running in the main thread while it lives, which would break later tests that call
+    asyncio.run()."""
     if not CHROMIUM.exists():
         pytest.skip(f"Debian's chromium is not installed at {CHROMIUM}: `apt-get install -y chromium` (.ci/run does)")
     from playwright.sync_api import sync_playwright
