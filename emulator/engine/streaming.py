@@ -3,7 +3,8 @@
 Knows nothing of AWS or HTTP. One `StreamingTranscriber` per audio channel of a stream;
 every transcriber shares the process's models through `Recognizer` (never one model per
 stream). Driven by audio time only (no wall clock): a replay faster than real time gives
-the same finals as a live client, with fewer partials when chunks are longer than `step_s`.
+the same results as a live client sending the same chunks, and longer chunks only mean
+fewer partials (one `accept` call decodes at most one partial, whatever its length).
 
 Usage (the transport, per channel; `accept` and `finish` block, so run them in a thread):
 
@@ -14,25 +15,29 @@ Usage (the transport, per channel; `accept` and `finish` block, so run them in a
     for result in transcriber.finish():        # end of audio: the final of what is pending
         send(result)
 
-When decoding falls behind (chunks queue up), passing the queued chunks concatenated to one
-`accept` call catches up: a call decodes at most one partial, whatever its length.
+A transport that falls behind (decodes slower than the audio arrives, e.g. many streams on
+few cores) catches up by passing the chunks that queued meanwhile to ONE `accept` call.
 
 Policy (after Machacek et al., "Turning Whisper into Real-Time Transcription System", 2023):
 - Silero VAD (the ONNX model shipped with faster-whisper, run incrementally with its state
   carried between chunks) splits the stream into utterances: one opens on speech and closes
   after `end_silence_s` of silence, or is cut at a committed word once longer than
   `max_utterance_s`.
-- While an utterance is open, all its audio is re-decoded every `step_s` seconds of new
-  audio (greedy) and a partial result is emitted when the hypothesis changed. Words on which
-  consecutive hypotheses agree are committed (LocalAgreement-n, `STABILITY_POLICIES`); when
-  a stability level is asked for they are marked `stable` and never change again, neither in
-  later partials nor in the final.
-- When the utterance closes it is decoded once more with the batch beam; the final result
-  (`is_partial=False`, same `result_id`) holds the committed words followed by that
+- While an utterance is open, all its audio is re-decoded (greedy) `first_partial_s` after
+  the speech began, then every `step_s` of new audio, and a partial result is emitted when
+  the hypothesis changed. Words on which consecutive hypotheses agree are committed
+  (LocalAgreement-n, `STABILITY_POLICIES`); when a stability level is asked for they are
+  marked `stable` and never change again, neither in later partials nor in the final.
+- When the utterance closes it is decoded once more with the batch beam (5); the final
+  result (`is_partial=False`, same `result_id`) holds the committed words followed by that
   hypothesis after them (without a stability level: that hypothesis alone).
-- Each decode is one Whisper window: the encoder sees the utterance padded to
-  `min_context_s` instead of 30 s (several times cheaper on CPU; below ~10 s tiny.en starts
-  to repeat itself), and is prompted with `initial_prompt` and the previous utterances' text.
+- Each decode is one Whisper window whose encoder sees the utterance plus
+  `context_margin_s` of padding, at least `min_context_s`, instead of 30 s: several times
+  cheaper on CPU, and as accurate (less padding makes tiny.en repeat itself). It is prompted
+  with `initial_prompt` and the text of the previous utterances (measured: -1.4 WER points).
+- language None on a multilingual model: each decode identifies the language of its window
+  (among `candidate_languages`); the first identification made on at least
+  `language_lock_speech_s` of audio is kept for the rest of the stream.
 """
 
 from __future__ import annotations
@@ -123,8 +128,8 @@ class StreamingOptions:
     hotwords: str | None = None
     stability: str | None = None
     # --- tuning (defaults measured with bench/streaming.py) ---------------------------
-    step_s: float = 0.5  # new audio between two partial decodes of an open utterance
-    first_partial_s: float = 0.5  # speech an utterance needs before its first partial decode
+    step_s: float = 1.0  # new audio between two partial decodes of an open utterance
+    first_partial_s: float = 0.5  # speech before the first partial decode, and between decodes until one has words
     end_silence_s: float = 0.6  # silence that closes an utterance
     max_utterance_s: float = 15.0  # an utterance growing beyond this is cut at a committed word
     pre_speech_pad_s: float = 0.4  # audio kept before the speech onset VAD reports
@@ -135,8 +140,9 @@ class StreamingOptions:
     final_beam_size: int = 5
     final_temperatures: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)  # fallback, as batch
     min_context_s: float = 10.0  # the encoder sees at least this much (audio + zero padding)
+    context_margin_s: float = 3.0  # ... and at least this much zero padding after the audio
     prompt_history_chars: int = 200  # characters of previous utterances' text in the prompt
-    language_lock_speech_s: float = 2.0  # an identified language is fixed after this much speech
+    language_lock_speech_s: float = 2.0  # the language identified on an utterance this long is kept
 
 
 # --------------------------------------------------------------------------------------
@@ -303,6 +309,7 @@ class WindowDecode:
     words: tuple[HypWord, ...]  # times in seconds from the window start
     language: str  # ISO 639-1 code decoded in
     language_probability: float  # 0..1; 1.0 when the language was given
+    doubtful: bool = False  # the last temperature tried failed Whisper's checks (repetitive / improbable)
 
 
 def decode_window(
@@ -316,11 +323,14 @@ def decode_window(
     prompt: str | None = None,
     hotwords: str | None = None,
     min_context_s: float = 10.0,
+    context_margin_s: float = 3.0,
 ) -> WindowDecode:
     """Transcribes audio of at most 30 s as ONE Whisper window, with word timestamps.
 
     audio: float32 mono 16 kHz, shape (n,). The encoder sees the audio zero-padded to
-    max(its length, min_context_s), not to 30 s. language None: the window's most probable
+    max(its length + context_margin_s, min_context_s), at most 30 s (Whisper pads to 30 s:
+    the encoder's cost grows with the square of its input, and with less padding than this
+    tiny.en repeats itself or stops early). language None: the window's most probable
     language (among `candidates` if given) on a multilingual model. Unlike
     WhisperModel.transcribe, the words after the last timestamp token are kept (the newest
     words of a growing buffer) and no second window is decoded. Uses faster-whisper 1.2.1's
@@ -328,7 +338,9 @@ def decode_window(
     """
     features = model.feature_extractor(audio)
     content = min(features.shape[-1] - 1, 3000)
-    context = min(3000, max(content, int(min_context_s * 100)))
+    if content < 2:
+        return WindowDecode((), language or "en", 0.0)
+    context = min(3000, max(content + int(context_margin_s * 100), int(min_context_s * 100)))
     context += context % 2
     encoder_output = model.encode(pad_or_trim(features[:, :content], context))
     probability = 1.0
@@ -349,25 +361,45 @@ def decode_window(
         clip_timestamps=[], hallucination_silence_threshold=None, hotwords=hotwords,
     )
     previous = tokenizer.encode(" " + prompt.strip()) if prompt and prompt.strip() else []
-    result, avg_logprob, _, _ = model.generate_with_fallback(
+    result, avg_logprob, _, compression_ratio = model.generate_with_fallback(
         encoder_output, model.get_prompt(tokenizer, previous, hotwords=hotwords), tokenizer, options
     )
     if result.no_speech_prob > 0.6 and avg_logprob < -1.0:  # Whisper's silence rule
         return WindowDecode((), language, probability)
+    doubtful = compression_ratio > options.compression_ratio_threshold or avg_logprob < options.log_prob_threshold
     segments = _segments(tokenizer, result.sequences_ids[0], content / 100)
     if not segments:
-        return WindowDecode((), language, probability)
+        return WindowDecode((), language, probability, doubtful)
     model.add_word_timestamps(
         [segments], tokenizer, encoder_output, content, _PREPEND_PUNCTUATIONS, _APPEND_PUNCTUATIONS,
         last_speech_timestamp=0.0,
     )
-    words = tuple(
+    words = [
         HypWord(w["word"], float(w["start"]), float(w["end"]), float(w["probability"]))
         for s in segments
         for w in s.get("words", ())
         if w["word"].strip()
-    )
-    return WindowDecode(words, language, probability)
+    ]
+    return WindowDecode(tuple(drop_hallucinated_tail(words)), language, probability, doubtful)
+
+
+def drop_hallucinated_tail(words: list[HypWord]) -> list[HypWord]:
+    """Whisper sometimes repeats itself past the end of the speech; the alignment then
+    squeezes the extra words into the last instant. Drops a trailing run of two or more
+    words that have no duration, and a trailing repetition of the words before it (two
+    words or more, compared without case and punctuation) that is squeezed into less than
+    0.1 s per word."""
+    out = list(words)
+    tail = 0
+    while tail < len(out) and out[-1 - tail].end - out[-1 - tail].start < 0.005:
+        tail += 1
+    if tail >= 2:
+        out = out[:-tail]
+    for n in range(len(out) // 2, 1, -1):
+        head, rest = out[-2 * n : -n], out[-n:]
+        if [_norm(w.raw) for w in head] == [_norm(w.raw) for w in rest] and rest[-1].end - rest[0].start < 0.1 * n:
+            return out[:-n]
+    return out
 
 
 def _detect(model: WhisperModel, encoder_output, candidates: tuple[str, ...]) -> tuple[str, float]:
@@ -391,7 +423,7 @@ def _segments(tokenizer: Tokenizer, tokens: list[int], duration: float) -> list[
         if token is None or token >= begin:
             if text:
                 end = duration if token is None else (token - begin) * 0.02
-                segments.append(dict(seek=0, start=start, end=max(end, start), tokens=text))
+                segments.append({"seek": 0, "start": start, "end": max(end, start), "tokens": text})
                 text = []
             if token is not None:
                 start = (token - begin) * 0.02
@@ -412,6 +444,8 @@ class _Utterance:
     speech_start: int  # stream sample where VAD heard speech begin
     agreement: LocalAgreement
     decoded_to: int = -1  # stream sample where the last partial decode's audio ended
+    hypothesis: list[HypWord] = field(default_factory=list)  # of the last partial decode
+    doubtful: bool = True  # the last partial decode failed Whisper's checks (or none yet)
     last_emitted: tuple = ()
     partials_sent: int = 0
 
@@ -458,14 +492,13 @@ class StreamingTranscriber:
             raise ValueError(f"stability must be one of {list(STABILITY_POLICIES)}, got {options.stability!r}")
         self.options = options
         self._model: WhisperModel = recognizer.model(options.model_name)
-        if options.candidate_languages:
-            unknown = sorted(set(options.candidate_languages) - set(self._model.supported_languages))
-            if unknown:
-                raise ValueError(f"languages the model {options.model_name!r} does not know: {unknown}")
+        wanted = {options.language} if options.language else set(options.candidate_languages)
+        unknown = sorted(wanted - set(self._model.supported_languages))
+        if unknown:
+            raise ValueError(f"languages the model {options.model_name!r} does not know: {unknown}")
         multilingual = self._model.model.is_multilingual
         self._language: str | None = options.language or (None if multilingual else "en")
         self._tentative_language: str | None = None
-        self._speech_heard = 0  # samples of utterance audio decoded before the language was fixed
         self._report_stable = options.stability is not None
         self._vad = SpeechProbabilities()
         self._endpointer = Endpointer(
@@ -506,7 +539,8 @@ class StreamingTranscriber:
         if self._utterance is not None:
             out.extend(self._maybe_partial())
         else:
-            self._buffer.drop_before(self._buffer.end - self._samples(self.options.pre_speech_pad_s))
+            # One VAD window more than the pad: an onset window may start before this chunk.
+            self._buffer.drop_before(self._buffer.end - self._samples(self.options.pre_speech_pad_s) - VAD_WINDOW)
         return out
 
     def finish(self) -> list[StreamResult]:
@@ -529,7 +563,7 @@ class StreamingTranscriber:
 
     @staticmethod
     def _samples(seconds: float) -> int:
-        return int(round(seconds * SAMPLE_RATE))
+        return round(seconds * SAMPLE_RATE)
 
     def _open(self, speech_start: int) -> None:
         if self._utterance is not None:
@@ -546,58 +580,80 @@ class StreamingTranscriber:
         now = self._buffer.end
         if now - u.speech_start < self._samples(o.first_partial_s):
             return []
-        if u.decoded_to >= 0 and now - u.decoded_to < self._samples(o.step_s):
+        step = o.step_s if u.partials_sent else o.first_partial_s
+        if u.decoded_to >= 0 and now - u.decoded_to < self._samples(step):
             return []
         u.decoded_to = now
-        hypothesis = self._decode(u.audio_start, now, o.partial_beam_size, (0.0,))
+        hypothesis, u.doubtful = self._decode(u.audio_start, now, o.partial_beam_size, (0.0,))
+        u.hypothesis = hypothesis
         u.agreement.insert(hypothesis, now / SAMPLE_RATE)
         if now - u.audio_start > self._samples(o.max_utterance_s):
             return self._cut()
         words = [(w, True) for w in u.agreement.committed] + [(w, False) for w in u.agreement.pending()]
         if not words:
             return []
-        result = self._result(u, words, now, partial=True)
+        result = self._partial(u, words, now)
+        return [result] if result else []
+
+    def _partial(self, u: _Utterance, words: list[tuple[HypWord, bool]], end: int) -> StreamResult | None:
+        """The partial result of these words, or None when it would repeat the last one."""
+        result = self._result(u, words, end, partial=True)
         key = tuple((w.text, w.stable) for w in result.words)
         if key == u.last_emitted:
-            return []
+            return None
         u.last_emitted = key
         u.partials_sent += 1
-        return [result]
+        return result
 
     def _cut(self) -> list[StreamResult]:
         """The open utterance outgrew max_utterance_s: its committed words become its final
-        result and a new utterance (new result_id) starts where the last of them ends."""
+        result and a new utterance (new result_id) starts where the last of them ends; the
+        rest of the latest hypothesis is at once the new utterance's first partial."""
         u = self._utterance
         assert u is not None
         committed = list(u.agreement.committed)
+        pending = u.agreement.pending()
         if not committed:  # nothing agreed on: keep all but the newest words of the latest guess
-            pending = u.agreement.pending()
-            committed = pending[: len(pending) - 2] if len(pending) > 2 else []
+            committed, pending = (pending[:-2], pending[-2:]) if len(pending) > 2 else ([], pending)
         self._utterance = None
         if not committed:  # max_utterance_s of audio without a word: let it go
-            self._last_end = self._buffer.end
-            if u.partials_sent:
-                results = [self._result(u, [], self._buffer.end, partial=False)]
-            else:
-                results = []
-            self._open(self._buffer.end)
+            end = self._buffer.end
+            results = [self._result(u, [], end, partial=False)] if u.partials_sent else []
+            self._last_end = end
+            self._buffer.drop_before(end - self._samples(self.options.pre_speech_pad_s))
+            self._open(end)
             return results
-        cut = min(self._samples(committed[-1].end), self._buffer.end)
+        cut = min(max(self._samples(committed[-1].end), u.audio_start), self._buffer.end)
         result = self._result(u, [(w, True) for w in committed], cut, partial=False)
         self._remember(result)
         self._last_end = cut
+        self._buffer.drop_before(cut)
         self._open(cut)
-        return [result]
+        rest = [w for w in pending if w.start >= cut / SAMPLE_RATE - 0.1]
+        if not rest:
+            return [result]
+        new = self._utterance
+        assert new is not None
+        new.agreement.insert(rest, self._buffer.end / SAMPLE_RATE)
+        new.decoded_to, new.hypothesis, new.doubtful = u.decoded_to, rest, True
+        first = self._partial(new, [(w, False) for w in rest], self._buffer.end)
+        return [result, first] if first else [result]
 
     def _close(self, end: int) -> list[StreamResult]:
         u = self._utterance
         assert u is not None
         self._utterance = None
+        end = max(end, u.audio_start)
         self._last_end = end
         heard = self._endpointer.speech_windows * VAD_WINDOW
         words: list[tuple[HypWord, bool]] = []
-        if heard >= self._samples(self.options.min_speech_s) or u.partials_sent:
-            hypothesis = self._decode(u.audio_start, end, self.options.final_beam_size, self.options.final_temperatures)
+        o = self.options
+        if heard >= self._samples(o.min_speech_s) or u.partials_sent:
+            if u.decoded_to >= end and not u.doubtful and o.final_beam_size == o.partial_beam_size:
+                # The last partial decode already heard all of it, with the final's beam.
+                hypothesis = u.hypothesis
+            else:
+                hypothesis, _ = self._decode(u.audio_start, end, o.final_beam_size, o.final_temperatures)
             if self._report_stable:
                 committed = list(u.agreement.committed)
                 words = [(w, True) for w in [*committed, *after_committed(hypothesis, committed)]]
@@ -630,21 +686,22 @@ class StreamingTranscriber:
 
     # --- decoding --------------------------------------------------------------------
 
-    def _decode(self, a: int, b: int, beam_size: int, temperatures: tuple[float, ...]) -> list[HypWord]:
-        """Words of the stream audio [a, b) (samples), in stream seconds."""
+    def _decode(self, a: int, b: int, beam_size: int, temperatures: tuple[float, ...]) -> tuple[list[HypWord], bool]:
+        """Words of the stream audio [a, b) (samples), in stream seconds, and whether the
+        decode is doubtful (WindowDecode.doubtful)."""
         audio = self._buffer.slice(a, b)
         if len(audio) < VAD_WINDOW:
-            return []
+            return [], False
         o = self.options
         prompt = " ".join(p for p in (o.initial_prompt, self._history) if p) or None
         decoded = decode_window(
             self._model, audio, language=self._language, candidates=o.candidate_languages,
             beam_size=beam_size, temperatures=temperatures, prompt=prompt, hotwords=o.hotwords,
-            min_context_s=o.min_context_s,
+            min_context_s=o.min_context_s, context_margin_s=o.context_margin_s,
         )
         if self._language is None:
             self._tentative_language = decoded.language
             if b - a >= self._samples(o.language_lock_speech_s):
                 self._language = decoded.language
         offset = a / SAMPLE_RATE
-        return [HypWord(w.raw, w.start + offset, w.end + offset, w.probability) for w in decoded.words]
+        return [HypWord(w.raw, w.start + offset, w.end + offset, w.probability) for w in decoded.words], decoded.doubtful
