@@ -32,7 +32,7 @@ CONCURRENCY_LIMIT = (
 )
 JOB_NOT_FOUND = "The requested job couldn't be found. Check the job name and try your request again."
 JOB_EXISTS = "The requested job name already exists. Use a different job name."
-_DEFAULT_SETTINGS = {"ChannelIdentification": False, "ShowAlternatives": False}
+DEFAULT_SETTINGS = {"ChannelIdentification": False, "ShowAlternatives": False}
 # Request members the job object shows as given (botocore `TranscriptionJob`).
 _ECHOED = (
     "MediaFormat",
@@ -111,7 +111,7 @@ class TranscriptionJobs:
                 "Media": params["Media"],
                 "CreationTime": now,
                 "Transcript": {},
-                "Settings": {**_DEFAULT_SETTINGS, **params.get("Settings", {})},
+                "Settings": {**DEFAULT_SETTINGS, **params.get("Settings", {})},
             }
         )
         for member in _ECHOED:
@@ -127,11 +127,7 @@ class TranscriptionJobs:
         }
         deferred = params.get("JobExecutionSettings", {}).get("AllowDeferredExecution", False)
         self._admit(ctx, name, doc, internal, deferred, now)
-        # What AWS echoes right after Start: no Transcript, Settings only if given.
-        shown = {k: v for k, v in doc.items() if k not in ("Transcript", "Settings")}
-        if "Settings" in params:
-            shown["Settings"] = doc["Settings"]
-        return {"TranscriptionJob": shown}
+        return {"TranscriptionJob": started_job(doc, params)}
 
     def _admit(self, ctx: RequestContext, name: str, doc: dict, internal: dict, deferred: bool, now: float) -> None:
         """Stores a new job (IN_PROGRESS when a worker is free, else QUEUED; `doc` is updated)
@@ -272,6 +268,14 @@ class TranscriptionJobs:
             self.pool.reserve()
             self.pool.submit((self.kind, record.region, record.name))
         return len(records)
+
+
+def started_job(doc: dict, params: dict) -> dict:
+    """What AWS echoes right after Start: no Transcript, Settings only if the request gave them."""
+    shown = {k: v for k, v in doc.items() if k not in ("Transcript", "Settings")}
+    if "Settings" in params:
+        shown["Settings"] = doc["Settings"]
+    return shown
 
 
 def job_resource_settings(params: dict) -> list[tuple[str | None, dict]]:

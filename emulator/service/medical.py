@@ -21,23 +21,19 @@ from typing import Callable
 from emulator.aws.errors import BadRequestException
 from emulator.service import s3_uri
 from emulator.service.job_settings import UNSUPPORTED, check_settings
-from emulator.service.jobs import RequestContext, TranscriptionJobs
+from emulator.service.jobs import DEFAULT_SETTINGS, RequestContext, TranscriptionJobs, started_job
 from emulator.service.medical_pipeline import KIND
 from emulator.service.medical_vocabularies import MEDICAL_LANGUAGE
 from emulator.service.pagination import paginate
 from emulator.service.store import Record
 from emulator.service.tags import validate_new_tags
+from emulator.service.vocabularies import NOT_AN_S3_URI
 
 # AWS documents the rule, not its message; ours names the one valid value.
 MEDICAL_LANGUAGE_ONLY = (
     "The language code {code} isn't supported for medical transcription jobs. "
     "Use en-US and try your request again."
 )
-NOT_AN_S3_URI = (
-    "The URI that you provided doesn't point to an S3 object. "
-    "Make sure that the object exists and try your request again."
-)
-_DEFAULT_SETTINGS = {"ChannelIdentification": False, "ShowAlternatives": False}
 _ECHOED = ("MediaSampleRateHertz", "MediaFormat", "ContentIdentificationType", "Specialty", "Type", "Tags")
 _SUMMARY_MEMBERS = (
     "MedicalTranscriptionJobName",
@@ -91,7 +87,7 @@ class MedicalTranscriptionJobs(TranscriptionJobs):
             "Media": params["Media"],
             "CreationTime": now,
             "Transcript": {},
-            "Settings": {**_DEFAULT_SETTINGS, **params.get("Settings", {})},
+            "Settings": {**DEFAULT_SETTINGS, **params.get("Settings", {})},
         }
         for member in _ECHOED:
             if member in params:
@@ -104,10 +100,7 @@ class MedicalTranscriptionJobs(TranscriptionJobs):
             "AccountId": ctx.account_id,
         }
         self._admit(ctx, name, doc, internal, deferred=False, now=now)
-        shown = {k: v for k, v in doc.items() if k not in ("Transcript", "Settings")}
-        if "Settings" in params:
-            shown["Settings"] = doc["Settings"]
-        return {"MedicalTranscriptionJob": shown}
+        return {"MedicalTranscriptionJob": started_job(doc, params)}
 
     def _check_medical_start(self, ctx: RequestContext, params: dict) -> None:
         if params["LanguageCode"] != MEDICAL_LANGUAGE:

@@ -71,7 +71,7 @@ from emulator.engine.media import SAMPLE_RATE
 from emulator.engine.streaming import StreamingOptions, StreamingTranscriber, StreamResult, StreamWord
 from emulator.service.filtering import apply_display_as, apply_vocabulary_filter, join_items
 from emulator.service.job_settings import aws_language_code
-from emulator.service.output import format_confidence, format_seconds, split_word
+from emulator.service.output import format_confidence, format_seconds, join_tokens, split_word
 from emulator.service.stream_audio import AudioDecodeError, audio_decoder
 from emulator.service.streaming_settings import HEADER_PREFIX, StreamSettings, parse_settings
 
@@ -396,7 +396,7 @@ class StreamSession:
         if self.settings.show_speaker_label:
             _label_speakers(tokens, self._turns)
         medical = self.settings.medical
-        alternative: dict = {"Transcript": _join(tokens), "Items": [self._item(t, result.is_partial) for t in tokens]}
+        alternative: dict = {"Transcript": join_tokens(tokens), "Items": [self._item(t, result.is_partial) for t in tokens]}
         if medical:
             entities = self._phi_entities(tokens) if self.settings.content_identification_type and not result.is_partial else None
         else:
@@ -593,16 +593,6 @@ def _tokens(words: tuple[StreamWord, ...]) -> list[_Token]:
                 continue
             tokens.append(_Token("punctuation", mark, word.end, word.end, 0.0, word.stable))
     return tokens
-
-
-def _join(tokens: list[_Token]) -> str:
-    out = ""
-    for token in tokens:
-        if token.kind == "punctuation" or not out:
-            out += token.content
-        else:
-            out += " " + token.content
-    return out
 
 
 def _as_batch_results(tokens: list[_Token]) -> dict:

@@ -85,26 +85,9 @@ def test_language_model_form_shows_the_api_errors(console, screenshot, transcrib
     screenshot(page, "errors")
 
 
-@pytest.fixture
-def medical_available(emulator, transcribe):
-    """Medical jobs are in the emulator once StartMedicalTranscriptionJob answers (it is in
-    the operation table, `emulator.app.operation_table`); until then the pages say so."""
-    try:
-        transcribe.list_medical_transcription_jobs(MaxResults=1)
-    except ClientError as e:
-        if e.response["Error"]["Code"] == "UnknownOperationException":
-            return False
-        raise
-    return True
-
-
-def test_medical_jobs_list_create_and_details(console, screenshot, transcribe, upload, s3, medical_available):
+def test_medical_jobs_list_create_and_details(console, screenshot, transcribe, upload, s3):
     page = console
     page.goto("/console/medical-jobs")
-    if not medical_available:
-        assert "Not available" in page.locator("#not-available").inner_text()
-        screenshot(page, "not-available")
-        pytest.skip("this emulator build has no medical transcription jobs: the page says so (checked above)")
     name = unique("console-medical")
     s3.create_bucket(Bucket="console-medical-output")
     media = upload("librivox_0880")

@@ -63,7 +63,7 @@ def minio_client(server: EmbeddedS3, secret_key: str = SECRET_KEY):
 
 
 def boto3_client(server: EmbeddedS3):
-    boto3 = pytest.importorskip("boto3")
+    import boto3
     from botocore.config import Config
 
     return boto3.client(

@@ -109,7 +109,6 @@ def py312():
 def amazon_transcribe_client(emulator):
     """client(pcm_path, *args, secret_key=None) -> JSON lines of amazon_transcribe_client.py
     against the emulator's HTTPS port, trusting its CA via SSL_CERT_FILE."""
-    pytest.importorskip("amazon_transcribe", reason="the amazon-transcribe test dependency is not installed")
     script = HERE / "amazon_transcribe_client.py"
     env = {"SSL_CERT_FILE": str(emulator.ca_file)}
 

@@ -79,7 +79,7 @@ def test_wrong_seed_reordering_and_tampering_are_refused():
 
 
 def test_envelopes_of_the_amazon_transcribe_signer_verify():
-    eventstream = pytest.importorskip("amazon_transcribe.eventstream", reason="amazon-transcribe is a test dependency")
+    from amazon_transcribe import eventstream
     from amazon_transcribe.auth import Credentials as ClientCredentials
 
     seed = signed_start_request()
