@@ -3,11 +3,12 @@
     python bench/diarization.py                   # everything, default options
     python bench/diarization.py --set vad_pad=0.3 --set bridge_gap=2.0
     python bench/diarization.py --json out.json   # also write every figure
+    python bench/diarization.py --weights ge2e.pt # another copy of the encoder's checkpoint
 
-Run from the repository root with the project's virtualenv (it needs torch, resemblyzer,
-scikit-learn and pyannote.metrics). It reads the audio from ../shared/audio (or
-$TRANSCRIBE_EMULATOR_TEST_AUDIO) and prints tables; it exits 0 whatever the figures are:
-a measurement, not a test.
+Run from the repository root with the project's virtualenv (it needs scikit-learn and
+pyannote.metrics; the encoder's weights come from the model store). It reads the audio
+from ../shared/audio (or $TRANSCRIBE_EMULATOR_TEST_AUDIO) and prints tables; it exits 0
+whatever the figures are: a measurement, not a test.
 
 Part 1, DER on every manifest item with an RTTM (the `multispeaker` items and the `long`
 join of nine talkers), scored strictly with pyannote.metrics: no collar, overlapped speech
@@ -24,7 +25,8 @@ halves may be two people), joins of several recordings of one talker, and two-ta
 between pieces).
 
 Part 3, speed: wall time of `diarize` per item against its duration, the encoder's load
-time, and in a fresh process the import cost and resident memory of torch + the encoder.
+time, and in a fresh process the speaker encoder's load time and resident memory, and the
+time and peak memory of embedding the windows of the `long` item.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -69,6 +72,13 @@ TWO_TALKER_JOINS = [
     ["librivox_0870", "mfa_multilingual_ipa_us", "librivox_0890", "mfa_multilingual_ipa_us_3", "librivox_0920"],
 ]
 JOIN_PIECE_MAX = 20.0  # seconds taken from each piece of a join
+
+
+def default_weights() -> Path:
+    """The speaker encoder's checkpoint as the emulator finds it (sha256-checked)."""
+    from emulator.storage.models import ModelStore
+
+    return ModelStore(Path(tempfile.mkdtemp())).speaker_encoder()
 
 
 def join(items: list[str]) -> np.ndarray:
@@ -216,7 +226,7 @@ def part_speed(timings: list, load_seconds: float) -> dict:
     total_time = sum(s for _, _, s in timings)
     longest = max(timings, key=lambda t: t[1])
     short = [s for _, d, s in timings if d < 10]
-    print(f"encoder load (first call, includes torch import): {load_seconds:.2f} s")
+    print(f"encoder load (first call, reads the checkpoint): {load_seconds:.2f} s")
     print(f"all calls: {total_audio:.0f} s of audio in {total_time:.1f} s (RTF {total_time / total_audio:.4f})")
     print(f"longest: {longest[0]} {longest[1]:.0f} s in {longest[2]:.2f} s (RTF {longest[2] / longest[1]:.4f})")
     if short:
@@ -226,41 +236,58 @@ def part_speed(timings: list, load_seconds: float) -> dict:
 
 _MEMORY_PROBE = r"""
 import json, resource, sys, time, numpy as np
-def rss_mb():
+def rss_mb(field="VmRSS:"):
     with open("/proc/self/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field):
                 return int(line.split()[1]) / 1024
+def reset_peak():  # Linux >= 4.0: VmHWM (the peak RSS) restarts from the current RSS
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
 out = {"start": rss_mb()}
-from emulator.engine.diarization import Diarizer
+from pathlib import Path
+from emulator.engine.diarization import Diarizer, embedding_windows
 from emulator.engine.media import decode
 from tests.support import audio_path
-samples = decode(audio_path(sys.argv[1]))
-out["audio_decoded"] = rss_mb()
-t = time.perf_counter(); import torch; out["torch_import_s"] = time.perf_counter() - t
-out["torch_imported"] = rss_mb()
-d = Diarizer(); t = time.perf_counter(); d.encoder(); out["encoder_load_s"] = time.perf_counter() - t
+out["imported"] = rss_mb()
+d = Diarizer(weights=Path(sys.argv[2]))
+t = time.perf_counter(); d.encoder(); out["encoder_load_s"] = time.perf_counter() - t
 out["encoder_loaded"] = rss_mb()
-t = time.perf_counter(); d.diarize(samples, max_speakers=10); out["first_diarize_s"] = time.perf_counter() - t
+samples = decode(audio_path(sys.argv[1]))
+windows = embedding_windows(d.speech_regions(samples), d.options)
+out["windows"] = len(windows)
+out["before_embed"] = rss_mb(); reset_peak()
+for key in ("first_embed_s", "embed_s"):
+    t = time.perf_counter(); d.embed(samples, windows); out[key] = time.perf_counter() - t
+out["after_embed"], out["peak_embed"] = rss_mb(), rss_mb("VmHWM:")
+t = time.perf_counter(); d.diarize(samples, max_speakers=10); out["diarize_s"] = time.perf_counter() - t
 out["after_diarize"] = rss_mb()
 out["peak"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps(out))
 """
 
 
-def part_memory(items: dict) -> dict:
+def part_memory(items: dict, weights: Path) -> dict:
     long_item = next(i["id"] for i in items.values() if i["category"] == "long")
     proc = subprocess.run(
-        [sys.executable, "-c", _MEMORY_PROBE, long_item], capture_output=True, text=True, cwd=REPO, check=True
+        [sys.executable, "-c", _MEMORY_PROBE, long_item, str(weights)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=True,
     )
     m = json.loads(proc.stdout.strip().splitlines()[-1])
-    print("\n## Memory (fresh process, VmRSS in MB)\n")
-    print(f"start (numpy, faster-whisper's VAD module, project imports): {m['start']:.0f}")
-    print(f"import torch: +{m['torch_imported'] - m['audio_decoded']:.0f} MB in {m['torch_import_s']:.2f} s")
-    print(f"load the encoder: +{m['encoder_loaded'] - m['torch_imported']:.0f} MB in {m['encoder_load_s']:.2f} s")
+    print("\n## Memory and encoder time (fresh process, VmRSS in MB; Linux)\n")
+    print(f"start: {m['start']:.0f}; project imports (numpy, faster-whisper's VAD module): {m['imported']:.0f}")
+    print(f"load the encoder: +{m['encoder_loaded'] - m['imported']:.0f} MB in {m['encoder_load_s']:.2f} s")
     print(
-        f"first diarize of {long_item} (Silero VAD, scikit-learn import): "
-        f"+{m['after_diarize'] - m['encoder_loaded']:.0f} MB in {m['first_diarize_s']:.2f} s; peak {m['peak']:.0f} MB"
+        f"embed the {m['windows']} windows of {long_item}: {m['first_embed_s']:.2f} s first call, "
+        f"{m['embed_s']:.2f} s second; peak +{m['peak_embed'] - m['before_embed']:.0f} MB while embedding, "
+        f"+{m['after_embed'] - m['before_embed']:.0f} MB after"
+    )
+    print(
+        f"diarize {long_item} (scikit-learn import): {m['diarize_s']:.2f} s; "
+        f"+{m['after_diarize'] - m['after_embed']:.0f} MB; peak {m['peak']:.0f} MB"
     )
     return m
 
@@ -281,13 +308,15 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="a DiarizationOptions field")
     parser.add_argument("--json", type=Path, help="write every figure to this file")
     parser.add_argument("--skip-memory", action="store_true", help="skip the fresh-process memory probe")
+    parser.add_argument("--weights", type=Path, help="the speaker encoder's checkpoint (default: the model store's)")
     args = parser.parse_args()
 
     options = parse_overrides(args.set)
     print(f"options: {options}")
     print(f"cpu cores: {os.cpu_count()}")
     items = manifest()
-    diarizer = Diarizer(options)
+    weights = args.weights or default_weights()
+    diarizer = Diarizer(options, weights=weights)
     start = time.perf_counter()
     diarizer.encoder()
     load_seconds = time.perf_counter() - start
@@ -299,7 +328,7 @@ def main() -> None:
     }
     report["speed"] = part_speed(timings, load_seconds)
     if not args.skip_memory:
-        report["memory"] = part_memory(items)
+        report["memory"] = part_memory(items, weights)
     report["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if args.json:
         args.json.write_text(json.dumps(report, indent=1))

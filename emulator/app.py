@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 
 from faster_whisper.tokenizer import _LANGUAGE_CODES
@@ -22,12 +23,14 @@ from emulator.config import Settings
 from emulator.console import console_routes
 from emulator.engine.recognizer import ModelLoadOptions, Recognizer
 from emulator.service.clock import aws_now
+from emulator.service.health import HealthMonitor
 from emulator.service.jobs import RequestContext, TranscriptionJobs
 from emulator.service.language_models import LanguageModels
 from emulator.service.medical import MedicalTranscriptionJobs
 from emulator.service.medical_pipeline import MedicalTranscriptionPipeline
 from emulator.service.medical_vocabularies import MedicalVocabularies
 from emulator.service.pipeline import Limits, TranscriptionPipeline
+from emulator.service.progress import JobProgress
 from emulator.service.store import Store
 from emulator.service.streaming import StreamingSessions
 from emulator.service.tags import Tagging
@@ -56,6 +59,25 @@ class Runtime:
     services: list  # every object with operations(): name -> method(ctx, params)
     streaming: StreamingSessions | None = None  # StartStreamTranscription sessions (HTTP/2, WebSocket)
     tls: TlsFiles | None = None  # certificate of the TLS ports (None: no TLS port)
+    health: HealthMonitor | None = None  # starting / ok / degraded (GET /_emulator/health)
+    progress: JobProgress | None = None  # queued and running jobs, how far each has got
+
+
+def _preload(recognizer: Recognizer, models: ModelStore, monitor: HealthMonitor) -> None:
+    """Loads what the first job or stream needs, off the event loop: the default English
+    Whisper model (sha256-checked) and the Silero VAD; then health turns from starting to ok."""
+    from faster_whisper.vad import get_vad_model
+
+    started = time.monotonic()
+    name = models.model_for_language("en")
+    try:
+        recognizer.model(name)
+        get_vad_model()
+    except Exception as e:  # a model that fails its check or load: health says so, jobs fail with it
+        monitor.fail("models", f"{name}: {e}")
+        return
+    log.info("model %s loaded in %.1f s", name, time.monotonic() - started)
+    monitor.set_ready()
 
 
 def build_runtime(settings: Settings, s3_endpoint: str) -> Runtime:
@@ -82,11 +104,13 @@ def build_runtime(settings: Settings, s3_endpoint: str) -> Runtime:
     vocabulary_filters = VocabularyFilters(store, objects, clock=aws_now)
     language_models = LanguageModels(store, objects, models, clock=aws_now)
     medical_vocabularies = MedicalVocabularies(store, objects, clock=aws_now)
+    progress = JobProgress()  # the job services register jobs, the pipelines report progress
     common = dict(
         scratch_dir=data_dir / "scratch",
         limits=Limits(settings.max_media_bytes, settings.max_media_seconds),
         beam_size=settings.beam_size,
         clock=aws_now,
+        progress=progress,
     )
     pipeline = TranscriptionPipeline(
         store,
@@ -127,9 +151,16 @@ def build_runtime(settings: Settings, s3_endpoint: str) -> Runtime:
         vocabulary_filters=vocabulary_filters,
         max_concurrent_jobs=settings.max_concurrent_jobs,
         language_models=language_models,
+        progress=progress,
     )
     medical_jobs = MedicalTranscriptionJobs(
-        store, pool, objects, medical_vocabularies, clock=aws_now, max_concurrent_jobs=settings.max_concurrent_jobs
+        store,
+        pool,
+        objects,
+        medical_vocabularies,
+        clock=aws_now,
+        max_concurrent_jobs=settings.max_concurrent_jobs,
+        progress=progress,
     )
     resumed = (
         vocabularies.resume_pending() + medical_vocabularies.resume_pending(),
@@ -138,10 +169,13 @@ def build_runtime(settings: Settings, s3_endpoint: str) -> Runtime:
     )
     if any(resumed):
         log.info("resumed %d vocabularies, %d language models and %d jobs", *resumed)
-    # Load the English model before the first job needs it (about 0.3 s, off the loop).
-    threading.Thread(
-        target=recognizer.model, args=(models.model_for_language("en"),), daemon=True, name="model-preload"
-    ).start()
+    monitor = HealthMonitor({"s3": objects.ping, "store": store.ping}).start()
+    if settings.lazy_models:
+        monitor.set_ready()
+    else:
+        threading.Thread(
+            target=_preload, args=(recognizer, models, monitor), daemon=True, name="model-preload"
+        ).start()
     services = [
         jobs,
         medical_jobs,
@@ -166,7 +200,8 @@ def build_runtime(settings: Settings, s3_endpoint: str) -> Runtime:
     if settings.https_port or settings.websocket_port:
         tls = prepare_tls(data_dir, settings.tls_cert_file, settings.tls_key_file, (settings.host,))
     return Runtime(
-        settings, s3_endpoint, store, objects, models, recognizer, pool, jobs, services, streaming=streaming, tls=tls
+        settings, s3_endpoint, store, objects, models, recognizer, pool, jobs, services,
+        streaming=streaming, tls=tls, health=monitor, progress=progress,
     )
 
 
@@ -205,28 +240,31 @@ def create_app(runtime: Runtime) -> Starlette:
         )
 
     async def health(request: Request) -> JSONResponse:
+        """200 when ok; 503 while starting or degraded (Docker's HEALTHCHECK reads the status)."""
+        status, reasons = runtime.health.status()
         loaded = set(runtime.recognizer.loaded())
-        return JSONResponse(
-            {
-                "status": "ok",
-                "version": emulator.__version__,
-                "s3_endpoint": runtime.s3_endpoint,
-                "s3_public_endpoint": runtime.objects.public_endpoint,
-                "models": [
-                    {"name": m.name, "languages": list(m.languages), "loaded": m.name in loaded}
-                    for m in runtime.models.entries()
-                ],
-                "workers": runtime.pool.workers,
-                "jobs_in_flight": runtime.pool.in_flight,
-                "verify_signatures": settings.verify_signatures,
-                "streaming": {
-                    "https_port": settings.https_port or None,
-                    "websocket_port": settings.websocket_port or None,
-                    "ca_file": str(runtime.tls.ca_file.resolve()) if runtime.tls and runtime.tls.ca_file else None,
-                    "streams_in_flight": runtime.streaming.in_flight if runtime.streaming else 0,
-                },
-            }
-        )
+        in_flight = runtime.progress.snapshot()
+        body = {
+            "status": status,
+            "reasons": reasons,
+            "version": emulator.__version__,
+            "s3_endpoint": runtime.s3_endpoint,
+            "s3_public_endpoint": runtime.objects.public_endpoint,
+            "models": [
+                {"name": m.name, "languages": list(m.languages), "loaded": m.name in loaded}
+                for m in runtime.models.entries()
+            ],
+            "workers": runtime.pool.workers,
+            "jobs_in_flight": in_flight,
+            "verify_signatures": settings.verify_signatures,
+            "streaming": {
+                "https_port": settings.https_port or None,
+                "websocket_port": settings.websocket_port or None,
+                "ca_file": str(runtime.tls.ca_file.resolve()) if runtime.tls and runtime.tls.ca_file else None,
+                "streams_in_flight": runtime.streaming.in_flight if runtime.streaming else 0,
+            },
+        }
+        return JSONResponse(body, status_code=200 if status == "ok" else 503)
 
     return Starlette(
         routes=[

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from typing import get_args
 from pathlib import Path
 
 from emulator import __version__
+from pydantic import ValidationError
+
 from emulator.config import Settings
 
 
@@ -36,14 +40,24 @@ def _parser() -> argparse.ArgumentParser:
         ("beam_size", int),
         ("models_dir", Path),
         ("model_store_dir", Path),
+        ("log_level", str),
+        ("log_format", str),
     ):
         env = f"TRANSCRIBE_EMULATOR_{name.upper()}"
+        choices = [c for c in get_args(fields[name].annotation) if isinstance(c, str)] or None
         serve.add_argument(
             "--" + name.replace("_", "-"),
             type=kind,
+            choices=choices,
             default=None,
             help=f"{fields[name].description} (env {env}; default {fields[name].default})",
         )
+    serve.add_argument(
+        "--lazy-models",
+        action="store_true",
+        default=None,
+        help=f"{fields['lazy_models'].description} (env TRANSCRIBE_EMULATOR_LAZY_MODELS=true)",
+    )
     serve.add_argument(
         "--no-verify-signatures",
         dest="verify_signatures",
@@ -66,15 +80,37 @@ def _models(settings: Settings, prepare: bool) -> None:
     for entry in store.entries():
         where = store.resolve(entry.name) if prepare else "(not resolved; --prepare checks it)"
         print(f"{entry.name:10s} languages={','.join(entry.languages):4s} {where}")
+    if prepare:
+        print(f"{'speaker':10s} diarization {store.speaker_encoder()}")
 
 
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     overrides = {k: v for k, v in vars(args).items() if k not in ("command", "prepare") and v is not None}
-    settings = Settings(**overrides)
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as e:
+        error = e.errors()[0]
+        _exit(f"invalid setting {'.'.join(map(str, error['loc']))}: {error['msg']}")
     if args.command == "serve":
         from emulator.server import run
+        from emulator.startup import StartupError
 
-        run(settings)
+        try:
+            code = run(settings)
+        except StartupError as e:
+            _exit(str(e))
+        sys.exit(code)
     elif args.command == "models":
-        _models(settings, args.prepare)
+        from emulator.storage.models import ModelError
+
+        try:
+            _models(settings, args.prepare)
+        except ModelError as e:
+            _exit(str(e))
+
+
+def _exit(message: str) -> None:
+    """One line on stderr, exit status 2, no traceback: for every error a user can fix."""
+    print(f"transcribe-emulator: error: {message}", file=sys.stderr)
+    sys.exit(2)

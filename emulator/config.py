@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -59,6 +60,14 @@ class Settings(BaseSettings):
 
     model_store_dir: Path | None = Field(
         None, description="Where split models are assembled and sha256 checks remembered. Unset: <data-dir>/model-store."
+    )
+
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="Least severe log level printed: debug, info, warning, error."
+    )
+    log_format: Literal["text", "json"] = Field("text", description="Log lines as text or as one JSON object each.")
+    lazy_models: bool = Field(
+        False, description="Load models at first use instead of at start-up (health is ok at once)."
     )
 
     max_media_bytes: int = Field(2 * 1024**3, description="AWS limit: 2 GB.")

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
-import socket
 import sys
 
 from hypercorn.asyncio import serve as hypercorn_serve
 from hypercorn.config import Config as HypercornConfig
 
+import emulator
+from emulator import logs, startup
 from emulator.app import build_runtime, create_app
 from emulator.config import Settings
 from emulator.storage.seaweed import EmbeddedS3, SeaweedPorts
@@ -39,17 +41,38 @@ def _hypercorn_config(settings: Settings, tls: TlsFiles | None = None) -> Hyperc
     else:
         config.bind = [f"{settings.host}:{settings.port}"]
     config.accesslog = None
-    config.errorlog = "-"
+    config.errorlog = logging.getLogger("hypercorn.error")  # through emulator.logs' handler, once
     config.graceful_timeout = 2.0
     return config
 
 
+# After SIGINT/SIGTERM hypercorn closes connections gracefully for config.graceful_timeout;
+# a TLS peer that never answers the close (a hung client) could hold it for asyncio's 30 s SSL
+# shutdown timeout, so the server gets this much longer at most, then the process ends anyway.
+SHUTDOWN_GRACE = 1.0  # seconds beyond graceful_timeout
+
+
 async def _serve(app, config: HypercornConfig) -> None:
+    """Serves until SIGINT/SIGTERM, then waits at most graceful_timeout + SHUTDOWN_GRACE."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await hypercorn_serve(app, config, shutdown_trigger=stop.wait)
+    server = asyncio.ensure_future(hypercorn_serve(app, config, shutdown_trigger=stop.wait))
+    stopping = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({server, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    if server.done():
+        server.result()  # a server that ended by itself (say, a bind error): raise its exception
+        return
+    await asyncio.wait({server}, timeout=config.graceful_timeout + SHUTDOWN_GRACE)
+
+
+def _run_until_stopped(main) -> None:
+    """Like asyncio.run, without its teardown: tasks still closing connections after the
+    deadline are left behind, since the process ends next (see run())."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    loop.run_until_complete(main)
 
 
 # Job threads run faster-whisper's Python-side work (tokens, word alignment) while holding
@@ -58,36 +81,25 @@ async def _serve(app, config: HypercornConfig) -> None:
 GIL_SWITCH_INTERVAL = 0.001  # seconds
 
 
-def _port_free(host: str, port: int) -> bool:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
-def _usable_tls_ports(settings: Settings) -> Settings:
-    """The TLS ports are extras with fixed defaults (4443, 8443): one that is taken (say, by
-    another emulator) is turned off with a warning instead of stopping the API."""
-    update = {}
-    for name in ("https_port", "websocket_port"):
-        port = getattr(settings, name)
-        if port and not _port_free(settings.host, port):
-            log.warning("%s %d is in use: streaming over TLS is off on it (set --%s)", name, port,
-                        name.replace("_", "-"))
-            update[name] = 0
-    return settings.model_copy(update=update) if update else settings
-
-
 def run(settings: Settings) -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    """Checks, starts the embedded S3 (unless --s3-endpoint), serves until SIGINT/SIGTERM,
+    stops the S3 server, and ends the process with status 0. Raises StartupError (before
+    anything started) for a taken port, an unwritable data dir, a bad store or missing models.
+
+    The process ends with os._exit: job threads may be inside CTranslate2 at that moment,
+    and the C++ runtime's exit-time destructors would abort it ("terminate called without
+    an active exception", status 134). Every acknowledged write is already durable (SQLite
+    WAL, synchronous=FULL) and unfinished jobs resume at the next start.
+    """
+    logs.configure(settings.log_level, settings.log_format)
     sys.setswitchinterval(GIL_SWITCH_INTERVAL)
     goaway.install()  # JS SDK clients send GOAWAY while their stream goes on (emulator/streaming/goaway.py)
-    settings = _usable_tls_ports(settings)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    requested = settings
+    settings = startup.check(settings)
+    for name in ("https_port", "websocket_port"):
+        if getattr(requested, name) and not getattr(settings, name):
+            log.warning("port %d is in use: streaming over TLS is off on it (set --%s)",
+                        getattr(requested, name), name.replace("_", "-"))
     embedded: EmbeddedS3 | None = None
     if settings.embedded_s3:
         embedded = EmbeddedS3(
@@ -98,26 +110,32 @@ def run(settings: Settings) -> None:
         )
         embedded.start()
         s3_endpoint = embedded.endpoint
-        log.info("embedded S3 (SeaweedFS, pid %s) at %s", embedded.pid, s3_endpoint)
     else:
         s3_endpoint = settings.s3_endpoint
     try:
         runtime = build_runtime(settings, s3_endpoint)
+        streaming = ""
+        if runtime.tls:
+            ports = [p for p in (settings.https_port, settings.websocket_port) if p]
+            ca = runtime.tls.ca_file.resolve() if runtime.tls.ca_file else runtime.tls.certfile
+            streaming = (f"; streaming over TLS on {', '.join(f'https://{settings.host}:{p}' for p in dict.fromkeys(ports))}"
+                         f" (clients trust {ca} via SSL_CERT_FILE or NODE_EXTRA_CA_CERTS)")
         log.info(
-            "Amazon Transcribe emulator on http://%s:%d (S3 %s, data %s)",
+            "Amazon Transcribe emulator %s on http://%s:%d; S3 %s%s; data %s%s",
+            emulator.__version__,
             settings.host,
             settings.port,
             s3_endpoint,
+            f" (embedded SeaweedFS, pid {embedded.pid})" if embedded else "",
             settings.data_dir.resolve(),
+            streaming,
         )
-        if runtime.tls:
-            ports = [p for p in (settings.https_port, settings.websocket_port) if p]
-            log.info(
-                "streaming over TLS (HTTP/2, WebSocket) on %s; clients trust %s (SSL_CERT_FILE, NODE_EXTRA_CA_CERTS)",
-                ", ".join(f"https://{settings.host}:{p}" for p in dict.fromkeys(ports)),
-                runtime.tls.ca_file.resolve() if runtime.tls.ca_file else runtime.tls.certfile,
-            )
-        asyncio.run(_serve(create_app(runtime), _hypercorn_config(settings, runtime.tls)))
+        _run_until_stopped(_serve(create_app(runtime), _hypercorn_config(settings, runtime.tls)))
+        if runtime.health:
+            runtime.health.stop()
+        log.info("stopped; unfinished jobs resume at the next start")
     finally:
         if embedded:
-            embedded.stop(timeout=3)
+            embedded.stop(timeout=2)
+    logging.shutdown()
+    os._exit(0)

@@ -4,12 +4,15 @@ Order of checks, as AWS's front end does them: signature, operation, JSON body, 
 validation against the botocore model, then the operation itself (off the event loop).
 Every response carries `x-amzn-RequestId`; errors are rendered here and only here:
 `{"__type": code, "Message": text}` with `x-amzn-ErrorType` (digest §1.2).
+Every request handled logs one line on `emulator.access` (info): operation, HTTP status,
+error type, milliseconds, request id.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
 from typing import Any, Callable, Mapping
 
@@ -27,6 +30,7 @@ from emulator.aws.sigv4 import SigV4Verifier
 from emulator.aws.validation import validate_input
 
 log = logging.getLogger(__name__)
+access_log = logging.getLogger("emulator.access")
 
 CONTENT_TYPE = "application/x-amz-json-1.1"
 TARGET_PREFIX = "Transcribe."
@@ -87,6 +91,8 @@ class JsonProtocolEndpoint:
 
     async def handle(self, request: Request) -> Response:
         request_id = str(uuid.uuid4())
+        started = time.perf_counter()
+        error: AWSError | None = None
         try:
             body = await request.body()
             region = self._authenticate(request, body)
@@ -94,16 +100,21 @@ class JsonProtocolEndpoint:
             params = _parse_body(body)
             validate_input(operation_name, params)
             result = await run_in_threadpool(operation, region, params)
-        except AWSError as error:
-            return render_error(error, request_id)
+        except AWSError as e:
+            error = e
         except Exception:
             log.exception("request %s failed", request_id)
-            return render_error(InternalFailureException("An internal error occurred."), request_id)
-        return Response(
-            json.dumps(_omit_none(result)),
-            media_type=CONTENT_TYPE,
-            headers={"x-amzn-RequestId": request_id},
-        )
+            error = InternalFailureException("An internal error occurred.")
+        if error is not None:
+            response = render_error(error, request_id)
+        else:
+            response = Response(
+                json.dumps(_omit_none(result)),
+                media_type=CONTENT_TYPE,
+                headers={"x-amzn-RequestId": request_id},
+            )
+        _log_access(request, response.status_code, error, started, request_id)
+        return response
 
     def _authenticate(self, request: Request, body: bytes) -> str:
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.scope["headers"]]
@@ -123,6 +134,23 @@ class JsonProtocolEndpoint:
         if prefix + "." != TARGET_PREFIX or name not in self.operations:
             raise UnknownOperationException("")
         return name, self.operations[name]
+
+
+def _log_access(request: Request, status: int, error: AWSError | None, started: float, request_id: str) -> None:
+    """`Operation STATUS [ErrorType] MS ms request_id=ID`; the operation as the target names it
+    (also when unknown), "-" without a target."""
+    operation = request.headers.get("x-amz-target", "").removeprefix(TARGET_PREFIX)[:100] or "-"
+    ms = round((time.perf_counter() - started) * 1000, 1)
+    code = error.code if error is not None else None
+    access_log.info(
+        "%s %d %s%.1f ms request_id=%s",
+        operation,
+        status,
+        f"{code} " if code else "",
+        ms,
+        request_id,
+        extra={"fields": {"operation": operation, "status": status, "ms": ms, "request_id": request_id, "error": code}},
+    )
 
 
 def _region_from_unverified(authorization: str) -> str | None:

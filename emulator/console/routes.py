@@ -103,18 +103,19 @@ class JobKind:
     summaries: str  # List response member
     job: str  # Get response member
     name: str  # the job name member
+    store_kind: str  # the jobs' kind in the store and the progress registry
 
 
 TRANSCRIPTION = JobKind(
     "jobs", "Transcription jobs", "transcription job",
     "ListTranscriptionJobs", "GetTranscriptionJob", "StartTranscriptionJob", "DeleteTranscriptionJob",
-    "TranscriptionJobSummaries", "TranscriptionJob", "TranscriptionJobName",
+    "TranscriptionJobSummaries", "TranscriptionJob", "TranscriptionJobName", "transcription-job",
 )
 MEDICAL = JobKind(
     "medical-jobs", "Medical transcription jobs", "medical transcription job",
     "ListMedicalTranscriptionJobs", "GetMedicalTranscriptionJob", "StartMedicalTranscriptionJob",
     "DeleteMedicalTranscriptionJob", "MedicalTranscriptionJobSummaries", "MedicalTranscriptionJob",
-    "MedicalTranscriptionJobName",
+    "MedicalTranscriptionJobName", "medical-transcription-job",
 )
 
 
@@ -284,6 +285,14 @@ class Console:
     async def _get_job(self, kind: JobKind, name: str) -> dict:
         return (await self.client.call(kind.get_op, {kind.name: name}))[kind.job]
 
+    def _progress(self, kind: JobKind, job: dict) -> float | None:
+        """The fraction (0..1) of a running job's audio transcribed so far; None unless it is
+        IN_PROGRESS here (the runtime's progress registry, not the AWS API)."""
+        registry = getattr(self.runtime, "progress", None)
+        if registry is None or job.get("TranscriptionJobStatus") != "IN_PROGRESS":
+            return None
+        return registry.get((kind.store_kind, self.client.region, job[kind.name]))
+
     async def job(self, request: Request) -> Response:
         kind = self._kind(request)
         if not self.client.has(kind.get_op):
@@ -294,6 +303,7 @@ class Console:
         except AWSError as error:
             return self.error_page(request, error, 404, kind=kind)
         context = {"kind": kind, "job": job, "name": name, "running": job.get("TranscriptionJobStatus") in RUNNING}
+        context["progress"] = self._progress(kind, job)
         transcript = job.get("Transcript") or {}
         main = s3.location_of(transcript.get("TranscriptFileUri"), self.objects)
         redacted = s3.location_of(transcript.get("RedactedTranscriptFileUri"), self.objects)
@@ -329,7 +339,13 @@ class Console:
             job = await self._get_job(kind, request.path_params["name"])
         except AWSError as error:
             return JSONResponse({"error": error.code, "message": error.message}, status_code=404)
-        return JSONResponse({"status": job.get("TranscriptionJobStatus"), "failure_reason": job.get("FailureReason")})
+        return JSONResponse(
+            {
+                "status": job.get("TranscriptionJobStatus"),
+                "failure_reason": job.get("FailureReason"),
+                "progress": self._progress(kind, job),
+            }
+        )
 
     async def _job_file(self, request: Request, member: str, index: int | None = None):
         kind = self._kind(request)

@@ -4,7 +4,8 @@ Knows nothing of AWS. Pipeline (figures in bench/diarization.py):
 1. Speech regions from the Silero VAD that faster-whisper ships (no torch, no download).
 2. Windows of 1.5 s every 0.75 s inside each region (a shorter region: one window of its
    own length), embedded in batches by the GE2E speaker encoder whose weights Resemblyzer
-   0.1.4 ships (3-layer LSTM over 40 mel bands; 256-d L2-normed d-vectors).
+   0.1.4 ships (3-layer LSTM over 40 mel bands; 256-d L2-normed d-vectors), run in numpy
+   (emulator.engine.speaker_encoder).
 3. Single-speaker guard: a two-way spectral split of all windows, kept only if both halves
    have enough speech and their voices differ (between-half similarity well below
    within-half similarity). Otherwise one speaker.
@@ -21,13 +22,12 @@ package imports librosa (numba: seconds of import and JIT on first use) and webr
 mel spectrogram below is librosa's `melspectrogram` as Resemblyzer calls it (power, Slaney
 mel scale and area norm, 25 ms periodic Hann window, 10 ms hop, centred frames), in numpy.
 
-torch and scikit-learn are imported when first needed, not at import of this module: a
-`Diarizer` costs nothing until a job asks for speaker labels.
+The encoder's weights load and scikit-learn is imported when first needed, not at import
+of this module: a `Diarizer` costs nothing until a job asks for speaker labels.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,13 +35,11 @@ from pathlib import Path
 import numpy as np
 
 from emulator.engine.media import SAMPLE_RATE
+from emulator.engine.speaker_encoder import HIDDEN, N_MELS, SpeakerEncoder
 
 # Resemblyzer's hyper-parameters (resemblyzer/hparams.py).
 _N_FFT = 400  # 25 ms
 _HOP = 160  # 10 ms: one mel frame per 10 ms
-_N_MELS = 40
-_HIDDEN = 256
-_LAYERS = 3
 _TARGET_DBFS = -30.0  # resemblyzer.audio.normalize_volume(..., increase_only=True)
 _FRAMES_PER_SECOND = SAMPLE_RATE // _HOP
 
@@ -82,19 +80,16 @@ class DiarizationOptions:
     min_turn: float = 0.5  # seconds; shorter turns take their neighbour's speaker
     bridge_gap: float = 1.0  # seconds; a pause shorter than this inside one speaker's turn is part of it
     batch_size: int = 128  # windows per encoder call
-    # torch's intra-op threads, set when the encoder loads (process-wide; nothing else here uses
-    # torch); 0 keeps torch's default (all cores). 1 measured faster on a busy 2-core machine:
-    # OpenMP threads that wait for a core stall each LSTM step (3x slower in bench/diarization.py).
-    torch_threads: int = 1
 
 
 class Diarizer:
-    """Loads the speaker encoder once, on first use (CPU), and diarizes with it. Thread-safe.
+    """Loads the speaker encoder once, on first use, and diarizes with it. Thread-safe.
 
-    weights: a Resemblyzer-format checkpoint; None for the one the `resemblyzer` package ships.
+    weights: the GE2E checkpoint (Resemblyzer 0.1.4's pretrained.pt, torch's legacy format;
+    the model store's `speaker_encoder()` gives its verified path). Read on the first `embed`.
     """
 
-    def __init__(self, options: DiarizationOptions | None = None, weights: Path | None = None):
+    def __init__(self, options: DiarizationOptions | None = None, *, weights: Path):
         self.options = options or DiarizationOptions()
         self._weights = weights
         self._encoder = None
@@ -139,9 +134,8 @@ class Diarizer:
 
     def embed(self, samples: np.ndarray, windows: list[tuple[float, float]]) -> np.ndarray:
         """d-vectors of (start, end) spans in seconds: shape (len(windows), 256), float32,
-        rows L2-normed and non-negative (the encoder ends in a ReLU)."""
-        import torch
-
+        rows L2-normed and non-negative (the encoder ends in a ReLU). Raises OSError or
+        speaker_encoder.CheckpointError when the weights cannot be read."""
         encoder = self.encoder()
         samples = _normalise_volume(samples)
         last_frame = len(samples) // _HOP  # frames 0..last_frame exist (centred framing)
@@ -149,27 +143,22 @@ class Diarizer:
         for start, end in windows:
             first = min(round(start * _FRAMES_PER_SECOND), last_frame)
             spans.append((first, max(min(round(end * _FRAMES_PER_SECOND), last_frame + 1), first + 1)))
-        out = np.empty((len(spans), _HIDDEN), dtype=np.float32)
+        out = np.empty((len(spans), HIDDEN), dtype=np.float32)
         size = self.options.batch_size
-        with torch.inference_mode():
-            for first in range(0, len(spans), size):
-                batch = spans[first : first + size]
-                lengths = [end - start for start, end in batch]
-                padded = np.zeros((len(batch), max(lengths), _N_MELS), dtype=np.float32)
-                for row, (start, end) in enumerate(batch):
-                    padded[row, : end - start] = mel_frames(samples, start, end)
-                out[first : first + len(batch)] = encoder(torch.from_numpy(padded), lengths).numpy()
+        for first in range(0, len(spans), size):
+            batch = spans[first : first + size]
+            lengths = [end - start for start, end in batch]
+            padded = np.zeros((len(batch), max(lengths), N_MELS), dtype=np.float32)
+            for row, (start, end) in enumerate(batch):
+                padded[row, : end - start] = mel_frames(samples, start, end)
+            out[first : first + len(batch)] = encoder(padded, lengths)
         return out
 
-    def encoder(self):
-        """The speaker encoder (a torch module, eval mode, CPU), loaded on first call."""
+    def encoder(self) -> SpeakerEncoder:
+        """The speaker encoder, loaded from `weights` on the first call."""
         with self._lock:
             if self._encoder is None:
-                if self.options.torch_threads > 0:
-                    import torch
-
-                    torch.set_num_threads(self.options.torch_threads)
-                self._encoder = _load_encoder(self._weights or shipped_weights())
+                self._encoder = SpeakerEncoder.load(self._weights)
             return self._encoder
 
 
@@ -221,7 +210,7 @@ def _mel_to_hz(mel: np.ndarray) -> np.ndarray:
     return hz
 
 
-def mel_filterbank(sample_rate: int = SAMPLE_RATE, n_fft: int = _N_FFT, n_mels: int = _N_MELS) -> np.ndarray:
+def mel_filterbank(sample_rate: int = SAMPLE_RATE, n_fft: int = _N_FFT, n_mels: int = N_MELS) -> np.ndarray:
     """librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels) with its defaults (fmin 0,
     fmax sr/2, Slaney scale and area norm): shape (n_mels, n_fft // 2 + 1), float32."""
     fft_hz = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
@@ -261,47 +250,6 @@ def mel_frames(samples: np.ndarray, first: int, stop: int) -> np.ndarray:
 def mel_spectrogram(samples: np.ndarray) -> np.ndarray:
     """The whole power mel spectrogram: shape (1 + n // 160, 40) (see mel_frames)."""
     return mel_frames(samples, 0, 1 + len(samples) // _HOP)
-
-
-def shipped_weights() -> Path:
-    """The GE2E checkpoint inside the installed `resemblyzer` package. Raises RuntimeError."""
-    # find_spec locates the package without running its __init__ (which imports librosa).
-    spec = importlib.util.find_spec("resemblyzer")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("speaker diarization needs the 'resemblyzer' package (its encoder weights)")
-    path = Path(next(iter(spec.submodule_search_locations))) / "pretrained.pt"
-    if not path.is_file():
-        raise RuntimeError(f"the speaker encoder weights are missing: {path}")
-    return path
-
-
-def _load_encoder(weights: Path):
-    """Resemblyzer's VoiceEncoder network (LSTM 40->256 x3, linear 256->256, ReLU, L2 norm)
-    with the checkpoint's weights, eval mode, CPU. Called as encoder(mels, lengths)."""
-    import torch
-    from torch import nn
-
-    class SpeakerEncoder(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.lstm = nn.LSTM(_N_MELS, _HIDDEN, _LAYERS, batch_first=True)
-            self.linear = nn.Linear(_HIDDEN, _HIDDEN)
-
-        def forward(self, mels: torch.Tensor, lengths: list[int]) -> torch.Tensor:
-            # Packing makes the final hidden state that of each window's own last frame.
-            packed = nn.utils.rnn.pack_padded_sequence(
-                mels, torch.tensor(lengths), batch_first=True, enforce_sorted=False
-            )
-            _, (hidden, _) = self.lstm(packed)
-            raw = torch.relu(self.linear(hidden[-1]))
-            return raw / torch.linalg.vector_norm(raw, dim=1, keepdim=True).clamp_min(1e-12)
-
-    checkpoint = torch.load(weights, map_location="cpu", weights_only=True)
-    # The checkpoint also holds the GE2E loss's similarity scale and bias: not needed here.
-    state = {k: v for k, v in checkpoint["model_state"].items() if k.startswith(("lstm.", "linear."))}
-    model = SpeakerEncoder()
-    model.load_state_dict(state, strict=True)
-    return model.eval()
 
 
 # --- clustering ----------------------------------------------------------------------------

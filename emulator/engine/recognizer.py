@@ -105,8 +105,16 @@ class Recognizer:
                 )
             return self._models[name]
 
-    def transcribe(self, samples: np.ndarray, model_name: str, options: RecognitionOptions) -> Transcription:
-        """samples: float32 mono 16 kHz, shape (n,). Blocking: run it in a worker thread."""
+    def transcribe(
+        self,
+        samples: np.ndarray,
+        model_name: str,
+        options: RecognitionOptions,
+        progress: Callable[[float], None] | None = None,
+    ) -> Transcription:
+        """samples: float32 mono 16 kHz, shape (n,). Blocking: run it in a worker thread.
+        progress: called as each segment is decoded with the fraction of the samples done
+        (segment end / duration, 0..1), and with 1.0 at the end."""
         model = self.model(model_name)
         segments, info = model.transcribe(
             samples,
@@ -118,20 +126,26 @@ class Recognizer:
             initial_prompt=options.initial_prompt,
             hotwords=options.hotwords,
         )
-        decoded = tuple(
-            Segment(
-                start=float(s.start),
-                end=float(s.end),
-                text=s.text.strip(),
-                words=tuple(
-                    Word(float(w.start), float(w.end), w.word, float(w.probability)) for w in (s.words or ())
-                ),
+        duration = len(samples) / SAMPLE_RATE
+        decoded = []
+        for s in segments:  # a generator: each segment is decoded as it is asked for
+            decoded.append(
+                Segment(
+                    start=float(s.start),
+                    end=float(s.end),
+                    text=s.text.strip(),
+                    words=tuple(
+                        Word(float(w.start), float(w.end), w.word, float(w.probability)) for w in (s.words or ())
+                    ),
+                )
             )
-            for s in segments
-        )
+            if progress is not None and duration > 0:
+                progress(min(1.0, float(s.end) / duration))
+        if progress is not None:
+            progress(1.0)
         return Transcription(
             language=info.language,
             language_probability=float(info.language_probability),
-            duration=len(samples) / SAMPLE_RATE,
-            segments=decoded,
+            duration=duration,
+            segments=tuple(decoded),
         )

@@ -17,6 +17,8 @@ from emulator.service import s3_uri
 from emulator.service.clock import aws_now
 from emulator.service.job_settings import check_start_request
 from emulator.service.pagination import PRESIGNED_URL_LIFETIME, paginate
+from emulator.service.progress import JobProgress
+from emulator.service.state_log import job_changed, job_resumed
 from emulator.service.tags import validate_new_tags
 from emulator.service.store import AlreadyExists, Record, Store
 from emulator.service.worker import WorkerPool
@@ -73,8 +75,10 @@ class TranscriptionJobs:
         vocabulary_filters=None,
         max_concurrent_jobs: int = 100,
         language_models=None,
+        progress: JobProgress | None = None,
     ):
         self.language_models = language_models
+        self.progress = progress or JobProgress()  # shared with the pipelines (app.build_runtime)
         self.max_concurrent_jobs = max_concurrent_jobs
         self.store = store
         self.pool = pool
@@ -144,7 +148,10 @@ class TranscriptionJobs:
         except AlreadyExists:
             self.pool.release()
             raise ConflictException(JOB_EXISTS) from None
-        self.pool.submit((self.kind, ctx.region, name))
+        key = (self.kind, ctx.region, name)
+        self.progress.start(key, record.status)
+        job_changed(self.kind, ctx.region, name, None, record.status)
+        self.pool.submit(key)
 
     def _check_start(self, ctx: RequestContext, params: dict) -> None:
         check_start_request(params)
@@ -247,7 +254,9 @@ class TranscriptionJobs:
 
     def _delete(self, ctx: RequestContext, name: str) -> None:
         record = self._find(ctx, name)
-        self.store.delete(self.kind, ctx.region, record.name)
+        if self.store.delete(self.kind, ctx.region, record.name):
+            self.progress.finish((self.kind, ctx.region, record.name))
+            job_changed(self.kind, ctx.region, record.name, record.status, None)
         for internal_key in ("Transcript", "RedactedTranscript"):
             location = record.internal.get(internal_key)
             if location and location["type"] == "SERVICE_BUCKET":
@@ -265,8 +274,11 @@ class TranscriptionJobs:
         """Re-queues jobs that were queued or running when the process stopped; returns how many."""
         records = self.store.with_status(self.kind, UNFINISHED)
         for record in records:
+            key = (self.kind, record.region, record.name)
             self.pool.reserve()
-            self.pool.submit((self.kind, record.region, record.name))
+            self.progress.start(key, record.status)
+            job_resumed(self.kind, record.region, record.name, record.status)
+            self.pool.submit(key)
         return len(records)
 
 

@@ -70,6 +70,7 @@ from emulator.aws.errors import BadRequestException, ConflictException, NotFound
 from emulator.service import s3_uri
 from emulator.service.clock import aws_now
 from emulator.service.pagination import paginate
+from emulator.service.state_log import resource_changed
 from emulator.service.store import AlreadyExists, Record, Store
 from emulator.service.tags import validate_new_tags
 from emulator.service.vocabularies import CANNOT_ACCESS, NOT_AN_S3_URI, pick_members
@@ -196,6 +197,7 @@ class LanguageModels:
             self.store.insert(record)
         except AlreadyExists:
             raise ConflictException(MODEL_EXISTS) from None
+        resource_changed(KIND, ctx.region, record.name, None, "IN_PROGRESS")
         self._submit(record)
         return pick_members(doc, _CREATE_MEMBERS)
 
@@ -234,8 +236,10 @@ class LanguageModels:
     def delete_language_model(self, ctx: RequestContext, params: dict) -> dict:
         """-> {}. NotFoundException: botocore declares none on DeleteLanguageModel, but does on
         DescribeLanguageModel and DeleteVocabulary; an unknown name reads the same everywhere."""
-        if not self.store.delete(KIND, ctx.region, params["ModelName"]):
+        record = self.store.get(KIND, ctx.region, params["ModelName"])
+        if record is None or not self.store.delete(KIND, ctx.region, record.name):
             raise NotFoundException(MODEL_NOT_FOUND)
+        resource_changed(KIND, ctx.region, record.name, record.status, None)
         return {}
 
     # --- for StartTranscriptionJob ------------------------------------------------------
@@ -340,10 +344,13 @@ class LanguageModels:
     ) -> None:
         """Ends training COMPLETED or FAILED, unless the model was deleted (or deleted and created
         again) meanwhile. Store.modify keeps a concurrent TagResource."""
+        changed = False
 
         def change(record: Record) -> None:
+            nonlocal changed
             if record.internal.get("Revision") != revision:
                 return
+            changed = True
             record.doc["LastModifiedTime"] = self.clock()
             if failure:
                 record.status = record.doc["ModelStatus"] = "FAILED"
@@ -353,6 +360,8 @@ class LanguageModels:
                 record.internal.update(outcome or {})
 
         self.store.modify(KIND, region, name, change)
+        if changed:
+            resource_changed(KIND, region, name, "IN_PROGRESS", "FAILED" if failure else "COMPLETED", failure)
 
     # --- shared -------------------------------------------------------------------------
 

@@ -55,7 +55,9 @@ class MedicalTranscriptionJobs(TranscriptionJobs):
 
     kind = KIND
 
-    def __init__(self, store, pool, objects, medical_vocabularies=None, clock=None, max_concurrent_jobs: int = 100):
+    def __init__(
+        self, store, pool, objects, medical_vocabularies=None, clock=None, max_concurrent_jobs: int = 100, progress=None
+    ):
         super().__init__(
             store,
             pool,
@@ -63,6 +65,7 @@ class MedicalTranscriptionJobs(TranscriptionJobs):
             supported_language=lambda code: code == MEDICAL_LANGUAGE,
             max_concurrent_jobs=max_concurrent_jobs,
             vocabularies=medical_vocabularies,
+            progress=progress,
             **({"clock": clock} if clock else {}),
         )
 

@@ -12,6 +12,7 @@ import json
 import logging
 import shutil
 import tempfile
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,8 @@ from emulator.service.alternatives import add_segments
 from emulator.service.filtering import apply_display_as, apply_vocabulary_filter
 from emulator.service.job_settings import aws_language_code
 from emulator.service.jobs import KIND
+from emulator.service.progress import JobProgress, scaled
+from emulator.service.state_log import job_changed
 from emulator.service.output import (
     add_channel_labels,
     format_confidence,
@@ -156,6 +159,14 @@ class Media:
     mono: np.ndarray
 
 
+@dataclass
+class JobRun:
+    """One run of a job on a worker: what its last log line reports."""
+
+    started: float  # time.monotonic() when the worker took the job
+    audio_seconds: float | None = None  # once the media is decoded
+
+
 @dataclass(frozen=True)
 class LanguagePlan:
     """The language to recognise in (the dominant one for several), what the job object and
@@ -172,6 +183,8 @@ class TranscriptionPipeline:
 
     vocabularies / vocabulary_filters: the resource services that resolve the names a job
     uses (`terms_for_job`, `words_for_job`); None leaves those settings unresolvable.
+    progress: the registry that shows how far each running job has got (shared with the
+    job services, which register jobs at Start).
     The `_check_media`, `_customer_key` and `_post_process` steps are where a variant of the
     job (emulator.service.medical_pipeline) differs.
     """
@@ -193,9 +206,11 @@ class TranscriptionPipeline:
         pii_detector: PiiDetector | None = None,
         language_models=None,
         diarizer: Diarizer | None = None,
+        progress: JobProgress | None = None,
     ):
+        self.progress = progress or JobProgress()
         self.language_models = language_models
-        self.diarizer = diarizer or Diarizer()
+        self.diarizer = diarizer or Diarizer(weights=models.speaker_encoder())
         self.pii_detector = pii_detector or PiiDetector()
         self.store = store
         self.objects = objects
@@ -210,26 +225,37 @@ class TranscriptionPipeline:
 
     def __call__(self, key: tuple[str, str]) -> None:
         region, name = key
+        job_key = (self.kind, region, name)
+        run = JobRun(time.monotonic())
+        was_queued = False
 
         def start(record: Record) -> None:
+            nonlocal was_queued
             if record.status == "QUEUED":
+                was_queued = True
                 record.status = record.doc["TranscriptionJobStatus"] = "IN_PROGRESS"
                 record.doc["StartTime"] = self.clock()
 
         record = self.store.modify(self.kind, region, name, start)
         if record is None or record.status != "IN_PROGRESS":
+            self.progress.finish(job_key)
             return  # deleted, or finished, while it waited
+        if was_queued:
+            job_changed(self.kind, region, name, "QUEUED", "IN_PROGRESS")
+        self.progress.running(job_key)
         work_dir = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=self._scratch()))
         try:
-            outcome = self._run(record, work_dir)
+            outcome = self._run(record, work_dir, run)
             if outcome:
-                self._finish(record, "COMPLETED", outcome)
+                self._finish(record, "COMPLETED", outcome, run)
         except JobFailed as failure:
-            self._finish(record, "FAILED", Outcome({"FailureReason": str(failure)}))
+            self._finish(record, "FAILED", Outcome({"FailureReason": str(failure)}), run)
         except Exception as e:  # a bug must not leave the job running forever
             log.exception("job %s failed unexpectedly", name)
-            self._finish(record, "FAILED", Outcome({"FailureReason": f"Internal failure: {type(e).__name__}: {e}"}))
+            reason = f"Internal failure: {type(e).__name__}: {e}"
+            self._finish(record, "FAILED", Outcome({"FailureReason": reason}), run)
         finally:
+            self.progress.finish(job_key)
             shutil.rmtree(work_dir, ignore_errors=True)
 
     def clear_scratch(self) -> None:
@@ -242,9 +268,10 @@ class TranscriptionPipeline:
 
     # --- the steps --------------------------------------------------------------------
 
-    def _run(self, record: Record, work_dir: Path) -> Outcome | None:
+    def _run(self, record: Record, work_dir: Path, run: JobRun) -> Outcome | None:
         doc = record.doc
         media = self._load_media(record, work_dir)
+        run.audio_seconds = len(media.mono) / SAMPLE_RATE
         language = self._language(record, media.mono)
         settings = effective_settings(doc, language.code)
         results, transcription = self._recognize(record, media, language)
@@ -334,25 +361,43 @@ class TranscriptionPipeline:
         except AWSError as e:
             raise JobFailed(e.message) from None
 
-    def _transcribe(self, samples: np.ndarray, region: str, doc: dict, language_code: str):
+    def _transcribe(self, samples: np.ndarray, region: str, doc: dict, language_code: str, progress=None):
         options = self._options(region, doc, language_code)
-        return self.recognizer.transcribe(samples, self.models.model_for_language(options.language), options)
+        model = self.models.model_for_language(options.language)
+        return self.recognizer.transcribe(samples, model, options, progress=progress)
 
     def _recognize(self, record: Record, media: "Media", language: "LanguagePlan") -> tuple[dict, Transcription | None]:
         """The `results` of recognition alone (items, audio segments, transcript), and the
-        transcription behind them when it is one piece of mono audio (alternatives need it)."""
+        transcription behind them when it is one piece of mono audio (alternatives need it).
+
+        Progress: the fraction of the job's audio transcribed; a job of several passes (one
+        per channel, one per language span) gives each pass its share of the whole."""
         region, doc = record.region, record.doc
+        key = (self.kind, region, record.name)
+
+        def report(fraction: float) -> None:
+            self.progress.update(key, fraction)
+
         if media.channels is not None:
-            channels = [self._transcribe(channel, region, doc, language.code) for channel in media.channels]
+            count = len(media.channels)
+            channels = [
+                self._transcribe(channel, region, doc, language.code, scaled(report, i / count, (i + 1) / count))
+                for i, channel in enumerate(media.channels)
+            ]
             return render_channel_results(channels), None
         if language.spans:
             segments = []
+            total = sum(end - start for _, start, end in language.spans) or 1.0
+            done = 0.0
             for code, start, end in language.spans:
                 piece = media.mono[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
-                segments.extend(shift_segment(s, start) for s in self._transcribe(piece, region, doc, code).segments)
+                share = scaled(report, done / total, (done + end - start) / total)
+                transcription = self._transcribe(piece, region, doc, code, share)
+                segments.extend(shift_segment(s, start) for s in transcription.segments)
+                done += end - start
             duration = len(media.mono) / SAMPLE_RATE
             return render_results(Transcription(language.code.split("-")[0], 1.0, duration, tuple(segments))), None
-        transcription = self._transcribe(media.mono, region, doc, language.code)
+        transcription = self._transcribe(media.mono, region, doc, language.code, report)
         return render_results(transcription), transcription
 
     def _alternatives(self, record, media, language, transcription, results: dict, max_alternatives: int) -> dict:
@@ -529,7 +574,7 @@ class TranscriptionPipeline:
     def _customer_key(self, record: Record) -> str:
         return s3_uri.customer_output_key(record.name, record.internal.get("OutputKey"))
 
-    def _finish(self, record: Record, status: str, outcome: Outcome) -> None:
+    def _finish(self, record: Record, status: str, outcome: Outcome, run: JobRun) -> None:
         def finish(current: Record) -> None:
             current.status = current.doc["TranscriptionJobStatus"] = status
             current.doc.update(outcome.doc)
@@ -538,7 +583,18 @@ class TranscriptionPipeline:
                 # As recorded from AWS (test_transcribe_error_invalid_length): FAILED jobs have no CompletionTime.
                 current.doc["CompletionTime"] = self.clock()
 
-        self.store.modify(self.kind, record.region, record.name, finish)
+        if self.store.modify(self.kind, record.region, record.name, finish) is None:
+            return  # deleted meanwhile: its deletion was the last change
+        job_changed(
+            self.kind,
+            record.region,
+            record.name,
+            "IN_PROGRESS",
+            status,
+            audio_seconds=run.audio_seconds,
+            wall_seconds=time.monotonic() - run.started,
+            failure_reason=outcome.doc.get("FailureReason"),
+        )
 
 
 def redacted_key(key: str) -> str:

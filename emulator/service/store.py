@@ -33,6 +33,44 @@ class AlreadyExists(Exception):
     pass
 
 
+class StoreError(Exception):
+    """The database file cannot be used: corrupt, or not this emulator's (message names it)."""
+
+
+_COLUMNS = ("kind", "region", "name", "status", "creation_time", "doc", "internal")
+
+
+def check_database(path: Path) -> None:
+    """Opens an existing database file read-only and checks that it is this emulator's and
+    intact (`PRAGMA quick_check`). A missing file is fine (it will be created). Raises
+    StoreError with one sentence that names the file and what to do."""
+    if not path.exists():
+        return
+    advice = f"move {path} away (or pass another --data-dir) and start again"
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+    except sqlite3.Error as e:
+        raise StoreError(f"cannot open the job store {path}: {e}; {advice}") from None
+    try:
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        foreign = tables - {"resources"} - {t for t in tables if t.startswith("sqlite_")}
+        if foreign:
+            raise StoreError(
+                f"{path} is not a transcribe-emulator job store (it has tables {sorted(foreign)}); {advice}"
+            )
+        if "resources" in tables:
+            columns = tuple(row[1] for row in conn.execute("PRAGMA table_info(resources)"))
+            if columns != _COLUMNS:
+                raise StoreError(f"{path} is not a transcribe-emulator job store (columns {columns}); {advice}")
+        problems = [row[0] for row in conn.execute("PRAGMA quick_check")]
+        if problems != ["ok"]:
+            raise StoreError(f"the job store {path} is corrupt ({problems[0]}); {advice}")
+    except sqlite3.DatabaseError as e:  # "file is not a database", "database disk image is malformed"
+        raise StoreError(f"the job store {path} is corrupt or not SQLite ({e}); {advice}") from None
+    finally:
+        conn.close()
+
+
 @dataclass
 class Record:
     kind: str
@@ -62,6 +100,10 @@ class Store:
             conn.execute("PRAGMA synchronous=FULL")
             self._local.conn = conn
         return conn
+
+    def ping(self) -> None:
+        """A read of the resources table (health probe). Raises sqlite3.Error."""
+        self._connect().execute("SELECT 1 FROM resources LIMIT 1").fetchall()
 
     @staticmethod
     def _record(row) -> Record:

@@ -4,7 +4,7 @@ Transcribe semantics, independent of the transport. Plain Python + asyncio.
 Use (a transport: HTTP/2 `emulator.streaming.http2`, WebSocket `emulator.streaming.websocket`):
 
     sessions = StreamingSessions(recognizer, models, vocabularies=..., ...)   # one per process
-    session = sessions.open(ctx, parameters, medical=False)    # parameters keyed by short name
+    session = sessions.open(ctx, parameters, medical=False, transport="http2")  # short names
         # raises AWSError (BadRequestException, ConflictException, ...) BEFORE the stream starts:
         # render it as a restJson error (HTTP/2) or refuse the upgrade (WebSocket)
     send_headers(200, session.response_headers())              # at once: clients wait for them
@@ -16,6 +16,11 @@ Use (a transport: HTTP/2 `emulator.streaming.http2`, WebSocket `emulator.streami
         send(session.error_event(error))                        # `:message-type: exception`
     finally:
         session.close()                                         # always: frees the session id
+
+Logs (logger `emulator.streaming`, info): one line when a session opens (operation, transport,
+session id, language, sample rate, encoding) and one when it closes (audio seconds, result
+events sent, final results, how it ended: "end of stream", the error type that ended it
+(at warning), or "client disconnected").
 
 An empty AudioEvent payload means end of stream: `audio(b"")` returns the final results and the
 transport should stop reading. No audio for `IDLE_TIMEOUT_SECONDS`: send
@@ -76,6 +81,7 @@ from emulator.service.stream_audio import AudioDecodeError, audio_decoder
 from emulator.service.streaming_settings import HEADER_PREFIX, StreamSettings, parse_settings
 
 log = logging.getLogger(__name__)
+session_log = logging.getLogger("emulator.streaming")
 
 IDLE_TIMEOUT_SECONDS = 15.0
 # AWS wording (observed; awslabs/amazon-transcribe-streaming-sdk issue 118).
@@ -147,20 +153,22 @@ class StreamingSessions:
     def in_flight(self) -> int:
         return len(self._active)
 
-    def open(self, ctx, parameters: dict[str, str], medical: bool) -> "StreamSession":
+    def open(self, ctx, parameters: dict[str, str], medical: bool, transport: str = "-") -> "StreamSession":
         """Validate the start parameters (short names) and reserve the session id.
 
-        ctx: has .region and .account_id. Raises ValidationException / BadRequestException
-        (settings, unknown vocabulary or filter), ConflictException (session id in use).
-        Quick (no model work): may run on the event loop.
+        ctx: has .region and .account_id. transport: "http2" or "websocket" (for the log).
+        Raises ValidationException / BadRequestException (settings, unknown vocabulary or
+        filter), ConflictException (session id in use). Quick (no model work): may run on
+        the event loop.
         """
         settings = parse_settings(parameters, medical, self.supported_language)
         plan = self._plan(ctx.region, settings)
         with self._lock:
             if settings.session_id in self._active:
                 raise ConflictException(SESSION_IN_USE.format(session_id=settings.session_id))
-            session = StreamSession(self, settings, plan)
+            session = StreamSession(self, settings, plan, transport)
             self._active[settings.session_id] = session
+        session.log_open(ctx.region)
         return session
 
     def _release(self, session: "StreamSession") -> None:
@@ -246,10 +254,12 @@ class StreamSession:
     `audio` and `end` must not run concurrently (one transport task feeds a session).
     """
 
-    def __init__(self, owner: StreamingSessions, settings: StreamSettings, plan: _Plan):
+    def __init__(self, owner: StreamingSessions, settings: StreamSettings, plan: _Plan, transport: str = "-"):
         self._owner = owner
         self.settings = settings
         self._plan = plan
+        self.transport = transport
+        self.operation = "StartMedicalStreamTranscription" if settings.medical else "StartStreamTranscription"
         self.session_id = settings.session_id
         self.request_id = str(uuid.uuid4())
         self._decoder = audio_decoder(settings.media_encoding, settings.sample_rate, settings.channels)
@@ -264,6 +274,8 @@ class StreamSession:
         self._closed = False
         self.started = time.monotonic()
         self.results_sent = 0
+        self.final_results_sent = 0
+        self._ended_by: AWSError | None = None  # the error that ended the stream, if one did
 
     # --- transport-facing -------------------------------------------------------------
 
@@ -296,23 +308,79 @@ class StreamSession:
             if self._ended:
                 return []
             self._ended = True
-            try:
-                results = await asyncio.to_thread(self._finish)
-            finally:
-                self.close()
-            return self._encode(results)
+            results = await asyncio.to_thread(self._finish)  # an error here: the transport closes
+            messages = self._encode(results)
+            self.close()
+            return messages
 
     def error_event(self, error: AWSError) -> bytes:
-        """The `:message-type: exception` message for an error during the stream."""
+        """The `:message-type: exception` message for an error during the stream (which the
+        error then ends: the close line names it)."""
+        self._ended_by = self._ended_by or error
         return exception_event(error.code, error.message)
 
     def close(self) -> None:
-        """Free the session id and the decoder. Idempotent; call it in `finally`."""
+        """Free the session id and the decoder; log the session's end. Idempotent; call it in
+        `finally`."""
         if self._closed:
             return
         self._closed = True
         self._decoder.close()
         self._owner._release(self)
+        self._log_close()
+
+    # --- log lines ---------------------------------------------------------------------
+
+    def log_open(self, region: str) -> None:
+        s = self.settings
+        language = s.language_code or "identify " + ",".join(s.language_options)
+        fields = {
+            "operation": self.operation,
+            "transport": self.transport,
+            "session_id": self.session_id,
+            "request_id": self.request_id,
+            "region": region,
+            "language": s.language_code,
+            "language_options": list(s.language_options),
+            "sample_rate": s.sample_rate,
+            "encoding": s.media_encoding,
+            "channels": s.channels,
+        }
+        session_log.info(
+            "stream %s opened: %s over %s, %s, %d Hz %s",
+            self.session_id, self.operation, self.transport, language, s.sample_rate, s.media_encoding,
+            extra={"fields": fields},
+        )
+
+    def _log_close(self) -> None:
+        error = self._ended_by
+        if error is not None:
+            ended = error.code
+        elif self._ended:
+            ended = "end of stream"
+        else:
+            ended = "client disconnected"
+        audio_seconds = self._heard_samples / SAMPLE_RATE
+        wall_seconds = time.monotonic() - self.started
+        fields = {
+            "operation": self.operation,
+            "transport": self.transport,
+            "session_id": self.session_id,
+            "request_id": self.request_id,
+            "audio_seconds": round(audio_seconds, 3),
+            "wall_seconds": round(wall_seconds, 3),
+            "results": self.results_sent,
+            "final_results": self.final_results_sent,
+            "ended": ended,
+            "error_message": error.message if error is not None else None,
+        }
+        session_log.log(
+            logging.WARNING if error is not None else logging.INFO,
+            "stream %s closed (%s over %s): %s after %.1f s of audio, %d results (%d final) in %.1f s",
+            self.session_id, self.operation, self.transport, ended, audio_seconds,
+            self.results_sent, self.final_results_sent, wall_seconds,
+            extra={"fields": fields},
+        )
 
     # --- work in a thread --------------------------------------------------------------
 
@@ -562,6 +630,7 @@ class StreamSession:
 
     def _encode(self, results: list[dict]) -> list[bytes]:
         self.results_sent += len(results)
+        self.final_results_sent += sum(1 for result in results if not result["IsPartial"])
         return [
             event("TranscriptEvent", json.dumps({"Transcript": {"Results": [result]}}).encode("utf-8"))
             for result in results

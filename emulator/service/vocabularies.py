@@ -25,6 +25,7 @@ from emulator.aws.errors import BadRequestException, ConflictException, NotFound
 from emulator.service import s3_uri
 from emulator.service.clock import aws_now
 from emulator.service.pagination import PRESIGNED_URL_LIFETIME, paginate
+from emulator.service.state_log import resource_changed
 from emulator.service.tags import validate_new_tags
 from emulator.service.store import AlreadyExists, Record, Store
 from emulator.service.vocabulary_tables import Vocabulary, VocabularyTableError, parse_phrases, parse_table
@@ -120,6 +121,7 @@ class Vocabularies:
             self.store.insert(record)
         except AlreadyExists:
             raise ConflictException(VOCABULARY_EXISTS) from None
+        resource_changed(self.kind, ctx.region, record.name, None, "PENDING")
         self._submit(record)
         return pick_members(doc, _CREATE_MEMBERS)
 
@@ -175,8 +177,11 @@ class Vocabularies:
     def update_vocabulary(self, ctx: RequestContext, params: dict) -> dict:
         """-> UpdateVocabularyResponse, state PENDING again. NotFoundException, BadRequestException."""
         source = self._source(params)
+        before = None
 
         def change(record: Record) -> None:
+            nonlocal before
+            before = record.status
             doc = record.doc
             doc.update(LanguageCode=params["LanguageCode"], VocabularyState="PENDING", LastModifiedTime=self.clock())
             doc.pop("FailureReason", None)
@@ -191,6 +196,7 @@ class Vocabularies:
             record = self.store.modify(self.kind, ctx.region, params["VocabularyName"], change)
         if record is None:
             raise NotFoundException(VOCABULARY_NOT_FOUND)
+        resource_changed(self.kind, ctx.region, record.name, before, "PENDING")
         self._submit(record)
         return pick_members(record.doc, _UPDATE_MEMBERS)
 
@@ -202,6 +208,7 @@ class Vocabularies:
             record = self._find(ctx.region, params["VocabularyName"])
             self.store.delete(self.kind, ctx.region, record.name)
             delete_quietly(self.objects, record.internal.get("Download"))
+        resource_changed(self.kind, ctx.region, record.name, record.status, None)
         return {}
 
     # --- for StartTranscriptionJob ------------------------------------------------------
@@ -294,7 +301,8 @@ class Vocabularies:
                     record.status = record.doc["VocabularyState"] = "READY"
                     record.internal.update(outcome)
 
-            self.store.modify(self.kind, region, name, change)
+            if self.store.modify(self.kind, region, name, change) is not None:
+                resource_changed(self.kind, region, name, "PENDING", "FAILED" if failure else "READY", failure)
 
     # --- shared -------------------------------------------------------------------------
 

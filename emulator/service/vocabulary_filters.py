@@ -25,6 +25,7 @@ from emulator.aws.errors import (
 from emulator.service import s3_uri
 from emulator.service.clock import aws_now
 from emulator.service.pagination import PRESIGNED_URL_LIFETIME
+from emulator.service.state_log import resource_changed
 from emulator.service.tags import validate_new_tags
 from emulator.service.store import AlreadyExists, Record, Store
 from emulator.service.vocabularies import (
@@ -115,6 +116,7 @@ class VocabularyFilters:
             except InternalFailureException:
                 self.store.delete(KIND, ctx.region, name)
                 raise
+        resource_changed(KIND, ctx.region, name, None, STATUS)
         return pick_members(doc, _CREATE_MEMBERS)
 
     def _words(self, params: dict) -> list[str]:
@@ -197,6 +199,7 @@ class VocabularyFilters:
             record = self._find(ctx.region, params["VocabularyFilterName"])
             self.store.delete(KIND, ctx.region, record.name)
             delete_quietly(self.objects, record.internal.get("Download"))
+        resource_changed(KIND, ctx.region, record.name, STATUS, None)
         return {}
 
     # --- for StartTranscriptionJob ------------------------------------------------------

@@ -116,6 +116,41 @@ class ModelStore:
         self._verify(model_dir / "model.bin", spec["sha256"])
         return model_dir
 
+    def check_installed(self) -> None:
+        """Cheap start-up check that every catalog model's files are on disk (packages
+        installed, parts present, speaker encoder fetched); sha256 checks come when a model
+        loads. Raises ModelError naming the missing file or package."""
+        for name, spec in self.catalog["models"].items():
+            source = spec["source"]
+            if "parts" in source:
+                if (self.store_dir / name / "model.bin").is_file():
+                    continue
+                paths = [_package_dir(p["package"]) / p["path"] for p in source["parts"]]
+            else:
+                paths = [_package_dir(source["package"]) / source["dir"] / "model.bin"]
+            for path in paths:
+                if not path.is_file():
+                    raise ModelError(f"model {name}: file missing: {path} (reinstall the package that ships it)")
+        encoder = self.catalog["speaker_encoder"]["file"]
+        if not Path(str(importlib.resources.files("emulator.catalog").joinpath(encoder))).is_file():
+            raise ModelError(f"speaker encoder weights missing: {encoder} (reinstall: pip install -e . fetches them)")
+
+    def speaker_encoder(self) -> Path:
+        """The speaker encoder's weights file (catalog `speaker_encoder`: GE2E, from the
+        Resemblyzer 0.1.4 wheel, put beside the catalog at install time by setup.py), checked
+        against its sha256. Raises ModelError when it is missing or differs."""
+        spec = self.catalog["speaker_encoder"]
+        path = Path(str(importlib.resources.files("emulator.catalog").joinpath(spec["file"])))
+        with self._lock:
+            if "speaker_encoder" not in self._resolved:
+                if not path.is_file():
+                    raise ModelError(
+                        f"speaker encoder weights missing: {path} (reinstall: pip install -e . fetches them)"
+                    )
+                self._verify(path, spec["sha256"])
+                self._resolved["speaker_encoder"] = path
+            return self._resolved["speaker_encoder"]
+
     def _assemble(self, name: str, source: dict, expected: str) -> Path:
         """Concatenates split model.bin parts beside the first package's config files."""
         target = self.store_dir / name

@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import urllib3
 from minio import Minio
 from minio.error import S3Error
 
@@ -29,7 +30,7 @@ class ObjectInfo:
     content_type: str | None
 
 
-def _client(endpoint: str, access_key: str, secret_key: str, region: str) -> Minio:
+def _client(endpoint: str, access_key: str, secret_key: str, region: str, http_client=None) -> Minio:
     parts = urlsplit(endpoint)
     # A region keeps minio from asking the server for the bucket location before each call
     # and makes presigning a pure computation.
@@ -39,7 +40,11 @@ def _client(endpoint: str, access_key: str, secret_key: str, region: str) -> Min
         secret_key=secret_key,
         secure=parts.scheme == "https",
         region=region,
+        http_client=http_client,
     )
+
+
+PING_TIMEOUT = 2.0  # seconds, connect and read, no retries: a health probe must not hang
 
 
 class ObjectStore:
@@ -57,6 +62,10 @@ class ObjectStore:
         self.public_endpoint = (public_endpoint or endpoint).rstrip("/")
         self._client = _client(self.endpoint, access_key, secret_key, region)
         self._presigner = _client(self.public_endpoint, access_key, secret_key, region)
+        self._prober = _client(
+            self.endpoint, access_key, secret_key, region,
+            http_client=urllib3.PoolManager(timeout=urllib3.Timeout(PING_TIMEOUT, PING_TIMEOUT), retries=False),
+        )
 
     def _call(self, fn, *args, **kwargs):
         try:
@@ -65,8 +74,14 @@ class ObjectStore:
             if e.code in ("NoSuchKey", "NoSuchBucket", "NoSuchObject", "ResourceNotFound"):
                 raise ObjectNotFound(f"{e.code}: {e.bucket_name}/{e.object_name}") from e
             raise StorageError(f"{e.code}: {e.message}") from e
+        except urllib3.exceptions.HTTPError as e:  # connection refused, timeouts (no OSError in urllib3 2)
+            raise StorageError(f"S3 at {self.endpoint} unreachable: {type(e).__name__}") from e
         except (OSError, ValueError) as e:
             raise StorageError(str(e)) from e
+
+    def ping(self) -> None:
+        """One signed ListBuckets with PING_TIMEOUT and no retries. Raises StorageError."""
+        self._call(self._prober.list_buckets)
 
     def bucket_exists(self, bucket: str) -> bool:
         return bool(self._call(self._client.bucket_exists, bucket))

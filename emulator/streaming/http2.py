@@ -120,14 +120,15 @@ class Http2StreamingEndpoint:
                 raise BadRequestException(f"{scope['method']} is not supported on {scope['path']}; use POST.")
             chain, region = self._authenticate(scope)
             parameters = parameters_from_headers(scope["headers"])
-            session = self.sessions.open(RequestContext(region, self.account_id), parameters, medical)
+            session = self.sessions.open(
+                RequestContext(region, self.account_id), parameters, medical, transport="http2"
+            )
         except AWSError as error:
+            log.info("stream refused over http2 (%s): %s: %s", scope["path"], error.code, error.message)
             status, headers, body = render_error(error, request_id)
             await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": body, "more_body": False})
             return
-        log.info("stream %s opened (%s, %s)", session.session_id, "medical" if medical else "standard",
-                 scope.get("http_version"))
         try:
             headers = [(b"content-type", EVENT_STREAM_CONTENT_TYPE.encode())]
             headers += [(k.encode("latin-1"), v.encode("utf-8")) for k, v in session.response_headers()]
@@ -135,8 +136,7 @@ class Http2StreamingEndpoint:
             await send({"type": "http.response.body", "body": b"", "more_body": True})
             await self._stream(session, chain, receive, send)
         finally:
-            session.close()
-            log.info("stream %s closed after %d results", session.session_id, session.results_sent)
+            session.close()  # logs the session's end (emulator.service.streaming)
 
     def _authenticate(self, scope) -> tuple[ChunkSignatureChain | None, str]:
         headers = scope["headers"]
@@ -183,7 +183,6 @@ class Http2StreamingEndpoint:
                     disconnected = True
                     return
         except AWSError as error:
-            log.info("stream %s: %s: %s", session.session_id, error.code, error.message)
             await emit([session.error_event(error)])
         except Exception:  # noqa: BLE001 - one stream's failure must not take the server down
             log.exception("stream %s failed", session.session_id)

@@ -200,21 +200,20 @@ class WebSocketStreamingEndpoint:
 
         try:
             session = self.sessions.open(
-                RequestContext(region, self.account_id), stream_parameters(query_string), self.medical
+                RequestContext(region, self.account_id), stream_parameters(query_string), self.medical,
+                transport="websocket",
             )
         except AWSError as error:
             await send({"type": "websocket.accept", "headers": [(b"x-amzn-request-id", str(uuid.uuid4()).encode())]})
             await self._fail(send, error)
             await _drain(receive)
             return
-        log.info("stream %s opened over WebSocket (%s)", session.session_id, "medical" if self.medical else "standard")
         try:
             headers = [(k.lower().encode("latin-1"), v.encode("utf-8")) for k, v in session.response_headers()]
             await send({"type": "websocket.accept", "headers": headers})
             await self._stream(session, chain, receive, send)
         finally:
-            session.close()
-            log.info("stream %s closed after %d results", session.session_id, session.results_sent)
+            session.close()  # logs the session's end (emulator.service.streaming)
 
     # --- handshake --------------------------------------------------------------------
 
@@ -231,7 +230,7 @@ class WebSocketStreamingEndpoint:
         )
 
     async def _refuse(self, scope, send, error: AWSError) -> None:
-        log.info("WebSocket stream refused: %s: %s", error.code, error.message)
+        log.info("stream refused over websocket: %s: %s", error.code, error.message)
         if "websocket.http.response" not in scope.get("extensions", {}):
             await send({"type": "websocket.close", "code": CLOSE_POLICY})
             return
@@ -269,10 +268,10 @@ class WebSocketStreamingEndpoint:
                 elif kind == "disconnect":
                     return False
         except AWSError as error:
-            await self._fail(send, error)
+            await self._fail(send, error, session)
         except Exception:  # noqa: BLE001 - one stream's failure must not take the server down
             log.exception("stream %s failed", session.session_id)
-            await self._fail(send, InternalFailureException(MSG_INTERNAL))
+            await self._fail(send, InternalFailureException(MSG_INTERNAL), session)
         return False
 
     async def _read(self, receive, chain: ChunkSignatureChain | None, inbox: AudioInbox, gone: asyncio.Event) -> None:
@@ -311,10 +310,15 @@ class WebSocketStreamingEndpoint:
         if not await _wait(gone, self.close_grace_seconds):
             await send({"type": "websocket.close", "code": CLOSE_NORMAL})
 
-    async def _fail(self, send, error: AWSError) -> None:
-        """One exception frame, then close (AWS docs: a terminal frame, then a close frame)."""
-        log.info("WebSocket stream ended by %s: %s", error.code, error.message)
-        await send({"type": "websocket.send", "bytes": exception_event(error.code, error.message)})
+    async def _fail(self, send, error: AWSError, session=None) -> None:
+        """One exception frame, then close (AWS docs: a terminal frame, then a close frame).
+        With a session, its close line names the error; without one the stream was refused."""
+        if session is not None:
+            frame = session.error_event(error)
+        else:
+            log.info("stream refused over websocket: %s: %s", error.code, error.message)
+            frame = exception_event(error.code, error.message)
+        await send({"type": "websocket.send", "bytes": frame})
         await send({"type": "websocket.close", "code": CLOSE_NORMAL})
 
 

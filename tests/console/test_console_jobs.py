@@ -2,13 +2,15 @@
 
 List -> Create job (upload from the page, step 1, step 2) -> the list refreshes while the
 job runs -> details with the preview, the audio player and the downloads; validation and
-service errors beside their fields with the API's own messages; a failed job's reason.
+service errors beside their fields with the API's own messages; a failed job's reason; a
+running job's progress.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import time
 
 import httpx
 import pytest
@@ -20,6 +22,8 @@ CLIP = "jfk"  # 11 s of well-known English speech (flac, 44.1 kHz stereo)
 # 30 s of speech: started through the API just before the console's job, it keeps the one
 # worker busy, so the console's job is QUEUED when the list first shows it.
 BUSY_CLIP = "ami_dev00"
+# 53 s of speech: Whisper decodes it in two 30 s windows, so the progress stops in between.
+LONG_CLIP = "sonnet_001"
 
 
 def field(page, name: str):
@@ -209,3 +213,33 @@ def test_a_failed_job_shows_its_reason(console, screenshot, transcribe, job_name
     page.click("#delete-job")
     page.wait_for_url("**/console/jobs")
     assert page.locator(f'tr[data-job="{job_name}"]').count() == 0
+
+
+def test_a_running_job_shows_how_much_of_its_audio_is_transcribed(console, screenshot, emulator, transcribe, upload, job_name):
+    page = console
+    transcribe.start_transcription_job(
+        TranscriptionJobName=job_name, LanguageCode="en-US", Media={"MediaFileUri": upload(LONG_CLIP)}
+    )
+    page.goto(f"/console/jobs/{job_name}")
+    page.locator("#job-progress").wait_for(timeout=180_000)  # if QUEUED, the page reloads when it starts
+    assert re.search(r"\d+% of the audio transcribed", page.locator("#running-for").inner_text())
+
+    seen: list[float] = []
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        status = httpx.get(f"{emulator.endpoint}/console/jobs/{job_name}/status").json()
+        if status["status"] != "IN_PROGRESS":
+            break
+        seen.append(status["progress"])
+        if 0 < status["progress"] < 1 and len([p for p in seen if p > 0]) == 1:
+            # the page moves its bar on its next poll (or reloads, if the job ends first)
+            page.wait_for_function(
+                "!document.getElementById('job-progress') || "
+                "parseInt(document.getElementById('job-progress').getAttribute('aria-valuenow')) > 0"
+            )
+            screenshot(page, "progress")
+        time.sleep(0.2)
+    assert status == {"status": "COMPLETED", "failure_reason": None, "progress": None}
+    assert seen == sorted(seen) and all(0 <= p <= 1 for p in seen), seen
+    assert any(0 < p < 1 for p in seen), seen
+    page.locator('#job-status[data-status="COMPLETED"]').wait_for(timeout=30_000)

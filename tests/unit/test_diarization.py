@@ -15,14 +15,20 @@ import pytest
 
 from emulator.engine.diarization import Diarizer, SpeakerTurn, mel_filterbank, mel_frames, mel_spectrogram
 from emulator.engine.media import SAMPLE_RATE, decode
+from emulator.storage.models import ModelStore
 from tests.support import AUDIO_DIR, REPO, audio_path, manifest
 
 SINGLE_TALKER = ["jfk", "sonnet_001", "librivox_0870", "cheetah_test_de", "an4_10001-90210-01803"]
 
 
 @pytest.fixture(scope="module")
-def diarizer() -> Diarizer:
-    return Diarizer()
+def weights(tmp_path_factory):
+    return ModelStore(tmp_path_factory.mktemp("models")).speaker_encoder()
+
+
+@pytest.fixture(scope="module")
+def diarizer(weights) -> Diarizer:
+    return Diarizer(weights=weights)
 
 
 def _audio(item_id: str) -> np.ndarray:
@@ -102,8 +108,8 @@ def test_impossible_bounds_are_refused(diarizer):
         diarizer.diarize(np.zeros(SAMPLE_RATE, dtype=np.float32), max_speakers=2, min_speakers=3)
 
 
-def test_concurrent_jobs_share_one_encoder_and_agree():
-    diarizer = Diarizer()
+def test_concurrent_jobs_share_one_encoder_and_agree(weights):
+    diarizer = Diarizer(weights=weights)
     samples = _audio("pyannote_sample")
     results: list = [None, None]
     encoders: list = [None, None]
@@ -122,13 +128,16 @@ def test_concurrent_jobs_share_one_encoder_and_agree():
     assert results[0] == results[1] and results[0]
 
 
-def test_importing_the_module_loads_no_torch():
+def test_a_diarizer_loads_nothing_until_used_and_never_torch(weights):
     code = (
-        "import sys, emulator.engine.diarization as d; d.Diarizer();"
-        " print('torch' in sys.modules, 'sklearn' in sys.modules)"
+        "import sys, pathlib, emulator.engine.diarization as d, emulator.engine.media as m;"
+        f" x = d.Diarizer(weights=pathlib.Path({str(weights)!r}));"
+        " print('sklearn' in sys.modules);"
+        f" turns = x.diarize(m.decode({str(audio_path('pyannote_sample'))!r}), max_speakers=10);"
+        " print(len({t.speaker for t in turns}), 'torch' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["False", "False"]
+    assert out.stdout.split() == ["False", "2", "False"]
 
 
 def test_mel_filterbank_matches_librosa():

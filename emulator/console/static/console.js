@@ -41,14 +41,24 @@
     setTimeout(refresh, 2000);
   }
 
-  // Job details: poll the status while it runs, reload once it changes.
+  // Job details: poll the status while it runs (moving the progress bar), reload once it changes.
   const statusPanel = document.querySelector("[data-poll]");
   if (statusPanel) {
+    const showProgress = (fraction) => {
+      const bar = document.getElementById("job-progress");
+      const text = document.getElementById("progress-percent");
+      if (typeof fraction !== "number" || !bar) return;
+      const percent = Math.floor(fraction * 100);
+      bar.setAttribute("aria-valuenow", String(percent));
+      bar.firstElementChild.style.width = percent + "%";
+      if (text) text.textContent = percent + "%";
+    };
     const poll = async () => {
       try {
         const r = await fetch(statusPanel.dataset.poll);
         const body = await r.json();
         if (body.status && body.status !== statusPanel.dataset.status) { location.reload(); return; }
+        showProgress(body.progress);
       } catch (e) { /* try again */ }
       setTimeout(poll, 1500);
     };
