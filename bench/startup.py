@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from tests.support import CREDENTIALS, audio_path, free_port, free_s3_base  # noqa: E402
+from tests.support import CREDENTIALS, audio_path, free_port, free_s3_base, wait_for_job  # noqa: E402
 
 
 def _wait_ready(endpoint: str, proc: subprocess.Popen, timeout: float = 120) -> None:
@@ -50,16 +50,6 @@ def _wait_ready(endpoint: str, proc: subprocess.Popen, timeout: float = 120) -> 
             pass
         time.sleep(0.02)
     raise TimeoutError("emulator not ready")
-
-
-def _wait_job(client, name: str, timeout: float = 300) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = client.get_transcription_job(TranscriptionJobName=name)["TranscriptionJob"]
-        if job["TranscriptionJobStatus"] in ("COMPLETED", "FAILED"):
-            return job
-        time.sleep(0.05)
-    raise TimeoutError(name)
 
 
 def measure(emulator_bin: str) -> dict:
@@ -80,7 +70,7 @@ def measure(emulator_bin: str) -> dict:
             started = time.monotonic()
             client.start_transcription_job(TranscriptionJobName="first", LanguageCode="en-US",
                                            Media={"MediaFileUri": "s3://media/clip.flac"})
-            assert _wait_job(client, "first")["TranscriptionJobStatus"] == "COMPLETED"
+            assert wait_for_job(client, "first")["TranscriptionJobStatus"] == "COMPLETED"
             done = time.monotonic()
             out.update(first_job_s=done - spawned, job_s=done - started)
             time.sleep(2)
@@ -92,7 +82,7 @@ def measure(emulator_bin: str) -> dict:
                 TranscriptionJobName="diarized", LanguageCode="en-US", Media={"MediaFileUri": "s3://media/two.wav"},
                 Settings={"ShowSpeakerLabels": True, "MaxSpeakerLabels": 4},
             )
-            assert _wait_job(client, "diarized")["TranscriptionJobStatus"] == "COMPLETED"
+            assert wait_for_job(client, "diarized")["TranscriptionJobStatus"] == "COMPLETED"
             out["diarized_job_s"] = time.monotonic() - started
             out["rss_diarized_mb"] = emulator.memory_info().rss / 2**20
             out["s3_rss_mb"] = sum(c.memory_info().rss for c in emulator.children(recursive=True)) / 2**20
