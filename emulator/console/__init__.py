@@ -2,7 +2,9 @@
 
 `console_routes(runtime, operations)` gives the routes `emulator.app.create_app` adds:
 `GET /` redirects browsers to `/console` (`POST /` stays the API), and `/console` is the
-console app behind `ConsoleSecurity` (basic auth off loopback, CSRF on every form).
+console app behind `ConsoleSecurity` (Host allow-list on loopback, basic auth off
+loopback, CSRF on every form, security headers on every answer). The CSRF key lives in
+`<data-dir>/console-secret`.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from starlette.responses import RedirectResponse
 from starlette.routing import Mount, Route
 
 from emulator.console.routes import BASE, Console, routes
-from emulator.console.security import ConsoleSecurity, is_loopback
+from emulator.console.objects import MediaLinks
+from emulator.console.security import ConsoleSecurity, console_secret, is_loopback, page_csp
 
 
 def console_app(runtime, operations):
@@ -23,12 +26,16 @@ def console_app(runtime, operations):
 
     settings = runtime.settings
     login_required = not is_loopback(settings.host)
-    app = Starlette(routes=routes(Console(runtime, operations, login_required)))
+    media = MediaLinks.for_settings(settings, runtime.objects)
+    app = Starlette(routes=routes(Console(runtime, operations, login_required, media)))
     return ConsoleSecurity(
         app,
+        bind_host=settings.host,
         access_key=settings.access_key,
         secret_key=settings.secret_key,
         require_login=login_required,
+        csrf_key=console_secret(settings.data_dir),
+        csp=page_csp((media.origin,)),
         cookie_path=BASE,
     )
 
