@@ -28,6 +28,7 @@ from starlette.testclient import TestClient
 
 from emulator.app import build_runtime, create_app
 from emulator.config import Settings
+from tests.console.browser import wait_for_js
 from tests.support import EmulatorProcess, audio_path, wait_for_job
 
 ACCESS_KEY, SECRET_KEY = "console-key", "console-secret"
@@ -411,3 +412,18 @@ def test_malformed_transcripts_give_an_error_panel_not_a_500(emulator, s3, finis
         s3.put_object(Bucket=BUCKET, Key=key, Body=original)
     page = httpx.get(emulator.endpoint + f"/console/jobs/{name}")
     assert page.status_code == 200 and 'id="transcript-preview"' in page.text and "alert-error" not in page.text
+
+
+def test_the_job_page_works_in_a_browser_under_its_csp(console, screenshot, finished_job):
+    """Timeline spans placed by the script (no inline styles), the player fed through the
+    redirect to S3 (media-src), no CSP violation (the `console` fixture fails on any)."""
+    page = console
+    page.goto(f"/console/jobs/{finished_job[0]['TranscriptionJobName']}")
+    page.locator("#transcript-preview").wait_for()
+    spans = page.locator("#timeline .span")
+    assert spans.count() >= 1
+    assert spans.first.evaluate("el => el.style.width.endsWith('%') && el.getBoundingClientRect().width > 0")
+    wait_for_js(page, "document.getElementById('player').readyState >= 1")
+    assert page.evaluate("document.getElementById('player').duration") == pytest.approx(1.095, abs=0.1)
+    assert page.evaluate("document.getElementById('player').currentSrc").endswith("/media")
+    screenshot(page, "job-under-csp")
