@@ -216,7 +216,7 @@ def finished_job(emulator, transcribe, s3):
 def test_console_refuses_foreign_host_headers(emulator, s3, finished_job):
     """DNS rebinding: a page on attacker.example re-pointed at 127.0.0.1 sends its own Host."""
     job = finished_job[0]["TranscriptionJobName"]
-    paths = ("/console/jobs", "/console/jobs/create", f"/console/jobs/{job}", f"/console/jobs/{job}/transcript",
+    paths = ("/console", "/console/", "/console/jobs", "/console/jobs/create", f"/console/jobs/{job}", f"/console/jobs/{job}/transcript",
              f"/console/jobs/{job}/media", "/console/static/console.js", "/console/s3/buckets",
              f"/console/s3/object?bucket={BUCKET}&key=clip.wav", "/console/vocabularies")
     for host in ATTACKER_HOSTS:
@@ -293,7 +293,7 @@ def test_a_pair_forged_with_the_old_derivation_is_refused(emulator):
 
 def test_every_console_answer_has_the_security_headers(emulator, finished_job):
     job = finished_job[0]["TranscriptionJobName"]
-    paths = ("/console/jobs", "/console/jobs/rows", "/console/jobs/create", "/console/medical-jobs", f"/console/jobs/{job}",
+    paths = ("/console", "/console/jobs", "/console/jobs/rows", "/console/jobs/create", "/console/medical-jobs", f"/console/jobs/{job}",
              f"/console/jobs/{job}/status", f"/console/jobs/{job}/transcript", "/console/jobs/no-such-job",
              "/console/vocabularies", "/console/vocabularies/create", "/console/vocabulary-filters",
              "/console/vocabulary-filters/create", "/console/language-models", "/console/language-models/create",

@@ -115,3 +115,31 @@ def test_console_secret_is_made_once_private_and_replaced_when_damaged(tmp_path)
     path.write_text("abc")
     fresh = console_secret(tmp_path)
     assert fresh != key and len(fresh) == 32 and path.stat().st_mode & 0o777 == 0o600
+
+
+def test_media_links_point_at_the_public_s3_endpoint_with_typed_answers():
+    from emulator.config import Settings
+    from emulator.storage.s3 import ObjectStore
+
+    settings = Settings(s3_public_endpoint="https://s3.example.test:9443")
+    store = ObjectStore("http://127.0.0.1:1", "key", "secret", public_endpoint=settings.s3_public_endpoint)
+    links = objects.MediaLinks.for_settings(settings, store)
+    assert links.origin == "https://s3.example.test:9443"
+    audio = links.url(objects.Location("media", "talks/a b.mp3"))
+    assert audio.startswith("https://s3.example.test:9443/media/talks/a%20b.mp3?") and "X-Amz-Signature=" in audio
+    assert "response-content-type=audio%2Fmpeg" in audio and "inline%3B%20filename%3D%22a_b.mp3%22" in audio
+    page = links.url(objects.Location("media", "page.html"), media_format="mp3")  # an extension wins over MediaFormat
+    assert "response-content-type=application%2Foctet-stream" in page and "attachment%3B" in page
+    bare = links.url(objects.Location("media", "recording"), media_format="flac")
+    assert "response-content-type=audio%2Fflac" in bare
+
+
+@pytest.mark.parametrize(
+    "key, served",
+    [("t.json", "application/json"), ("s.vtt", "text/vtt; charset=utf-8"), ("s.srt", "application/x-subrip; charset=utf-8"),
+     ("a.txt", "text/plain; charset=utf-8"), ("a.flac", "audio/flac"), ("p.html", "application/octet-stream"),
+     ("p.htm", "application/octet-stream"), ("i.svg", "application/octet-stream"), ("x.xml", "application/octet-stream"),
+     ("s.js", "application/octet-stream"), ("noextension", "application/octet-stream")],
+)
+def test_downloads_are_never_typed_as_something_a_browser_runs(key, served):
+    assert objects.content_type_for(key) == served
