@@ -7,7 +7,7 @@ come from the jobs themselves (their presigned or path-style URIs, parsed with t
 own `s3_uri.parse_s3_uri`). Blocking calls: run them in a thread.
 
 What the browser gets from S3 is typed here too: downloads keep only types no browser
-runs (`download_type`: JSON, subtitles, plain text; anything else is
+runs (`content_type_for`: JSON, subtitles, plain text, audio/video; anything else is
 application/octet-stream), and the audio player gets a presigned GET (`MediaLinks`) whose
 Content-Type S3 overrides to the media's audio/video type, never the stored one.
 """
@@ -166,7 +166,8 @@ class MediaLinks:
     as an attachment for anything else, whatever Content-Type the object was stored with.
 
     endpoint: `--s3-public-endpoint`, else the S3 endpoint (`ObjectStore.public_endpoint`);
-    lifetime: how long a link stays valid (a page left open longer needs a reload to seek).
+    a browser on another machine needs the public one set to an address it reaches.
+    LIFETIME: how long a link stays valid (a page left open longer needs a reload to seek).
     """
 
     LIFETIME = timedelta(hours=6)

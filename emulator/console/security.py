@@ -50,8 +50,8 @@ import hmac
 import ipaddress
 import os
 import secrets
-from pathlib import Path
 from http.cookies import SimpleCookie
+from pathlib import Path
 from urllib.parse import parse_qs
 
 CSRF_COOKIE = "console_csrf"
@@ -138,33 +138,51 @@ def _is_loopback_address(name: str) -> bool:
 
 def console_secret(data_dir: Path) -> bytes:
     """The CSRF key of this data dir: SECRET_BYTES random bytes, made with `secrets` on first
-    use and kept as hex in `<data_dir>/console-secret` (mode 0600); read back after a restart.
-    A file that is not such a key (empty, truncated by a crash) is replaced.
+    use and kept as hex in `<data_dir>/console-secret` (mode 0600, tightened if looser); read
+    back after a restart. A file that is not such a key (edited, emptied) is replaced.
     Raises OSError when the data dir can't be written."""
     path = Path(data_dir) / SECRET_FILE
     for _ in range(3):
-        try:
-            key = bytes.fromhex(path.read_text().strip())
-            if len(key) == SECRET_BYTES:
-                if path.stat().st_mode & 0o077:
-                    os.chmod(path, 0o600)
-                return key
-            path.unlink(missing_ok=True)
-        except FileNotFoundError:
-            pass
-        except ValueError:
-            path.unlink(missing_ok=True)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_bytes(SECRET_BYTES)
-        try:
-            # O_EXCL: two processes on one data dir agree on the first key written.
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            continue
-        with os.fdopen(fd, "w") as f:
-            f.write(key.hex() + "\n")
-        return key
+        key = _read_key(path)
+        if key is not None:
+            return key
+        _publish_new_key(path)  # then read back what was published: ours, or another process's
     raise OSError(f"{path}: could not create the console secret")
+
+
+def _read_key(path: Path) -> bytes | None:
+    """The key in `path`; None when there is none (a damaged file is removed)."""
+    try:
+        key = bytes.fromhex(path.read_text().strip())
+    except FileNotFoundError:
+        return None
+    except ValueError:
+        key = b""
+    if len(key) != SECRET_BYTES:
+        path.unlink(missing_ok=True)
+        return None
+    if path.stat().st_mode & 0o077:
+        os.chmod(path, 0o600)
+    return key
+
+
+def _publish_new_key(path: Path) -> None:
+    """Writes a fresh key to a private temporary file and links it to `path`, so `path`
+    appears complete or not at all; another process's key linked first wins."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_bytes(SECRET_BYTES).hex() + "\n")
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass
+        except OSError:  # a file system without hard links: rename, as atomic, last one wins
+            os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def page_csp(media_origins: tuple[str, ...] = ()) -> str:
