@@ -97,6 +97,14 @@ def test_off_loopback_every_console_page_needs_the_credentials(remote):
     assert page.status_code == 200 and "Transcription jobs" in page.text
 
 
+def test_off_loopback_any_host_is_answered_but_only_with_the_credentials(remote):
+    """The names a LAN or container bind is reached by are unknown; basic auth guards it."""
+    client = TestClient(remote, base_url="http://attacker.example")
+    assert client.get("/console/jobs").status_code == 401
+    page = client.get("/console/jobs", headers=AUTH)
+    assert page.status_code == 200 and page.headers["x-frame-options"] == "DENY"
+
+
 def test_off_loopback_the_api_keeps_sigv4_and_get_root_redirects(remote):
     client = TestClient(remote)
     api = client.post("/", headers={"X-Amz-Target": "Transcribe.ListTranscriptionJobs"}, content=b"{}")
@@ -427,3 +435,8 @@ def test_the_job_page_works_in_a_browser_under_its_csp(console, screenshot, fini
     assert page.evaluate("document.getElementById('player').duration") == pytest.approx(1.095, abs=0.1)
     assert page.evaluate("document.getElementById('player').currentSrc").endswith("/media")
     screenshot(page, "job-under-csp")
+
+
+def test_on_loopback_a_host_that_is_no_loopback_name_is_refused(local):
+    assert TestClient(local).get("/console/jobs").status_code == 403  # Host: testserver
+    assert TestClient(local, base_url="http://localhost:8080").get("/console/jobs").status_code == 200
