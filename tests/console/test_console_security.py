@@ -174,6 +174,11 @@ def test_on_loopback_no_login_but_forms_still_need_their_token(local):
     assert created.status_code == 303
 
 
+def test_on_loopback_a_host_that_is_no_loopback_name_is_refused(local):
+    assert TestClient(local).get("/console/jobs").status_code == 403  # Host: testserver
+    assert TestClient(local, base_url="http://localhost:8080").get("/console/jobs").status_code == 200
+
+
 # --- against the session emulator (real server, loopback bind) ---------------------------------
 
 BUCKET = "console-hardening"
@@ -254,6 +259,10 @@ def test_console_refuses_a_request_without_host(emulator):
 def test_the_api_and_health_do_not_check_the_host(emulator):
     """The allow-list is the console's: SDKs may name the emulator by any host."""
     assert httpx.get(emulator.endpoint + "/_emulator/health", headers={"Host": "transcribe.internal"}).status_code == 200
+    api = httpx.post(emulator.endpoint + "/", content=b"{}", headers={
+        "Host": "transcribe.internal", "X-Amz-Target": "Transcribe.ListTranscriptionJobs",
+        "Content-Type": "application/x-amz-json-1.1"})
+    assert api.json()["__type"] == "MissingAuthenticationTokenException"  # SigV4's answer, not the console's
 
 
 def test_csrf_key_is_random_per_data_dir_private_and_survives_a_restart(emulator, tmp_path):
@@ -435,8 +444,3 @@ def test_the_job_page_works_in_a_browser_under_its_csp(console, screenshot, fini
     assert page.evaluate("document.getElementById('player').duration") == pytest.approx(1.095, abs=0.1)
     assert page.evaluate("document.getElementById('player').currentSrc").endswith("/media")
     screenshot(page, "job-under-csp")
-
-
-def test_on_loopback_a_host_that_is_no_loopback_name_is_refused(local):
-    assert TestClient(local).get("/console/jobs").status_code == 403  # Host: testserver
-    assert TestClient(local, base_url="http://localhost:8080").get("/console/jobs").status_code == 200
