@@ -11,13 +11,57 @@ for the whole text when it has none). Punctuation joins the word before it.
 Timeline: one lane per speaker and one per channel, each a list of (start, end) spans
 where that voice speaks (words closer than `GAP` seconds merge into one span); without
 labels, one "speech" lane.
+
+A file of another shape (not an object, no `results`, `items` not a list, a time that is
+not a number of seconds or is out of range, NaN, a label that is not a string...) raises
+`MalformedTranscript`, whose message names the member at fault; the page shows it.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 GAP = 1.0  # seconds: words closer than this are one span on the timeline
+MAX_SECONDS = 24 * 3600.0  # times past a day are no media's (AWS takes at most 4 h)
+
+
+class MalformedTranscript(ValueError):
+    """The file is JSON but not shaped as a Transcribe transcript; the message says where."""
+
+
+def _object(value, where: str) -> dict:
+    if not isinstance(value, dict):
+        raise MalformedTranscript(f"{where} is not a JSON object.")
+    return value
+
+
+def _list(value, where: str) -> list:
+    if not isinstance(value, list):
+        raise MalformedTranscript(f"{where} is not a list.")
+    return value
+
+
+def _text(value, where: str) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise MalformedTranscript(f"{where} is not a string.")
+    return value
+
+
+def _number(value, where: str, limit: float | None = MAX_SECONDS) -> float | None:
+    """A finite float from a string or a number ("1.25", 1.25); None for None. In [0, limit]
+    when a limit is given (times), any finite value otherwise."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise MalformedTranscript(f"{where} is not a number.")
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):
+        raise MalformedTranscript(f"{where} is not a number: {str(value)[:40]!r}.") from None
+    if not math.isfinite(number) or (limit is not None and not 0 <= number <= limit):
+        raise MalformedTranscript(f"{where} is out of range: {str(value)[:40]}.")
+    return number
 
 
 @dataclass(frozen=True)
@@ -83,27 +127,26 @@ class Preview:
     grouped_by: str  # "speaker", "channel" or "segment"
 
 
-def _seconds(text) -> float | None:
-    try:
-        return None if text is None else float(text)
-    except (TypeError, ValueError):
-        return None
-
-
 def words_of(results: dict) -> list[Word]:
-    """Every item of `results` as a Word, in order."""
+    """Every item of `results` as a Word, in order. Raises MalformedTranscript."""
     words = []
-    for item in results.get("items", []):
-        alternatives = item.get("alternatives") or [{}]
-        best = alternatives[0]
+    for i, raw in enumerate(_list(results.get("items", []), "results.items")):
+        where = f"results.items[{i}]"
+        item = _object(raw, where)
+        alternatives = _list(item.get("alternatives") or [{}], f"{where}.alternatives")
+        best = _object(alternatives[0], f"{where}.alternatives[0]")
+        start = _number(item.get("start_time"), f"{where}.start_time")
+        end = _number(item.get("end_time"), f"{where}.end_time")
+        if start is not None and end is None:
+            end = start
         words.append(
             Word(
-                content=str(best.get("content", "")),
-                start=_seconds(item.get("start_time")),
-                end=_seconds(item.get("end_time")),
-                confidence=_seconds(best.get("confidence")),
-                speaker=item.get("speaker_label"),
-                channel=item.get("channel_label"),
+                content=_text(best.get("content", ""), f"{where}.alternatives[0].content") or "",
+                start=start,
+                end=end if start is not None else None,
+                confidence=_number(best.get("confidence"), f"{where}.alternatives[0].confidence", None),
+                speaker=_text(item.get("speaker_label"), f"{where}.speaker_label"),
+                channel=_text(item.get("channel_label"), f"{where}.channel_label"),
                 redacted=bool(best.get("redactions")),
             )
         )
@@ -134,18 +177,24 @@ def _runs(words: list[Word], key) -> list[Turn]:
 
 
 def _by_segments(results: dict, words: list[Word]) -> list[Turn]:
-    segments = results.get("audio_segments") or []
+    segments = _list(results.get("audio_segments") or [], "results.audio_segments")
+    segments = [_object(s, f"results.audio_segments[{i}]") for i, s in enumerate(segments)]
     if not segments or not all(isinstance(s.get("items"), list) for s in segments):
         return _runs(words, lambda w: None) if words else []
     turns = []
-    for segment in segments:
+    for n, segment in enumerate(segments):
+        where = f"results.audio_segments[{n}]"
+        if not all(isinstance(i, int) and not isinstance(i, bool) for i in segment["items"]):
+            raise MalformedTranscript(f"{where}.items is not a list of item indexes.")
         members = [words[i] for i in segment["items"] if 0 <= i < len(words)]
         if not members:
             continue
         times = [w for w in members if not w.is_punctuation]
-        start = _seconds(segment.get("start_time")) or (times[0].start if times else 0.0)
-        end = _seconds(segment.get("end_time")) or (times[-1].end if times else start)
-        turns.append(Turn(segment.get("speaker_label") or segment.get("channel_label"), start, end, members))
+        start = _number(segment.get("start_time"), f"{where}.start_time") or (times[0].start if times else 0.0)
+        end = _number(segment.get("end_time"), f"{where}.end_time") or (times[-1].end if times else start)
+        label = _text(segment.get("speaker_label"), f"{where}.speaker_label") or _text(
+            segment.get("channel_label"), f"{where}.channel_label")
+        turns.append(Turn(label, start, end, members))
     return turns
 
 
@@ -172,12 +221,13 @@ def _lanes(words: list[Word]) -> list[Lane]:
     return lanes
 
 
-def build_preview(transcript: dict) -> Preview:
-    """The preview of a transcript file (the whole JSON object AWS writes)."""
-    results = transcript.get("results") or {}
+def build_preview(transcript) -> Preview:
+    """The preview of a transcript file (the whole JSON object AWS writes, as parsed by
+    `json.loads`). Raises MalformedTranscript when it is not shaped as one."""
+    results = _object(_object(transcript, "The transcript").get("results"), "results")
     words = words_of(results)
-    transcripts = results.get("transcripts") or [{}]
-    text = transcripts[0].get("transcript", "") if transcripts else ""
+    transcripts = _list(results.get("transcripts") or [{}], "results.transcripts")
+    text = _text(_object(transcripts[0], "results.transcripts[0]").get("transcript", ""), "results.transcripts[0].transcript") or ""
     if any(w.speaker for w in words):
         grouped_by, turns = "speaker", _runs(words, lambda w: w.speaker)
     elif any(w.channel for w in words):

@@ -29,11 +29,14 @@ from emulator.aws.errors import AWSError
 from emulator.aws.validation import validate_input
 from emulator.console import forms, objects as s3
 from emulator.console.client import ServiceClient, model_enum
-from emulator.console.preview import build_preview, label_title, timestamp
+from emulator.console.preview import MalformedTranscript, build_preview, label_title, timestamp
 
 HERE = Path(__file__).parent
 BASE = "/console"
 PAGE_SIZE = 20
+MAX_PREVIEW_BYTES = 64 * 1024 * 1024  # transcripts larger than this are downloaded, not previewed
+# Files the console serves itself (downloads): nothing in them may run, even if opened inline.
+DOWNLOAD_CSP = "default-src 'none'; media-src 'self'; sandbox"
 RUNNING = ("QUEUED", "IN_PROGRESS")
 
 
@@ -122,10 +125,11 @@ MEDICAL = JobKind(
 class Console:
     """Holds what the pages share: the service client, the object store, the templates."""
 
-    def __init__(self, runtime, operations, login_required: bool):
+    def __init__(self, runtime, operations, login_required: bool, media: s3.MediaLinks):
         self.runtime = runtime
         self.client = ServiceClient(operations, runtime.settings.region)
         self.objects = runtime.objects
+        self.media_links = media
         self.templates = _templates()
         self.login_required = login_required
 
@@ -321,12 +325,29 @@ class Console:
         context["preview_redacted"] = bool(redacted)
         if previewed and job.get("TranscriptionJobStatus") == "COMPLETED":
             try:
-                document = json.loads(await run_in_threadpool(s3.read, self.objects, previewed))
-                context["preview"] = build_preview(document)
+                context["preview"] = await run_in_threadpool(self._read_preview, previewed)
             except (s3.ObjectNotFound, s3.StorageError, ValueError) as e:
                 context["preview_error"] = f"The transcript at {previewed.uri} can't be read: {e}"
         context["media"] = s3.location_of((job.get("Media") or {}).get("MediaFileUri"), self.objects)
         return self.page(request, "job_detail.html", **context)
+
+    def _read_preview(self, location: s3.Location):
+        """The Preview of the transcript at `location` (blocking: S3 read and JSON parsing).
+        Raises ObjectNotFound, StorageError, ValueError with a message for the page (not
+        JSON, not UTF-8, nested too deep, too large, MalformedTranscript)."""
+        data = s3.read(self.objects, location)
+        if len(data) > MAX_PREVIEW_BYTES:
+            raise ValueError(f"it is larger than {MAX_PREVIEW_BYTES // 2**20} MiB; download it instead.")
+        try:
+            document = json.loads(data)
+        except RecursionError:
+            raise ValueError("it is JSON nested too deeply.") from None
+        except ValueError as e:  # JSONDecodeError, UnicodeDecodeError
+            raise ValueError(f"it is not JSON ({type(e).__name__}: {e}).") from None
+        try:
+            return build_preview(document)
+        except MalformedTranscript as e:
+            raise ValueError(f"it is not shaped as a Transcribe transcript: {e}") from None
 
     def _service_managed(self, job: dict, location) -> bool:
         if location is None:
@@ -347,15 +368,13 @@ class Console:
             }
         )
 
-    async def _job_file(self, request: Request, member: str, index: int | None = None):
+    async def _job_file(self, request: Request, member: str):
         kind = self._kind(request)
         job = await self._get_job(kind, request.path_params["name"])
         if member == "SubtitleFileUris":
             uris = (job.get("Subtitles") or {}).get("SubtitleFileUris", [])
             wanted = request.path_params["format"]
             uri = next((u for u in uris if (s3.location_of(u, self.objects) or s3.Location("x", "x")).key.endswith(f".{wanted}")), None)
-        elif member == "MediaFileUri":
-            uri = (job.get("Media") or {}).get("MediaFileUri")
         else:
             uri = (job.get("Transcript") or {}).get(member)
         return s3.location_of(uri, self.objects)
@@ -375,34 +394,46 @@ class Console:
             return self.error_page(request, error, 404)
         if location is None:
             return self.error_page(request, "This job has no such output (yet).", 404)
-        return await self._serve(location, attachment=True)
+        return await self._serve(location, request.headers.get("range"))
 
     async def media(self, request: Request) -> Response:
-        """The job's media for the audio player, with single byte ranges (seeking)."""
+        """The job's media for the audio player: 307 to a presigned GET on the S3 endpoint the
+        browser reaches (S3 answers Range requests, so seeking reads no more than it needs and
+        nothing passes through here). S3 answers with the media's audio/video type inline, or
+        application/octet-stream as an attachment when the key is not audio or video."""
+        kind = self._kind(request)
         try:
-            location = await self._job_file(request, "MediaFileUri")
+            job = await self._get_job(kind, request.path_params["name"])
         except AWSError as error:
             return self.error_page(request, error, 404)
+        location = s3.location_of((job.get("Media") or {}).get("MediaFileUri"), self.objects)
         if location is None:
-            return Response("no media", status_code=404)
-        return await self._serve(location, attachment=False, range_header=request.headers.get("range"))
+            return Response("This job's media is not on the emulator's S3.", status_code=404, media_type="text/plain")
+        url = self.media_links.url(location, job.get("MediaFormat"))
+        return RedirectResponse(url, status_code=307, headers={"Cache-Control": "no-store"})
 
-    async def _serve(self, location, attachment: bool, range_header: str | None = None) -> Response:
+    async def _serve(self, location: s3.Location, range_header: str | None = None) -> Response:
+        """An object of the emulator's S3 as an attachment, typed by `s3.content_type_for`
+        (never a type a browser runs), with nosniff and DOWNLOAD_CSP should it be opened;
+        a single byte range (`Range: bytes=a-b`, resumed downloads) answers 206."""
         try:
             data = await run_in_threadpool(s3.read, self.objects, location)
         except s3.ObjectNotFound:
             return Response(f"{location.uri} does not exist.", status_code=404, media_type="text/plain")
         except s3.StorageError as e:
             return Response(f"{location.uri} can't be read: {e}", status_code=502, media_type="text/plain")
-        headers = {"Accept-Ranges": "bytes"}
-        if attachment:
-            headers["Content-Disposition"] = f'attachment; filename="{_safe_filename(location.filename)}"'
+        headers = {
+            "Accept-Ranges": "bytes",
+            "Content-Disposition": f'attachment; filename="{s3.safe_filename(location.filename)}"',
+            "Content-Security-Policy": DOWNLOAD_CSP,
+            "X-Content-Type-Options": "nosniff",
+        }
         media_type = s3.content_type_for(location.key)
         span = _byte_range(range_header, len(data))
         if span is None:
             return Response(data, headers=headers, media_type=media_type)
         if span == "unsatisfiable":
-            return Response(b"", status_code=416, headers={"Content-Range": f"bytes */{len(data)}"})
+            return Response(b"", status_code=416, headers={**headers, "Content-Range": f"bytes */{len(data)}"})
         start, end = span
         headers["Content-Range"] = f"bytes {start}-{end}/{len(data)}"
         return Response(data[start : end + 1], status_code=206, headers=headers, media_type=media_type)
@@ -523,7 +554,7 @@ class Console:
             location = s3.check_location(request.query_params.get("bucket", ""), request.query_params.get("key", ""))
         except s3.BadLocation as e:
             return Response(str(e), status_code=400, media_type="text/plain")
-        return await self._serve(location, attachment=True)
+        return await self._serve(location, request.headers.get("range"))
 
     async def home(self, request: Request) -> Response:
         return RedirectResponse(f"{BASE}/jobs", status_code=303)
@@ -563,13 +594,6 @@ RESOURCES = {
                      "ModelStatus", forms.LANGUAGE_MODEL_FIELDS, forms.create_language_model),
     )
 }
-
-
-# --- helpers ------------------------------------------------------------------------------------
-
-
-def _safe_filename(name: str) -> str:
-    return "".join(c if c.isalnum() or c in "._-" else "_" for c in name) or "download"
 
 
 def _byte_range(header: str | None, size: int):

@@ -1,4 +1,13 @@
-"""Who may use the console, and which form posts it accepts. Plain ASGI middleware.
+"""Who may use the console, which Host it answers, which form posts it accepts, and the
+security headers of every answer. Plain ASGI middleware.
+
+Host (against DNS rebinding: a page on attacker.example whose name is re-pointed at
+127.0.0.1 would otherwise read the console as its own origin): on a loopback bind the
+console answers only requests whose `Host` is a loopback name (`localhost`, `127.0.0.1`
+or any other 127.0.0.0/8 address, `[::1]`), or the configured `--host`, with any port;
+anything else, a missing Host included, is 403. On a non-loopback bind (`0.0.0.0`, `::`,
+a LAN address or name) any Host is accepted: the names users reach it by are not known
+here, and every request there needs basic auth, which a rebinding page does not have.
 
 Login: on a loopback bind (`settings.host` 127.0.0.1, ::1 or localhost, or any other
 address of 127.0.0.0/8) the console needs no login, as the emulator's own S3 does not.
@@ -8,7 +17,10 @@ On any other bind every console request needs HTTP basic auth with the API crede
 
 CSRF: a signed double-submit token, on every bind (a page on another site can post a
 form to 127.0.0.1 just as well; it costs nothing to refuse it there too).
-* The token is `<nonce>.<HMAC-SHA256(secret key, "console-csrf:" + nonce)>`, base64url. The
+* The token is `<nonce>.<HMAC-SHA256(key, "console-csrf:" + nonce)>`, base64url. The key
+  is 32 random bytes made once per data dir (`secrets`) and kept in
+  `<data-dir>/console-secret` (hex, mode 0600), so tokens survive a restart; it is not
+  derived from the API's secret key, whose default ("test") is public. The
   middleware sets it as the cookie `console_csrf` (HttpOnly, SameSite=Strict, Path=/console)
   when the request has no valid one, and hands it to the pages (`scope["csrf_token"]`),
   which put it into every form as the hidden field `csrf_token` (and scripts send it as
@@ -17,9 +29,16 @@ form to 127.0.0.1 just as well; it costs nothing to refuse it there too).
   header or, for urlencoded forms, in the field; and the cookie must hold it, with a valid
   signature. A site on another origin can neither read the cookie nor set it (it is not
   ours to set, and a cookie planted by a sibling host fails the signature check, which
-  needs the emulator's secret key), so it cannot produce the pair.
+  needs the data dir's console secret), so it cannot produce the pair.
 * Multipart posts (uploads) must send the header: the middleware does not buffer files.
 Failures answer 403 with a short text; nothing reaches the page handlers.
+
+Headers: every answer (pages, JSON, static files, the 401/403 above) gets
+`Content-Security-Policy` (`page_csp`: scripts, styles, fetches only from the console's
+own origin; media also from the S3 endpoint the player is redirected to;
+`frame-ancestors 'none'`), `X-Frame-Options: DENY`, `X-Content-Type-Options: nosniff`
+and `Referrer-Policy: no-referrer`, unless the handler set its own (file downloads set a
+stricter CSP).
 """
 
 from __future__ import annotations
@@ -29,8 +48,10 @@ import binascii
 import hashlib
 import hmac
 import ipaddress
+import os
 import secrets
 from http.cookies import SimpleCookie
+from pathlib import Path
 from urllib.parse import parse_qs
 
 CSRF_COOKIE = "console_csrf"
@@ -40,6 +61,8 @@ SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 MAX_FORM_BYTES = 1024 * 1024  # urlencoded console forms are small; larger ones are refused
 REALM = "Transcribe emulator console"
 _LOOPBACK_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost")
+SECRET_FILE = "console-secret"  # in the data dir: the CSRF key, hex, mode 0600
+SECRET_BYTES = 32
 
 
 def is_loopback(host: str) -> bool:
@@ -71,11 +94,113 @@ def check_basic_auth(authorization: str | None, access_key: str, secret_key: str
     return bool(sep) and user_ok and password_ok
 
 
-class CsrfTokens:
-    """Makes and checks signed CSRF tokens with the emulator's secret key."""
+def host_name(header: str | None) -> str | None:
+    """The name of a `Host` header without its port, lowercased, IPv6 without brackets:
+    `localhost:8080` -> `localhost`, `[::1]:80` -> `::1`; None when absent or malformed."""
+    if not header:
+        return None
+    header = header.strip().lower()
+    if header.startswith("["):
+        name, bracket, rest = header[1:].partition("]")
+        if not bracket or (rest and not (rest.startswith(":") and rest[1:].isdigit())):
+            return None
+        return name or None
+    name, colon, port = header.partition(":")
+    if colon and not port.isdigit():
+        return None
+    return name or None
 
-    def __init__(self, secret: str):
-        self._key = hashlib.sha256(b"transcribe-emulator-console:" + secret.encode()).digest()
+
+class HostAllowList:
+    """Which `Host` headers the console answers (see the module docstring).
+
+    bind_host: `settings.host`, the address the server binds."""
+
+    def __init__(self, bind_host: str):
+        self.any_host = not is_loopback(bind_host)
+        self.configured = bind_host.strip().strip("[]").lower()
+
+    def allows(self, header: str | None) -> bool:
+        if self.any_host:
+            return True
+        name = host_name(header)
+        if name is None:
+            return False
+        return name == self.configured or name == "localhost" or _is_loopback_address(name)
+
+
+def _is_loopback_address(name: str) -> bool:
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def console_secret(data_dir: Path) -> bytes:
+    """The CSRF key of this data dir: SECRET_BYTES random bytes, made with `secrets` on first
+    use and kept as hex in `<data_dir>/console-secret` (mode 0600, tightened if looser); read
+    back after a restart. A file that is not such a key (edited, emptied) is replaced.
+    Raises OSError when the data dir can't be written."""
+    path = Path(data_dir) / SECRET_FILE
+    for _ in range(3):
+        key = _read_key(path)
+        if key is not None:
+            return key
+        _publish_new_key(path)  # then read back what was published: ours, or another process's
+    raise OSError(f"{path}: could not create the console secret")
+
+
+def _read_key(path: Path) -> bytes | None:
+    """The key in `path`; None when there is none (a damaged file is removed)."""
+    try:
+        key = bytes.fromhex(path.read_text().strip())
+    except FileNotFoundError:
+        return None
+    except ValueError:
+        key = b""
+    if len(key) != SECRET_BYTES:
+        path.unlink(missing_ok=True)
+        return None
+    if path.stat().st_mode & 0o077:
+        os.chmod(path, 0o600)
+    return key
+
+
+def _publish_new_key(path: Path) -> None:
+    """Writes a fresh key to a private temporary file and links it to `path`, so `path`
+    appears complete or not at all; another process's key linked first wins."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_bytes(SECRET_BYTES).hex() + "\n")
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass
+        except OSError:  # a file system without hard links: rename, as atomic, last one wins
+            os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def page_csp(media_origins: tuple[str, ...] = ()) -> str:
+    """The Content-Security-Policy of console pages; `media_origins`: scheme://host:port of
+    the S3 endpoints the audio player is redirected to."""
+    media = " ".join(("'self'", *media_origins))
+    return (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        f"connect-src 'self'; media-src {media}; form-action 'self'; base-uri 'none'; "
+        "frame-ancestors 'none'"
+    )
+
+
+class CsrfTokens:
+    """Makes and checks signed CSRF tokens with `key` (`console_secret(data_dir)`)."""
+
+    def __init__(self, key: bytes):
+        self._key = key
 
     def _signature(self, nonce: str) -> str:
         mac = hmac.new(self._key, b"console-csrf:" + nonce.encode(), hashlib.sha256).digest()
@@ -125,23 +250,38 @@ async def _plain(send, status: int, text: str, headers: list[tuple[bytes, bytes]
 
 
 class ConsoleSecurity:
-    """ASGI middleware around the console app: basic auth (off loopback) and CSRF (always).
+    """ASGI middleware around the console app: Host allow-list (on loopback), basic auth
+    (off loopback), CSRF (always), security headers (always).
 
-    require_login: ask for basic auth with (access_key, secret_key).
+    bind_host: `settings.host`; require_login: ask for basic auth with (access_key, secret_key);
+    csrf_key: `console_secret(data_dir)`; csp: `page_csp(...)`;
     cookie_path: the path the CSRF cookie is scoped to (where the console is mounted).
     """
 
-    def __init__(self, app, *, access_key: str, secret_key: str, require_login: bool, cookie_path: str = "/console"):
+    def __init__(
+        self, app, *, bind_host: str, access_key: str, secret_key: str, require_login: bool, csrf_key: bytes,
+        csp: str, cookie_path: str = "/console",
+    ):
         self.app = app
+        self.hosts = HostAllowList(bind_host)
         self.access_key = access_key
         self.secret_key = secret_key
         self.require_login = require_login
         self.cookie_path = cookie_path
-        self.tokens = CsrfTokens(secret_key)
+        self.tokens = CsrfTokens(csrf_key)
+        self.headers = [
+            (b"content-security-policy", csp.encode()),
+            (b"x-frame-options", b"DENY"),
+            (b"x-content-type-options", b"nosniff"),
+            (b"referrer-policy", b"no-referrer"),
+        ]
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        send = self._with_headers(send)
+        if not self.hosts.allows(_header(scope, b"host")):
+            return await _plain(send, 403, "This console answers only requests for localhost or 127.0.0.1 (Host header refused).")
         if self.require_login and not check_basic_auth(_header(scope, b"authorization"), self.access_key, self.secret_key):
             challenge = f'Basic realm="{REALM}", charset="UTF-8"'.encode()
             return await _plain(send, 401, "Sign in with the emulator's access key and secret key.", [(b"www-authenticate", challenge)])
@@ -172,6 +312,16 @@ class ConsoleSecurity:
             await send(message)
 
         return await self.app(scope, receive, send_with_cookie)
+
+    def _with_headers(self, send):
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                present = {key.lower() for key, _ in message.get("headers", [])}
+                added = [(k, v) for k, v in self.headers if k not in present]
+                message = {**message, "headers": [*message.get("headers", []), *added]}
+            await send(message)
+
+        return send_with_headers
 
     async def _sent_token(self, scope, receive):
         """(token from the header or the urlencoded body, a receive that replays the body)."""

@@ -52,10 +52,12 @@ def console(browser, emulator):
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    # What the console's Content-Security-Policy refused (a blocked script, style or media).
+    page.on("console", lambda message: errors.append(message.text) if "Content Security Policy" in message.text else None)
     page.on("dialog", lambda dialog: dialog.accept())  # "Delete ...?" confirmations
     yield page
     context.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
+    assert not errors, f"JavaScript errors or CSP violations on the page: {errors}"
 
 
 @pytest.fixture

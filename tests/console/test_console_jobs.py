@@ -16,6 +16,7 @@ import httpx
 import pytest
 from botocore.exceptions import ClientError
 
+from tests.console.browser import wait_for_js
 from tests.support import audio_path, manifest, wait_for_job, wer
 
 CLIP = "jfk"  # 11 s of well-known English speech (flac, 44.1 kHz stereo)
@@ -125,13 +126,11 @@ def test_create_job_from_an_uploaded_file_watch_it_and_read_the_transcript(
     assert srt.startswith("0\n") and " --> " in srt
 
     # Beyond AWS: the player highlights the word at the playhead; a word click seeks.
-    page.wait_for_function("document.getElementById('player').readyState >= 1")
+    wait_for_js(page, "document.getElementById('player').readyState >= 1")
     words = page.locator(".w")
     third = words.nth(2)
     third.click()
-    page.wait_for_function(
-        "document.querySelector('.w.current') !== null", timeout=10_000
-    )
+    wait_for_js(page, "document.querySelector('.w.current') !== null", timeout=10_000)
     start = float(third.get_attribute("data-s"))
     assert abs(page.evaluate("document.getElementById('player').currentTime") - start) < 1.5
     page.evaluate("document.getElementById('player').pause()")
@@ -233,7 +232,8 @@ def test_a_running_job_shows_how_much_of_its_audio_is_transcribed(console, scree
         seen.append(status["progress"])
         if 0 < status["progress"] < 1 and len([p for p in seen if p > 0]) == 1:
             # the page moves its bar on its next poll (or reloads, if the job ends first)
-            page.wait_for_function(
+            wait_for_js(
+                page,
                 "!document.getElementById('job-progress') || "
                 "parseInt(document.getElementById('job-progress').getAttribute('aria-valuenow')) > 0"
             )

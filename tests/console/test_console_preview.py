@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from emulator.console.preview import build_preview, label_title, timestamp
+import pytest
+
+from emulator.console.preview import MalformedTranscript, build_preview, label_title, timestamp
 
 
 def item(content, start=None, end=None, speaker=None, channel=None, confidence="0.9"):
@@ -64,3 +66,36 @@ def test_empty_and_redacted_transcripts():
 def test_labels_and_clock():
     assert (label_title("spk_3"), label_title("ch_0"), label_title("other")) == ("Speaker 3", "Channel 0", "other")
     assert (timestamp(5.9), timestamp(62), timestamp(3723)) == ("0:05", "1:02", "1:02:03")
+
+
+@pytest.mark.parametrize(
+    "document, where",
+    [
+        ([], "The transcript"),
+        ({"jobName": "j"}, "results"),
+        ({"results": "x"}, "results"),
+        ({"results": {"items": "abc"}}, "results.items"),
+        ({"results": {"items": [7]}}, "results.items[0]"),
+        ({"results": {"items": [{"alternatives": {"content": "a"}}]}}, "results.items[0].alternatives"),
+        ({"results": {"items": [{"start_time": "1.0", "end_time": "x", "alternatives": [{"content": "a"}]}]}}, "results.items[0].end_time"),
+        ({"results": {"items": [{"start_time": float("inf"), "alternatives": [{"content": "a"}]}]}}, "results.items[0].start_time"),
+        ({"results": {"items": [{"start_time": float("nan"), "alternatives": [{"content": "a"}]}]}}, "results.items[0].start_time"),
+        ({"results": {"items": [{"start_time": 10**400, "alternatives": [{"content": "a"}]}]}}, "results.items[0].start_time"),
+        ({"results": {"items": [{"start_time": True, "alternatives": [{"content": "a"}]}]}}, "results.items[0].start_time"),
+        ({"results": {"items": [item("a", 0, 1) | {"speaker_label": ["spk_0"]}]}}, "results.items[0].speaker_label"),
+        ({"results": {"items": [item("a", 0, 1)], "transcripts": [3]}}, "results.transcripts[0]"),
+        ({"results": {"items": [item("a", 0, 1)], "audio_segments": [{"items": [None]}]}}, "results.audio_segments[0].items"),
+    ],
+)
+def test_malformed_transcripts_raise_with_the_member_at_fault(document, where):
+    with pytest.raises(MalformedTranscript) as raised:
+        build_preview(document)
+    assert str(raised.value).startswith(where), raised.value
+
+
+def test_numbers_as_numbers_and_a_missing_end_are_accepted():
+    words = build_preview({"results": {"items": [
+        {"start_time": 1, "alternatives": [{"content": "one", "confidence": 1}]},
+        {"start_time": "2.5", "end_time": 3.0, "alternatives": [{"content": "two"}]},
+    ]}}).turns[0].words
+    assert [(w.start, w.end, w.confidence) for w in words] == [(1.0, 1.0, 1.0), (2.5, 3.0, None)]

@@ -3,6 +3,13 @@
   "use strict";
   const csrf = () => document.body.dataset.csrf || "";
 
+  // Positions and widths in percent (timeline spans, progress bars): set here, since the
+  // pages' Content-Security-Policy allows no inline style attributes.
+  document.querySelectorAll("[data-left], [data-width]").forEach((el) => {
+    if (el.dataset.left !== undefined) el.style.left = el.dataset.left + "%";
+    if (el.dataset.width !== undefined) el.style.width = el.dataset.width + "%";
+  });
+
   // Show or hide parts of a form by the value of another field: data-show-when="name=v1,v2".
   function applyShowWhen(form) {
     form.querySelectorAll("[data-show-when]").forEach((el) => {
