@@ -82,13 +82,26 @@ def run_nulls(counts: Counts, client, endpoint: str) -> None:
             counts.add("nulls", post(client, endpoint, "Transcribe." + operation, body), f"{operation} {label}")
 
 
-def _string_paths(shape, value, prefix=()):
-    """Paths (tuples of keys) of the string members of a minimal request, one level deep."""
-    for name, member in shape.members.items():
-        if member.type_name == "string":
-            yield prefix + (name,)
-        elif member.type_name == "structure" and not prefix:
-            yield from _string_paths(member, None, (name,))
+def _string_slots(shape, depth: int = 0):
+    """(build, label) for each string a request of `shape` can carry, two levels deep: build(text)
+    returns a value of `shape` (its valid minimum) with `text` in that one place."""
+    kind = shape.type_name
+    if kind == "string":
+        yield (lambda text: text), ""
+    elif depth >= 3:
+        return
+    elif kind == "structure":
+        for name, member in shape.members.items():
+            for build, label in _string_slots(member, depth + 1):
+                yield (lambda text, name=name, build=build: {**w.valid_value(shape), name: build(text)}), f".{name}{label}"
+    elif kind == "list":
+        for build, label in _string_slots(shape.member, depth + 1):
+            yield (lambda text, build=build: [build(text)]), f"[0]{label}"
+    elif kind == "map":
+        value = w.valid_value(shape.value)
+        yield (lambda text: {text: value}), "{key}"
+        for build, label in _string_slots(shape.value, depth + 1):
+            yield (lambda text, build=build: {w.valid_value(shape.key): build(text)}), f"{{value}}{label}"
 
 
 def run_surrogates(counts: Counts, client, endpoint: str) -> None:
@@ -96,15 +109,10 @@ def run_surrogates(counts: Counts, client, endpoint: str) -> None:
         shape = w.input_shape(operation)
         if shape is None:
             continue
-        for path in _string_paths(shape, None):
+        for build, label in _string_slots(shape):
             for text in HOSTILE_STRINGS:
-                params = w.minimal_request(operation)
-                target = params
-                for key in path[:-1]:
-                    target = target.setdefault(key, {})
-                target[path[-1]] = text
-                body = json.dumps(params).encode()
-                counts.add("surrogates", post(client, endpoint, "Transcribe." + operation, body), f"{operation} {path} {text!r}")
+                body = json.dumps(build(text)).encode()
+                counts.add("surrogates", post(client, endpoint, "Transcribe." + operation, body), f"{operation}{label} {text!r}")
 
 
 def tamper_cases(endpoint: str):
