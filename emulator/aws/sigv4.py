@@ -344,8 +344,8 @@ class SigV4Verifier:
         is its SHA-256). `streaming_payload_hashes`: the `X-Amz-Content-SHA256` values
         accepted verbatim instead of the body's hash, for a body the caller verifies
         itself (default, for event-stream start requests: `STREAMING-AWS4-HMAC-SHA256-EVENTS`
-        and `UNSIGNED-PAYLOAD`; awsJson passes none, so both are refused there). `host` comes from the `host` header, else
-        `:authority`.
+        and `UNSIGNED-PAYLOAD`; awsJson passes none, so both are refused there). `host`
+        comes from the `host` header, else `:authority`.
 
         Returns the SignedIdentity. Raises MissingAuthenticationTokenException,
         IncompleteSignatureException, InvalidSignatureException (scope, clock skew,

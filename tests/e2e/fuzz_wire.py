@@ -53,14 +53,18 @@ class Counts:
         lines = []
         for area, c in self.areas.items():
             extra = "".join(f" {k}={v}" for k, v in c.items() if k not in ("tried", "5xx", "refused", "accepted"))
-            lines.append(f"{area}: tried={c['tried']} 5xx={c['5xx']} refused={c['refused']} accepted={c['accepted']}{extra}")
+            lines.append(
+                f"{area}: tried={c['tried']} 5xx={c['5xx']} refused={c['refused']} accepted={c['accepted']}{extra}"
+            )
             lines += [f"    {s}" for s in self.samples[area]]
         return "\n".join(lines)
 
 
 def post(client: httpx.Client, endpoint: str, target: str, body: bytes, path: str = "/", headers=None):
     try:
-        return client.post(endpoint + path, content=body, headers=headers or w.signed_headers(endpoint, target, body, path))
+        return client.post(
+            endpoint + path, content=body, headers=headers or w.signed_headers(endpoint, target, body, path)
+        )
     except httpx.HTTPError:
         return None
 
@@ -93,7 +97,10 @@ def _string_slots(shape, depth: int = 0):
     elif kind == "structure":
         for name, member in shape.members.items():
             for build, label in _string_slots(member, depth + 1):
-                yield (lambda text, name=name, build=build: {**w.valid_value(shape), name: build(text)}), f".{name}{label}"
+                yield (
+                    (lambda text, name=name, build=build: {**w.valid_value(shape), name: build(text)}),
+                    f".{name}{label}",
+                )
     elif kind == "list":
         for build, label in _string_slots(shape.member, depth + 1):
             yield (lambda text, build=build: [build(text)]), f"[0]{label}"
@@ -112,12 +119,18 @@ def run_surrogates(counts: Counts, client, endpoint: str) -> None:
         for build, label in _string_slots(shape):
             for text in HOSTILE_STRINGS:
                 body = json.dumps(build(text)).encode()
-                counts.add("surrogates", post(client, endpoint, "Transcribe." + operation, body), f"{operation}{label} {text!r}")
+                counts.add(
+                    "surrogates",
+                    post(client, endpoint, "Transcribe." + operation, body),
+                    f"{operation}{label} {text!r}",
+                )
 
 
 def tamper_cases(endpoint: str):
     """(label, path, headers, body) of requests whose signature must not verify."""
-    a = json.dumps({"TranscriptionJobName": "wire-tamper-a", "LanguageCode": "en-US", "Media": {"MediaFileUri": w.MISSING_MEDIA}}).encode()
+    a = json.dumps(
+        {"TranscriptionJobName": "wire-tamper-a", "LanguageCode": "en-US", "Media": {"MediaFileUri": w.MISSING_MEDIA}}
+    ).encode()
     b = a.replace(b"wire-tamper-a", b"wire-tamper-b")
     target = "Transcribe.StartTranscriptionJob"
     sha_a = hashlib.sha256(a).hexdigest()
@@ -131,7 +144,12 @@ def tamper_cases(endpoint: str):
     unsigned["X-Amz-Content-SHA256"] = sha_a
     yield "unsigned content-sha256 of A, body B", "/", unsigned, b
     yield "UNSIGNED-PAYLOAD signed", "/", signed(b, {"X-Amz-Content-SHA256": "UNSIGNED-PAYLOAD"}), b
-    yield "STREAMING-AWS4-HMAC-SHA256-EVENTS signed", "/", signed(b, {"X-Amz-Content-SHA256": "STREAMING-AWS4-HMAC-SHA256-EVENTS"}), b
+    yield (
+        "STREAMING-AWS4-HMAC-SHA256-EVENTS signed",
+        "/",
+        signed(b, {"X-Amz-Content-SHA256": "STREAMING-AWS4-HMAC-SHA256-EVENTS"}),
+        b,
+    )
     headers = signed(b)
     headers["X-Amz-Target"] = "Transcribe.DeleteTranscriptionJob"
     yield "target changed", "/", headers, b

@@ -51,7 +51,10 @@ def start_body(name: str) -> dict:
 
 
 def job_exists(transcribe, name: str) -> bool:
-    return any(j["TranscriptionJobName"] == name for j in transcribe.list_transcription_jobs(JobNameContains=name)["TranscriptionJobSummaries"])
+    return any(
+        j["TranscriptionJobName"] == name
+        for j in transcribe.list_transcription_jobs(JobNameContains=name)["TranscriptionJobSummaries"]
+    )
 
 
 # --- the signature covers the body ------------------------------------------------------------
@@ -61,8 +64,11 @@ def test_a_body_swapped_under_a_signed_content_hash_is_refused_and_starts_nothin
     signed_over, sent = start_body(f"{job_name}-a"), start_body(f"{job_name}-b")
     body_a = json.dumps(signed_over).encode()
     response = post(
-        emulator, "Transcribe.StartTranscriptionJob", body_a,
-        extra={"X-Amz-Content-SHA256": hashlib.sha256(body_a).hexdigest()}, send=json.dumps(sent).encode(),
+        emulator,
+        "Transcribe.StartTranscriptionJob",
+        body_a,
+        extra={"X-Amz-Content-SHA256": hashlib.sha256(body_a).hexdigest()},
+        send=json.dumps(sent).encode(),
     )
 
     assert response.status_code == 403, response.text
@@ -73,7 +79,12 @@ def test_a_body_swapped_under_a_signed_content_hash_is_refused_and_starts_nothin
 def test_a_signed_content_hash_of_the_body_sent_is_accepted(emulator, transcribe, job_name):
     body = json.dumps(start_body(job_name)).encode()
 
-    response = post(emulator, "Transcribe.StartTranscriptionJob", body, extra={"X-Amz-Content-SHA256": hashlib.sha256(body).hexdigest()})
+    response = post(
+        emulator,
+        "Transcribe.StartTranscriptionJob",
+        body,
+        extra={"X-Amz-Content-SHA256": hashlib.sha256(body).hexdigest()},
+    )
 
     assert response.status_code == 200, response.text
     assert job_exists(transcribe, job_name)
@@ -81,7 +92,9 @@ def test_a_signed_content_hash_of_the_body_sent_is_accepted(emulator, transcribe
 
 @pytest.mark.parametrize("payload_hash", ["UNSIGNED-PAYLOAD", "STREAMING-AWS4-HMAC-SHA256-EVENTS"])
 def test_a_payload_hash_that_is_not_a_hash_is_refused(emulator, transcribe, job_name, payload_hash):
-    response = post(emulator, "Transcribe.StartTranscriptionJob", start_body(job_name), extra={"X-Amz-Content-SHA256": payload_hash})
+    response = post(
+        emulator, "Transcribe.StartTranscriptionJob", start_body(job_name), extra={"X-Amz-Content-SHA256": payload_hash}
+    )
 
     assert response.status_code == 403, response.text
     assert error_type(response) == "InvalidSignatureException"
@@ -112,9 +125,16 @@ def test_null_paging_members_list_like_absent_ones(emulator):
 def test_a_job_with_null_settings_starts_like_one_without(emulator, transcribe, job_name):
     body = {
         **start_body(job_name),
-        "Settings": None, "ModelSettings": None, "JobExecutionSettings": None, "Subtitles": None,
-        "LanguageIdSettings": None, "Tags": None, "KMSEncryptionContext": None,
-        "ContentRedaction": None, "ToxicityDetection": None, "LanguageOptions": None,
+        "Settings": None,
+        "ModelSettings": None,
+        "JobExecutionSettings": None,
+        "Subtitles": None,
+        "LanguageIdSettings": None,
+        "Tags": None,
+        "KMSEncryptionContext": None,
+        "ContentRedaction": None,
+        "ToxicityDetection": None,
+        "LanguageOptions": None,
     }
 
     response = post(emulator, "Transcribe.StartTranscriptionJob", body)
@@ -145,7 +165,8 @@ def test_non_finite_numbers_are_a_serialization_error(emulator, number):
 
 
 @pytest.mark.parametrize(
-    "escaped, code_point", [(r"\ud800", "U+D800"), (r"a\udfffb", "U+DFFF"), (r"\u0000", "U+0000"), (r"a\u0000b", "U+0000")]
+    "escaped, code_point",
+    [(r"\ud800", "U+D800"), (r"a\udfffb", "U+DFFF"), (r"\u0000", "U+0000"), (r"a\u0000b", "U+0000")],
 )
 @pytest.mark.parametrize(
     "operation, template, path",
@@ -269,7 +290,9 @@ def test_the_developer_guides_http_example_runs_a_job(emulator, s3):
         "x-amz-date": amz_date,
         "x-amz-security-token": "FwoGZXIvYXdzEXAMPLESESSIONTOKEN",
     }
-    request = AWSRequest(method="POST", url="https://transcribe.us-west-2.amazonaws.com/transcribe", data=body, headers=headers)
+    request = AWSRequest(
+        method="POST", url="https://transcribe.us-west-2.amazonaws.com/transcribe", data=body, headers=headers
+    )
     request.context["timestamp"] = amz_date
     signer = SigV4Auth(Credentials("test", "test"), "transcribe", "us-west-2")
     signature = signer.signature(signer.string_to_sign(request, signer.canonical_request(request)), request)
@@ -293,7 +316,9 @@ def test_the_developer_guides_http_example_runs_a_job(emulator, s3):
     oregon = emulator.transcribe(region_name="us-west-2")
     job = wait_for_job(oregon, "my-first-transcription-job", timeout=300)
     assert job["TranscriptionJobStatus"] == "COMPLETED", job.get("FailureReason")
-    assert job["Transcript"]["TranscriptFileUri"].endswith("/doc-example-bucket/my-output-files/my-first-transcription-job.json")
+    assert job["Transcript"]["TranscriptFileUri"].endswith(
+        "/doc-example-bucket/my-output-files/my-first-transcription-job.json"
+    )
     s3.head_object(Bucket="doc-example-bucket", Key="my-output-files/my-first-transcription-job.json")
 
 
@@ -307,7 +332,12 @@ def test_both_target_forms_work_on_any_path(emulator, prefix, path):
 
 
 @pytest.mark.parametrize(
-    "target", ["com.amazonaws.transcribe.Transcribe.NoSuchOp", "com.amazonaws.transcribe.ListTranscriptionJobs", "Transcribe.Transcribe.ListTranscriptionJobs"]
+    "target",
+    [
+        "com.amazonaws.transcribe.Transcribe.NoSuchOp",
+        "com.amazonaws.transcribe.ListTranscriptionJobs",
+        "Transcribe.Transcribe.ListTranscriptionJobs",
+    ],
 )
 def test_malformed_qualified_targets_are_unknown_operations(emulator, target):
     response = post(emulator, target, {}, path="/transcribe")
@@ -329,6 +359,8 @@ def test_the_emulators_own_routes_keep_their_answers(emulator):
 def test_fuzzed_signed_requests_never_get_a_server_error(emulator, request):
     operation, target, body = request
 
-    response = httpx.post(emulator.endpoint + "/", content=body, headers=w.signed_headers(emulator.endpoint, target, body), timeout=60)
+    response = httpx.post(
+        emulator.endpoint + "/", content=body, headers=w.signed_headers(emulator.endpoint, target, body), timeout=60
+    )
 
     assert response.status_code < 500, (target, body[:300], response.text)

@@ -144,8 +144,9 @@ def null_variants(operation: str) -> list[tuple[str, dict]]:
 # --- signing --------------------------------------------------------------------------------
 
 
-def signed_headers(endpoint: str, target: str, body: bytes, path: str = "/", region: str = REGION,
-                   extra: dict | None = None) -> dict:
+def signed_headers(
+    endpoint: str, target: str, body: bytes, path: str = "/", region: str = REGION, extra: dict | None = None
+) -> dict:
     """The headers of `POST <endpoint><path>` signed by botocore's SigV4Auth (test/test)."""
     request = AWSRequest(
         method="POST",
@@ -160,8 +161,25 @@ def signed_headers(endpoint: str, target: str, body: bytes, path: str = "/", reg
 # --- hostile values (hypothesis) --------------------------------------------------------------
 
 _HOSTILE_TEXT = st.sampled_from(
-    ["", " ", "\ud800", "a\udfffb", "\x00", "a\x00b", "\u202e", "é" * 300, "x" * 5000, "../..", "%00", "null",
-     "s3://", "s3://bucket/../../etc/passwd", "arn:aws:transcribe:::", "\n", "😀"]
+    [
+        "",
+        " ",
+        "\ud800",
+        "a\udfffb",
+        "\x00",
+        "a\x00b",
+        "\u202e",
+        "é" * 300,
+        "x" * 5000,
+        "../..",
+        "%00",
+        "null",
+        "s3://",
+        "s3://bucket/../../etc/passwd",
+        "arn:aws:transcribe:::",
+        "\n",
+        "😀",
+    ]
 )
 _NUMBERS = st.one_of(
     st.integers(min_value=-(2**70), max_value=2**70),
@@ -208,7 +226,11 @@ def _build_shape_values(shape, depth: int):
         options.append(st.lists(_shape_values(shape.member, depth + 1), max_size=4))
     elif kind == "map" and depth < 4:
         options.append(
-            st.dictionaries(st.one_of(st.just(valid_value(shape.key)), _HOSTILE_TEXT), _shape_values(shape.value, depth + 1), max_size=3)
+            st.dictionaries(
+                st.one_of(st.just(valid_value(shape.key)), _HOSTILE_TEXT),
+                _shape_values(shape.value, depth + 1),
+                max_size=3,
+            )
         )
     return st.one_of(*options)
 
@@ -220,7 +242,11 @@ def _structure(shape, depth: int = 0):
     @st.composite
     def build(draw):
         value = valid_value(shape)
-        chosen = draw(st.lists(st.sampled_from(members), max_size=min(4, len(members)), unique_by=lambda m: m[0])) if members else []
+        chosen = (
+            draw(st.lists(st.sampled_from(members), max_size=min(4, len(members)), unique_by=lambda m: m[0]))
+            if members
+            else []
+        )
         for name, member in chosen:
             value[name] = draw(_shape_values(member, depth))
         if draw(st.integers(0, 9)) == 0:
@@ -250,7 +276,11 @@ def _body(draw, operation: str) -> bytes:
         return text[: draw(st.integers(0, len(text)))]
     if mode == 3:
         return _encode(draw(_ANY_JSON))
-    params = draw(_structure(shape)) if shape is not None else draw(st.dictionaries(st.text(max_size=8), _ANY_JSON, max_size=2))
+    params = (
+        draw(_structure(shape))
+        if shape is not None
+        else draw(st.dictionaries(st.text(max_size=8), _ANY_JSON, max_size=2))
+    )
     return _encode(params)
 
 
