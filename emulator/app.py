@@ -275,5 +275,7 @@ def create_app(runtime: Runtime) -> Starlette:
             WebSocketRoute(websocket.STANDARD_PATH, websocket_streaming(medical=False)),  # raw ASGI
             WebSocketRoute(websocket.MEDICAL_PATH, websocket_streaming(medical=True)),
             *console_routes(runtime, api.operations),  # GET / -> /console; the web console
+            # awsJson on any other path, as AWS's endpoints accept (the guide posts to /transcribe)
+            Route("/{path:path}", api.handle, methods=["POST"]),
         ]
     )

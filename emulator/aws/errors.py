@@ -57,6 +57,13 @@ class SerializationException(AWSError):
     code, status = "SerializationException", 400
 
 
+class RequestEntityTooLargeException(AWSError):
+    """A request body over the emulator's limit. AWS does not document Transcribe's
+    answer; this is the code and status AWS JSON services such as Lambda use."""
+
+    code, status = "RequestEntityTooLargeException", 413
+
+
 class ValidationException(BadRequestException):
     """Constraint violations; Transcribe reports them as BadRequestException.
 

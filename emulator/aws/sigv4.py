@@ -27,10 +27,14 @@ Canonicalisation details this relies on (checked against botocore 1.44):
 * Headers: values are trimmed and inner whitespace runs collapsed by botocore's
   `_header_value`; a header that arrives several times keeps every value and botocore
   joins them with `,` (`canonical_headers` uses `get_all`).
-* Payload hash: if the request carries `X-Amz-Content-SHA256` its value is used
-  verbatim (botocore's `canonical_request` does this itself; the header is put in the
-  rebuilt request exactly once, signed or not), e.g. `STREAMING-AWS4-HMAC-SHA256-EVENTS`;
-  otherwise SHA-256 of the body. Presigned requests hash an empty body.
+* Payload hash: SHA-256 of the body as received, so the signature covers the body.
+  `X-Amz-Content-SHA256`, when sent (signed or not), must equal that hash (hex, any
+  case), or else be one of the caller's `streaming_payload_hashes`: a value such as
+  `STREAMING-AWS4-HMAC-SHA256-EVENTS` that stands for a body verified later, event by
+  event (digest §6.3), and is then used verbatim. Anything else, `UNSIGNED-PAYLOAD`
+  included, is a mismatch. The header is put in the rebuilt request exactly once
+  (botocore's `canonical_request` uses it as the payload hash). Presigned requests hash
+  an empty body.
 
 Error choices (exception classes from `emulator.aws.errors`; messages are AWS's
 wording for JSON services where known, documented here where invented):
@@ -65,7 +69,9 @@ wording for JSON services where known, documented here where invented):
   request is invalid." (checked after the clock, as AWS does).
 * Wrong signature → InvalidSignatureException "The request signature we calculated does
   not match the signature you provided. Check your AWS Secret Access Key and signing
-  method. Consult the service documentation for details."
+  method. Consult the service documentation for details." The same error, checked after
+  the access key, for an `X-Amz-Content-SHA256` that is not the hash of the body received
+  (or is sent twice): AWS's wording for a mismatched payload hash.
 * Presigned only (emulator wording, AWS's S3 equivalents differ):
   missing parameters → IncompleteSignatureException "AWS query-string parameters must
   include 'X-Amz-Algorithm', 'X-Amz-Credential', 'X-Amz-Signature', 'X-Amz-Date',
@@ -84,9 +90,10 @@ covered by the signature (signed header, or a query parameter for presigned URLs
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
@@ -104,7 +111,7 @@ from emulator.aws.errors import (
     UnrecognizedClientException,
 )
 
-__all__ = ["ALGORITHM", "SignedIdentity", "SigV4Verifier"]
+__all__ = ["ALGORITHM", "EVENT_STREAM_PAYLOAD_HASHES", "SignedIdentity", "SigV4Verifier"]
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 TERMINATOR = "aws4_request"
@@ -122,6 +129,10 @@ MSG_MISMATCH = (
     "Check your AWS Secret Access Key and signing method. "
     "Consult the service documentation for details."
 )
+# X-Amz-Content-SHA256 values an event-stream start request may declare (digest §6.3):
+# the body that follows is signed message by message (or, as the streaming endpoints also
+# accept, not signed), so it is not hashed here. awsJson requests accept none of them.
+EVENT_STREAM_PAYLOAD_HASHES = frozenset({"STREAMING-AWS4-HMAC-SHA256-EVENTS", "UNSIGNED-PAYLOAD"})
 MSG_HOST_NOT_SIGNED = "'Host' must be a 'SignedHeader' in the AWS Authorization."
 _PRESIGN_REQUIRED = (
     "X-Amz-Algorithm",
@@ -241,6 +252,22 @@ def _parse_http_date(value: str) -> datetime:
     return moment.astimezone(timezone.utc)
 
 
+def _payload_hash(headers: list[tuple[str, str]], body: bytes, streaming: Collection[str]) -> str:
+    """The payload hash of the canonical request: the X-Amz-Content-SHA256 value when it
+    is the SHA-256 of `body` (hex, any case) or one of `streaming`; else a mismatch."""
+    declared = [value.strip() for name, value in headers if name == "x-amz-content-sha256"]
+    if not declared:
+        return hashlib.sha256(body).hexdigest()
+    if len(declared) > 1:
+        raise InvalidSignatureException(MSG_MISMATCH)
+    value = declared[0]
+    if value in streaming:
+        return value
+    if not hmac.compare_digest(value.lower().encode(), hashlib.sha256(body).hexdigest().encode()):
+        raise InvalidSignatureException(MSG_MISMATCH)
+    return value
+
+
 def _split_credential(credential: str) -> _Scope:
     parts = credential.split("/")
     if len(parts) != 5:
@@ -305,19 +332,25 @@ class SigV4Verifier:
         query_string: str,
         headers: HeadersInput,
         body: bytes,
+        *,
+        streaming_payload_hashes: Collection[str] = EVENT_STREAM_PAYLOAD_HASHES,
     ) -> SignedIdentity:
         """Verify a request signed with an `Authorization: AWS4-HMAC-SHA256 ...` header.
 
         Inputs: the HTTP method; the *raw* (still percent-encoded) path as sent; the raw
         query string without `?` (a query left on `path` is split off when this is
         empty); the headers (names any case, repeats allowed, values `str` or `bytes`,
-        bytes decoded as UTF-8); the complete body. `host` comes from the `host` header,
-        else `:authority`.
+        bytes decoded as UTF-8); the complete body as received (bytes; the payload hash
+        is its SHA-256). `streaming_payload_hashes`: the `X-Amz-Content-SHA256` values
+        accepted verbatim instead of the body's hash, for a body the caller verifies
+        itself (default, for event-stream start requests: `STREAMING-AWS4-HMAC-SHA256-EVENTS`
+        and `UNSIGNED-PAYLOAD`; awsJson passes none, so both are refused there). `host`
+        comes from the `host` header, else `:authority`.
 
         Returns the SignedIdentity. Raises MissingAuthenticationTokenException,
         IncompleteSignatureException, InvalidSignatureException (scope, clock skew,
-        signature mismatch) or UnrecognizedClientException (unknown access key); see
-        the module docstring for the messages. Source: digest §6.1.
+        payload hash or signature mismatch) or UnrecognizedClientException (unknown
+        access key); see the module docstring for the messages. Source: digest §6.1.
         """
         path, query_string = _split_path(path, query_string)
         header_list = _header_list(headers)
@@ -360,7 +393,7 @@ class SigV4Verifier:
         self._check_skew(amz_date, signing_time)
         secret = self._secret_for(scope.access_key)
 
-        content_sha = _first(header_list, "x-amz-content-sha256")
+        content_sha = _payload_hash(header_list, body, streaming_payload_hashes)
         request = self._rebuild(
             method, path, query_string, header_list, signed, body, content_sha256=content_sha
         )

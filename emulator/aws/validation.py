@@ -21,7 +21,15 @@ list of structures is `tags.1.member.key` (1-based), a structure value of a map 
 reported once, at the collection, the way AWS does: "Member must satisfy constraint:
 [...]" (list elements), "Map keys must satisfy constraint: [...]", "Map value must
 satisfy constraint: [...]", the brackets naming every constraint of the element shape.
-Unknown members are ignored and JSON null counts as absent, as on AWS.
+Unknown members are ignored and JSON null counts as absent, as on AWS (its JSON
+deserializers treat null as absent): a structure member that is null is removed from
+`params`, at any depth, so no operation ever sees a None. A null element of a list or
+value of a map is a violation ("Member must not be null" in the brackets).
+
+Text the emulator cannot store (emulator wording, AWS's is not published): a string or
+map key holding an unpaired UTF-16 surrogate (JSON `"\ud800"`) or the NUL character is
+a SerializationException, "Strings must be valid Unicode without NUL characters: found
+U+D800 at 'path'". Nesting too deep to walk is a SerializationException without message.
 """
 
 from __future__ import annotations
@@ -63,8 +71,11 @@ def validate_input(operation_name: str, params: dict) -> None:
     """Validate `params` (the decoded JSON body) against the operation's input shape.
 
     Shapes and constraints come from botocore's transcribe `service-2.json`.
-    Raises `SerializationException` for a JSON value of the wrong type,
-    `ValidationException` listing every constraint violation (AWS wording), and
+    `params` is changed in place: null structure members are removed (null is absent)
+    and decimals sent for integer members become integers (as Coral truncates them).
+    Raises `SerializationException` for a JSON value of the wrong type, for text with
+    an unpaired surrogate or NUL, and for nesting too deep to walk;
+    `ValidationException` listing every constraint violation (AWS wording); and
     `UnknownOperationException` for an operation the model does not have.
     """
     if operation_name not in _model().operation_names:
@@ -73,7 +84,10 @@ def validate_input(operation_name: str, params: dict) -> None:
     if shape is None:
         return
     violations: list[str] = []
-    _check(shape, {} if params is None else params, "", violations)
+    try:
+        _check(shape, {} if params is None else params, "", violations)
+    except RecursionError:  # only values nested near the parser's own limit get here
+        raise SerializationException("") from None
     if violations:
         raise ValidationException(violations)
 
@@ -90,6 +104,7 @@ def _check(shape, value: Any, path: str, out: list[str]) -> None:
             member_path = _join(path, _lower_camel(name))
             sub = value.get(name)
             if sub is None:
+                value.pop(name, None)  # null is absent: the operation never sees it
                 if name in shape.required_members:
                     out.append(_violation(None, member_path, _NOT_NULL))
             else:
@@ -97,11 +112,15 @@ def _check(shape, value: Any, path: str, out: list[str]) -> None:
                 if member.type_name in _INTEGRAL:
                     value[name] = int(sub)  # Coral truncates 1.9 to 1; the operation sees the integer
         return
+    if isinstance(value, str):
+        _check_text(value, path)
     value = _coerce(shape, value)
     out.extend(_violation(value, path, rule) for rule in _failed_rules(shape, value))
     if kind == "list":
         _check_elements(shape.member, list(enumerate(value, 1)), value, path, "Member", out)
     elif kind == "map":
+        for key in value:
+            _check_text(key, path)
         bad_keys = [key for key in value if _failed_rules(shape.key, key)]
         if bad_keys:
             out.append(_aggregate(value, path, "Map keys", shape.key, False))
@@ -125,6 +144,8 @@ def _check_elements(shape, items: list, whole, path: str, label: str, out: list[
             has_null = True
             continue
         _check_type(shape, element)
+        if isinstance(element, str):
+            _check_text(element, path)
         failed = failed or bool(_failed_rules(shape, _coerce(shape, element)))
     if failed or has_null:
         out.append(_aggregate(whole, path, label, shape, has_null))
@@ -220,6 +241,20 @@ def _check_type(shape, value) -> None:
     if kind == "boolean" and token == "STRING_VALUE":
         raise SerializationException("Unexpected token received from parser")
     raise SerializationException(f"{token} cannot be converted to {_SCALAR_JAVA_TYPES.get(kind, kind)}")
+
+
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _check_text(text: str, path: str) -> None:
+    """Strings must encode as UTF-8 and carry no NUL: JSON's "\\ud800" escapes decode to
+    lone surrogates that every later encode (SQLite, S3 keys, logs) would fail on."""
+    found = _UNSTORABLE.search(text)
+    if found is not None:
+        raise SerializationException(
+            "Strings must be valid Unicode without NUL characters: "
+            f"found U+{ord(found.group()):04X} at '{path}'"
+        )
 
 
 def _token(value) -> str:

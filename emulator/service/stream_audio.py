@@ -8,7 +8,11 @@ Ogg Opus stream cut into arbitrary pieces.
 Use: `decoder = audio_decoder("pcm", 8000, channels=1)`; `decoder.feed(payload)` returns the
 samples it could decode so far, shape (channels, n), float32 at 16 kHz (n may be 0);
 `decoder.flush()` returns the rest at end of stream; `decoder.close()` frees it. Blocking
-(PyAV): call it from a worker thread. Malformed audio raises `AudioDecodeError`.
+(PyAV): call it from a worker thread. Malformed audio raises `AudioDecodeError`; so does a
+FLAC or Ogg stream that does not begin with its container's signature (`fLaC`, or an ID3v2
+tag, for FLAC; `OggS` for Ogg Opus), checked on the first bytes: FFmpeg would otherwise
+skip such data looking for a frame and end with no audio and no error (PCM sent as `flac`
+gave an empty transcript).
 
 PCM is resampled with FFmpeg's resampler (PyAV), which keeps its state across pieces. FLAC and
 Ogg Opus need a demuxer: FFmpeg reads them through a file-like object that blocks until the
@@ -27,6 +31,10 @@ from emulator.engine.media import SAMPLE_RATE
 
 _LAYOUTS = {1: "mono", 2: "stereo"}
 _FORMATS = {"flac": "flac", "ogg-opus": "ogg"}
+# How each container begins (FLAC: RFC 9639 §6 "fLaC", which an ID3v2 tag may precede; Ogg:
+# RFC 3533 §6 capture pattern "OggS").
+_SIGNATURES = {"flac": (b"fLaC", b"ID3"), "ogg-opus": (b"OggS",)}
+_SIGNATURE_BYTES = 4
 
 
 class AudioDecodeError(Exception):
@@ -144,7 +152,9 @@ class ContainerDecoder:
 
     def __init__(self, media_encoding: str, channels: int = 1):
         self.channels = channels
+        self._encoding = media_encoding
         self._format = _FORMATS[media_encoding]
+        self._head = b""  # the first bytes, until the container signature is checked
         self._pipe = _GrowingPipe()
         self._decoded: list[np.ndarray] = []
         self._lock = threading.Lock()
@@ -187,12 +197,25 @@ class ContainerDecoder:
 
     def feed(self, data: bytes) -> np.ndarray:
         if not self._started:
+            self._head += data
+            if len(self._head) < _SIGNATURE_BYTES:
+                return _empty(self.channels)
+            self._check_signature()
+            data, self._head = self._head, b""
             self._started = True
             self._thread.start()
         self._pipe.write_piece(data)
         return self._take()
 
+    def _check_signature(self) -> None:
+        if not self._head.startswith(_SIGNATURES[self._encoding]):
+            raise AudioDecodeError(
+                f"the audio does not begin like a {self._format} stream (first bytes {self._head[:4].hex()})"
+            )
+
     def flush(self, timeout: float = 30.0) -> np.ndarray:
+        if not self._started and self._head:  # the whole stream was shorter than a signature
+            self._check_signature()
         self._pipe.end()
         if self._started:
             self._thread.join(timeout)

@@ -405,8 +405,13 @@ class StreamSession:
     def _finish(self) -> list[dict]:
         try:
             samples = self._decoder.flush()
-        except AudioDecodeError:
-            samples = np.zeros((self.settings.channels, 0), dtype=np.float32)
+        except AudioDecodeError as error:
+            if not self._heard_samples:  # nothing of the stream decoded: not audio of that encoding
+                log.info("stream %s: undecodable audio: %s", self.session_id, error)
+                raise BadRequestException(
+                    UNDECODABLE_AUDIO.format(encoding=self.settings.media_encoding, rate=self.settings.sample_rate)
+                ) from None
+            samples = np.zeros((self.settings.channels, 0), dtype=np.float32)  # a truncated tail
         return self._recognise(samples, final=True)
 
     def _recognise(self, samples: np.ndarray, final: bool) -> list[dict]:

@@ -194,6 +194,18 @@ def test_malformed_frame_ends_the_stream_and_the_server_keeps_serving(emulator, 
     assert wer(manifest()[item]["text"], following.final_text()) <= MAX_WER
 
 
+@pytest.mark.parametrize("encoding", ["flac", "ogg-opus"])
+def test_pcm_declared_as_a_container_encoding_is_a_bad_request(emulator, pcm, tls, encoding):
+    params = stream_params(**{"media-encoding": encoding, "sample-rate": "48000" if encoding == "ogg-opus" else "16000"})
+    session = run(_stream(presign(emulator, params), tls, audio_frames(pcm("sb_spk1_snt1")), 0))
+
+    [(kind, message)] = session.exceptions()
+    assert kind == "BadRequestException"
+    assert message.startswith(f"The audio couldn't be decoded as {encoding} at ")
+    assert session.results() == []
+    assert session.close_code == 1000
+
+
 def test_medical_stream(emulator, pcm, tls):
     item = "sb_spk2_snt4"
     params = stream_params(specialty="PRIMARYCARE", type="DICTATION")

@@ -586,3 +586,59 @@ def test_presigned_with_session_token_over_default_port():
     method, path, query, headers = presign(url="https://transcribestreaming.us-east-1.amazonaws.com/stream-transcription-websocket")
     assert header(headers, "host") == "transcribestreaming.us-east-1.amazonaws.com"
     assert verifier().verify_presigned(method, path, query, headers).region == "us-east-1"
+
+
+# --- the payload hash covers the body received -------------------------------------------
+
+JSON_HEADERS = [
+    ("Content-Type", "application/x-amz-json-1.1"),
+    ("X-Amz-Target", "Transcribe.StartTranscriptionJob"),
+]
+BODY_A = b'{"TranscriptionJobName": "a"}'
+BODY_B = b'{"TranscriptionJobName": "b"}'
+
+
+def signed_with_content_sha(value: str, body: bytes):
+    """A request signed with `X-Amz-Content-SHA256: value` among its signed headers."""
+    return sign_headers(
+        "POST", "https://transcribe.us-east-1.amazonaws.com/", [*JSON_HEADERS, ("X-Amz-Content-SHA256", value)],
+        body, signer_cls=SignAllHeaders,
+    )
+
+
+def test_a_signed_content_sha256_of_another_body_is_a_mismatch():
+    method, path, query, headers, _ = signed_with_content_sha(hashlib.sha256(BODY_A).hexdigest(), BODY_A)
+    assert verifier().verify_headers(method, path, query, headers, BODY_A, streaming_payload_hashes=())
+    with pytest.raises(InvalidSignatureException) as refused:
+        verifier().verify_headers(method, path, query, headers, BODY_B, streaming_payload_hashes=())
+    assert refused.value.message == MISMATCH
+
+
+def test_the_content_sha256_may_be_upper_case_hex():
+    method, path, query, headers, body = signed_with_content_sha(hashlib.sha256(BODY_A).hexdigest().upper(), BODY_A)
+    assert verifier().verify_headers(method, path, query, headers, body, streaming_payload_hashes=()).access_key == AKID
+
+
+@pytest.mark.parametrize("value", ["UNSIGNED-PAYLOAD", "STREAMING-AWS4-HMAC-SHA256-EVENTS"])
+def test_a_payload_hash_standing_for_no_hash_is_refused_when_the_body_is_complete(value):
+    method, path, query, headers, body = signed_with_content_sha(value, BODY_A)
+    with pytest.raises(InvalidSignatureException):
+        verifier().verify_headers(method, path, query, headers, body, streaming_payload_hashes=())
+    # An event-stream start request (the default) takes the value verbatim.
+    assert verifier().verify_headers(method, path, query, headers, body).access_key == AKID
+
+
+def test_an_unsigned_content_sha256_must_match_the_body_too():
+    method, path, query, headers, body = sign_headers("POST", "https://transcribe.us-east-1.amazonaws.com/", JSON_HEADERS, BODY_A)
+    headers = [*headers, ("x-amz-content-sha256", hashlib.sha256(BODY_B).hexdigest())]
+    with pytest.raises(InvalidSignatureException):
+        verifier().verify_headers(method, path, query, headers, body, streaming_payload_hashes=())
+
+
+def test_a_content_sha256_sent_twice_is_a_mismatch():
+    digest = hashlib.sha256(BODY_A).hexdigest()
+    method, path, query, headers, body = signed_with_content_sha(digest, BODY_A)
+    with pytest.raises(InvalidSignatureException):
+        verifier().verify_headers(
+            method, path, query, [*headers, ("x-amz-content-sha256", digest)], body, streaming_payload_hashes=()
+        )

@@ -7,8 +7,9 @@ import io
 
 import av
 import numpy as np
+import pytest
 
-from emulator.service.stream_audio import audio_decoder
+from emulator.service.stream_audio import AudioDecodeError, audio_decoder
 
 TONE = (0.5 * np.sin(2 * np.pi * 440 * np.arange(16000 * 2) / 16000)).astype(np.float32)  # 2 s
 
@@ -50,3 +51,20 @@ def test_flac_and_ogg_opus_decode_as_they_grow():
     for encoding, container_format, codec, rate in (("flac", "flac", "flac", 16000), ("ogg-opus", "ogg", "libopus", 48000)):
         out = _feed_all(audio_decoder(encoding, rate), _encode(container_format, codec, rate), 777)
         assert out.shape[0] == 1 and abs(out.shape[1] - 32000) < 1600, (encoding, out.shape)
+
+
+def test_pcm_declared_as_flac_or_ogg_opus_is_refused_on_its_first_bytes():
+    pcm = (TONE * 32767).astype("<i2").tobytes()
+    for encoding in ("flac", "ogg-opus"):
+        decoder = audio_decoder(encoding, 16000)
+        assert decoder.feed(pcm[:2]).shape == (1, 0)  # too short to tell yet
+        with pytest.raises(AudioDecodeError, match="does not begin like"):
+            decoder.feed(pcm[2:3200])
+        decoder.close()
+
+
+def test_a_stream_shorter_than_a_container_signature_is_refused_at_its_end():
+    decoder = audio_decoder("ogg-opus", 48000)
+    decoder.feed(b"Og")
+    with pytest.raises(AudioDecodeError):
+        decoder.flush()
