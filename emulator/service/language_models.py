@@ -71,7 +71,7 @@ from emulator.service import s3_uri
 from emulator.service.clock import aws_now
 from emulator.service.pagination import paginate
 from emulator.service.state_log import resource_changed
-from emulator.service.store import AlreadyExists, Record, Store
+from emulator.service.store import AlreadyExists, Record, Store, wait_for_room
 from emulator.service.tags import validate_new_tags
 from emulator.service.vocabularies import CANNOT_ACCESS, NOT_AN_S3_URI, pick_members
 from emulator.service.worker import WorkerPool
@@ -368,7 +368,7 @@ class LanguageModels:
                 record.status = record.doc["ModelStatus"] = "COMPLETED"
                 record.internal.update(outcome or {})
 
-        self.store.modify(KIND, region, name, change)
+        wait_for_room(lambda: self.store.modify(KIND, region, name, change), f"language model {name}")
         if changed:
             resource_changed(KIND, region, name, "IN_PROGRESS", "FAILED" if failure else "COMPLETED", failure)
 

@@ -44,7 +44,7 @@ from emulator.service.output import (
 from emulator.service.redaction import mark_redacted, redact_results
 from emulator.service.speakers import add_speaker_labels
 from emulator.service.subtitles import cues, render_subtitles
-from emulator.service.store import Record, Store, StoreUnavailable
+from emulator.service.store import Record, Store, wait_for_room
 from emulator.storage.models import ModelStore
 from emulator.storage.s3 import OUTAGE_GRACE, ObjectNotFound, ObjectStore, StorageError, StorageUnavailable, patiently
 
@@ -107,9 +107,6 @@ NO_LOCAL_SPACE = (
     "Internal failure: the emulator's disk has no space for the media ({cause}). "
     "Free disk space in the data directory, then start the job again."
 )
-# A job's store writes (IN_PROGRESS, its outcome) wait out a full disk this long between tries:
-# the job then finishes as soon as there is room again, without a restart.
-STORE_RETRY_SECONDS = (1.0, 2.0, 5.0)
 _UNREADABLE = {
     MediaProblem.EMPTY: "the file is empty",
     MediaProblem.NO_AUDIO: "it has no audio stream",
@@ -249,7 +246,7 @@ class TranscriptionPipeline:
                 record.status = record.doc["TranscriptionJobStatus"] = "IN_PROGRESS"
                 record.doc["StartTime"] = self.clock()
 
-        record = self._patient_store(lambda: self.store.modify(self.kind, region, name, start), name)
+        record = wait_for_room(lambda: self.store.modify(self.kind, region, name, start), f"job {name}")
         if record is None or record.status != "IN_PROGRESS":
             self.progress.finish(job_key)
             return  # deleted, or finished, while it waited
@@ -270,22 +267,6 @@ class TranscriptionPipeline:
         finally:
             self.progress.finish(job_key)
             shutil.rmtree(work_dir, ignore_errors=True)
-
-    @staticmethod
-    def _patient_store(write, name: str):
-        """Runs a store write, waiting out StoreUnavailable (a full disk) until it succeeds:
-        the job then ends with its real outcome once there is room, never stays QUEUED or
-        IN_PROGRESS until a restart. The worker waits meanwhile; nothing else could proceed."""
-        attempt = 0
-        while True:
-            try:
-                return write()
-            except StoreUnavailable as e:
-                delay = STORE_RETRY_SECONDS[min(attempt, len(STORE_RETRY_SECONDS) - 1)]
-                if attempt == 0:
-                    log.error("job %s waits for the job store: %s", name, e.message)
-                attempt += 1
-                time.sleep(delay)
 
     def clear_scratch(self) -> None:
         """Removes work files a killed process left behind; call before the workers start."""
@@ -630,7 +611,9 @@ class TranscriptionPipeline:
                 # As recorded from AWS (test_transcribe_error_invalid_length): FAILED jobs have no CompletionTime.
                 current.doc["CompletionTime"] = self.clock()
 
-        if self._patient_store(lambda: self.store.modify(self.kind, record.region, record.name, finish), record.name) is None:
+        if wait_for_room(
+            lambda: self.store.modify(self.kind, record.region, record.name, finish), f"job {record.name}"
+        ) is None:
             return  # deleted meanwhile: its deletion was the last change
         job_changed(
             self.kind,

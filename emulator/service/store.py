@@ -19,11 +19,18 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+import time
+from typing import Callable, Iterator, TypeVar
 
 from emulator.aws.errors import InternalFailureException
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# Background writes (a job's IN_PROGRESS and outcome, a vocabulary's or model's result) wait
+# out a full disk with these pauses (the last repeats), so work ends with its real outcome
+# as soon as there is room again, never stuck until a restart.
+WAIT_FOR_ROOM = (1.0, 2.0, 5.0)  # seconds
 
 # Below this many free bytes in the data dir the store probe reports the disk as full: SQLite
 # (WAL frames, checkpoints) and the embedded S3 both need some room to write at all.
@@ -296,6 +303,21 @@ class Store:
         sql = f"SELECT * FROM resources WHERE kind = ? AND status IN ({marks}) ORDER BY creation_time, name"
         with self._guard(write=False):
             return self._records(self._connect().execute(sql, (kind, *statuses)).fetchall())
+
+
+def wait_for_room(write: Callable[[], T], what: str) -> T:
+    """Runs a store write from a background thread, repeating it after WAIT_FOR_ROOM pauses
+    while it raises StoreUnavailable (disk full, I/O error); logs the first failure once.
+    Never use it on a request path: there StoreUnavailable is the answer."""
+    attempt = 0
+    while True:
+        try:
+            return write()
+        except StoreUnavailable as e:
+            if attempt == 0:
+                log.error("%s waits for the job store: %s", what, e.message)
+            time.sleep(WAIT_FOR_ROOM[min(attempt, len(WAIT_FOR_ROOM) - 1)])
+            attempt += 1
 
 
 def _rollback(conn: sqlite3.Connection) -> None:

@@ -27,7 +27,7 @@ from emulator.service.clock import aws_now
 from emulator.service.pagination import PRESIGNED_URL_LIFETIME, paginate
 from emulator.service.state_log import resource_changed
 from emulator.service.tags import validate_new_tags
-from emulator.service.store import AlreadyExists, Record, Store
+from emulator.service.store import AlreadyExists, Record, Store, wait_for_room
 from emulator.service.vocabulary_tables import (
     MAX_FILE_BYTES,
     TOO_LARGE,
@@ -323,7 +323,8 @@ class Vocabularies:
                     record.status = record.doc["VocabularyState"] = "READY"
                     record.internal.update(outcome)
 
-            if self.store.modify(self.kind, region, name, change) is not None:
+            written = wait_for_room(lambda: self.store.modify(self.kind, region, name, change), f"{self.kind} {name}")
+            if written is not None:
                 resource_changed(self.kind, region, name, "PENDING", "FAILED" if failure else "READY", failure)
 
     # --- shared -------------------------------------------------------------------------

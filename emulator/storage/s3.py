@@ -1,6 +1,13 @@
 """S3 access through the `minio` client: the media the jobs read, the transcripts they write.
 
 Works against any S3 server (the embedded SeaweedFS, MinIO in compose).
+
+Failure model: every call has CONNECT_TIMEOUT / READ_TIMEOUT and urllib3's bounded RETRIES,
+so no call hangs on a frozen server for more than ~36 s; errors leave as ObjectNotFound,
+StorageUnavailable (refused, timed out, 5xx: worth retrying) or StorageError (anything
+else, e.g. AccessDenied). Background work wraps its calls in `patiently()`, which waits out
+an outage of up to OUTAGE_GRACE (60 s); request paths never do, and never call S3 at all
+unless the operation needs the object (presigning is a pure computation here).
 """
 
 from __future__ import annotations

@@ -277,6 +277,9 @@ def test_full_disk_is_reported_and_no_job_stays_stuck(tmp_path):
                          Media={"MediaFileUri": "s3://media/jfk.wav"}).response["Error"]
         assert refused["Code"] == "InternalFailureException"
         assert "database or disk is full" in refused["Message"], refused
+        arn = "arn:aws:transcribe:us-east-1:000000000000:transcription-job/queued"
+        tagged = _error(client.tag_resource, ResourceArn=arn, Tags=[{"Key": "k", "Value": "v" * 200}]).response["Error"]
+        assert tagged["Code"] == "InternalFailureException" and "disk is full" in tagged["Message"], tagged
         degraded = _wait_health(emulator, "degraded", timeout=15)
         assert any("disk full" in reason for reason in degraded["reasons"]), degraded
         client.list_transcription_jobs()  # reads still work
