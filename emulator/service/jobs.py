@@ -138,8 +138,10 @@ class TranscriptionJobs:
 
     def _admit(self, ctx: RequestContext, name: str, doc: dict, internal: dict, deferred: bool, now: float) -> None:
         """Stores a new job (IN_PROGRESS when a worker is free, else QUEUED; `doc` is updated)
-        and hands it to the worker pool. LimitExceededException beyond the concurrency quota
-        unless deferred; ConflictException for a taken name."""
+        and hands it to the worker pool. BadRequestException for an OutputKey the S3 server
+        would rewrite (s3_uri.check_output_key); LimitExceededException beyond the concurrency
+        quota unless deferred; ConflictException for a taken name; StoreUnavailable
+        (InternalFailureException) when the store cannot write, with nothing stored."""
         s3_uri.check_output_key(internal.get("OutputKey"))
         if self.pool.in_flight >= self.max_concurrent_jobs and not deferred:
             raise LimitExceededException(CONCURRENCY_LIMIT.format(limit=self.max_concurrent_jobs))

@@ -29,6 +29,9 @@ from minio.error import MinioException, S3Error
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# urllib3 logs a warning for each retry it makes; our StorageUnavailable (and patiently's
+# one line per outage) already say it, so its retries stay quiet.
+logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
 
 
 class ObjectNotFound(Exception):
@@ -217,16 +220,26 @@ def _cause(error: Exception) -> str:
 def patiently(call: Callable[[], T], grace: float = OUTAGE_GRACE, what: str = "S3 call") -> T:
     """Runs `call`, retrying StorageUnavailable with backoff (0.5 s doubling to 8 s) until
     `grace` seconds have passed; then raises the last StorageUnavailable. For background
-    work only (jobs, vocabularies, language models): never on a request path."""
-    deadline = time.monotonic() + grace
+    work only (jobs, vocabularies, language models): never on a request path. Logs one
+    warning when the outage starts and one line when it ends."""
+    started = time.monotonic()
+    deadline = started + grace
     delay = 0.5
+    failed = False
     while True:
         try:
-            return call()
+            result = call()
         except StorageUnavailable as e:
             left = deadline - time.monotonic()
             if left <= 0:
+                log.error("%s: gave up after %.0f s: %s", what, grace, e)
                 raise
-            log.warning("%s failed, retrying in %.1f s: %s", what, min(delay, left), e)
+            if not failed:
+                log.warning("%s failed, retrying for up to %.0f s: %s", what, grace, e)
+                failed = True
             time.sleep(min(delay, left))
             delay = min(delay * 2, 8.0)
+        else:
+            if failed:
+                log.info("%s succeeded after %.1f s of S3 outage", what, time.monotonic() - started)
+            return result

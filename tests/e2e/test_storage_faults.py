@@ -14,6 +14,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import httpx
 import psutil
 import pytest
 from botocore.exceptions import ClientError
@@ -194,7 +195,18 @@ def test_create_vocabulary_filter_while_s3_is_down_leaves_nothing(external, outs
     finally:
         outside_s3.start()
     client.create_vocabulary_filter(VocabularyFilterName="f", LanguageCode="en-US", Words=["darn"])
-    assert client.get_vocabulary_filter(VocabularyFilterName="f")["DownloadUri"]
+    before = client.get_vocabulary_filter(VocabularyFilterName="f")
+    assert before["DownloadUri"]
+
+    outside_s3.stop(timeout=5)
+    try:
+        error = _error(client.update_vocabulary_filter, VocabularyFilterName="f", Words=["heck"])
+        assert error.response["Error"]["Code"] == "InternalFailureException"
+    finally:
+        outside_s3.start()
+    after = client.get_vocabulary_filter(VocabularyFilterName="f")
+    assert after["LastModifiedTime"] == before["LastModifiedTime"]  # unchanged
+    assert httpx.get(after["DownloadUri"], timeout=10).text == "darn\n"
 
 
 def test_job_waits_out_a_short_s3_outage(external, outside_s3):
@@ -211,6 +223,13 @@ def test_job_waits_out_a_short_s3_outage(external, outside_s3):
     job = wait_for_job(client, "through-outage", timeout=120)
     assert job["TranscriptionJobStatus"] == "COMPLETED", job.get("FailureReason")
     assert "failed, retrying" in external.log_tail(400)
+
+    outside_s3.stop(timeout=5)  # deleting the job needs no S3: its transcript is left behind
+    try:
+        client.delete_transcription_job(TranscriptionJobName="through-outage")
+    finally:
+        outside_s3.start()
+    assert _error(client.get_transcription_job, TranscriptionJobName="through-outage").response["Error"]["Code"] == "BadRequestException"
 
 
 # --- the job store ------------------------------------------------------------------------
