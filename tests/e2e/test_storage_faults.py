@@ -174,6 +174,13 @@ def test_vocabulary_and_filter_over_50_kb_are_refused(embedded):
     )
     assert error.response["Error"]["Code"] == "BadRequestException"
     assert "50 KB" in error.response["Error"]["Message"]
+    embedded.s3().put_object(Bucket="media", Key="huge-table.txt", Body=b"Phrase\n" + b"term\n" * 12000)
+    client.create_vocabulary(VocabularyName="huge-table", LanguageCode="en-US", VocabularyFileUri="s3://media/huge-table.txt")
+    deadline = time.monotonic() + 30
+    while (vocabulary := client.get_vocabulary(VocabularyName="huge-table"))["VocabularyState"] == "PENDING":
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert vocabulary["VocabularyState"] == "FAILED" and "50 KB" in vocabulary["FailureReason"], vocabulary
     # Just under the limit is fine.
     client.create_vocabulary(VocabularyName="large", LanguageCode="en-US", Phrases=phrases[:1000])
 
