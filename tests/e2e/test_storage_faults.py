@@ -289,7 +289,7 @@ def test_full_disk_is_reported_and_no_job_stays_stuck(tmp_path):
         pytest.skip("mounting a small tmpfs as the data dir needs root (CI runs as root)")
     data_dir = tmp_path / "data"
     data_dir.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=400m", "tmpfs", str(data_dir)], check=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=160m", "tmpfs", str(data_dir)], check=True)
     emulator = None
     try:
         emulator = EmulatorProcess(data_dir, ["--model-store-dir", str(tmp_path / "model-store")]).start()
