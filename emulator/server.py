@@ -114,6 +114,10 @@ def run(settings: Settings) -> None:
         s3_endpoint = settings.s3_endpoint
     try:
         runtime = build_runtime(settings, s3_endpoint)
+        if embedded and runtime.health:
+            # A dead SeaweedFS shows in health at once and is started again; the next s3 probe
+            # (within its 5 s interval) clears the reason once it answers.
+            embedded.watch(on_exit=lambda why: runtime.health.fail("s3", why))
         streaming = ""
         if runtime.tls:
             ports = [p for p in (settings.https_port, settings.websocket_port) if p]

@@ -9,6 +9,7 @@ responses recorded against AWS in shared/reference/aws-recorded-responses.json.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Callable
 
@@ -22,7 +23,9 @@ from emulator.service.state_log import job_changed, job_resumed
 from emulator.service.tags import validate_new_tags
 from emulator.service.store import AlreadyExists, Record, Store
 from emulator.service.worker import WorkerPool
-from emulator.storage.s3 import ObjectStore
+from emulator.storage.s3 import ObjectNotFound, ObjectStore, StorageError
+
+log = logging.getLogger(__name__)
 
 KIND = "transcription-job"
 UNFINISHED = ("QUEUED", "IN_PROGRESS")
@@ -135,8 +138,11 @@ class TranscriptionJobs:
 
     def _admit(self, ctx: RequestContext, name: str, doc: dict, internal: dict, deferred: bool, now: float) -> None:
         """Stores a new job (IN_PROGRESS when a worker is free, else QUEUED; `doc` is updated)
-        and hands it to the worker pool. LimitExceededException beyond the concurrency quota
-        unless deferred; ConflictException for a taken name."""
+        and hands it to the worker pool. BadRequestException for an OutputKey the S3 server
+        would rewrite (s3_uri.check_output_key); LimitExceededException beyond the concurrency
+        quota unless deferred; ConflictException for a taken name; StoreUnavailable
+        (InternalFailureException) when the store cannot write, with nothing stored."""
+        s3_uri.check_output_key(internal.get("OutputKey"))
         if self.pool.in_flight >= self.max_concurrent_jobs and not deferred:
             raise LimitExceededException(CONCURRENCY_LIMIT.format(limit=self.max_concurrent_jobs))
         if self.pool.reserve():
@@ -148,6 +154,9 @@ class TranscriptionJobs:
         except AlreadyExists:
             self.pool.release()
             raise ConflictException(JOB_EXISTS) from None
+        except BaseException:  # StoreUnavailable (disk full): nothing stored, nothing reserved
+            self.pool.release()
+            raise
         key = (self.kind, ctx.region, name)
         self.progress.start(key, record.status)
         job_changed(self.kind, ctx.region, name, None, record.status)
@@ -260,7 +269,11 @@ class TranscriptionJobs:
         for internal_key in ("Transcript", "RedactedTranscript"):
             location = record.internal.get(internal_key)
             if location and location["type"] == "SERVICE_BUCKET":
-                self.objects.delete(location["bucket"], location["key"])
+                try:
+                    self.objects.delete(location["bucket"], location["key"])
+                except (ObjectNotFound, StorageError) as e:  # the job is gone; an orphan file is harmless
+                    log.warning("job %s deleted, its transcript %s/%s not: %s",
+                                record.name, location["bucket"], location["key"], e)
 
     # --- shared -------------------------------------------------------------------------
 

@@ -71,12 +71,12 @@ from emulator.service import s3_uri
 from emulator.service.clock import aws_now
 from emulator.service.pagination import paginate
 from emulator.service.state_log import resource_changed
-from emulator.service.store import AlreadyExists, Record, Store
+from emulator.service.store import AlreadyExists, Record, Store, wait_for_room
 from emulator.service.tags import validate_new_tags
 from emulator.service.vocabularies import CANNOT_ACCESS, NOT_AN_S3_URI, pick_members
 from emulator.service.worker import WorkerPool
 from emulator.storage.models import ModelStore
-from emulator.storage.s3 import ObjectNotFound, ObjectStore, StorageError
+from emulator.storage.s3 import ObjectNotFound, ObjectStore, StorageError, StorageUnavailable, patiently
 
 if TYPE_CHECKING:  # jobs will look models up; importing it here at run time would be circular
     from emulator.service.jobs import RequestContext
@@ -113,6 +113,11 @@ FORMATTING = (
 TOO_LARGE = (
     "The {kind} data under {uri} is larger than {limit}. The maximum combined size is 2 GB for "
     "training data and 200 MB for tuning data."
+)
+
+S3_UNAVAILABLE = (
+    "Internal failure: {cause}; still failing after 60 seconds of retries. "
+    "Check that the emulator's S3 server runs, then create your model again."
 )
 
 TRAINING_LIMIT = 2 * 1024**3  # bytes, developer guide
@@ -307,9 +312,11 @@ class LanguageModels:
             raise TrainingDataError(NOT_AN_S3_URI)
         bucket, prefix = location
         try:
-            keys = self.objects.list_keys(bucket, prefix)
+            keys = patiently(lambda: self.objects.list_keys(bucket, prefix), what=f"listing {uri}")
         except ObjectNotFound:  # no such bucket
             keys = []
+        except StorageUnavailable as e:
+            raise TrainingDataError(S3_UNAVAILABLE.format(cause=e)) from None
         except StorageError:
             raise TrainingDataError(CANNOT_ACCESS) from None
         if not keys:
@@ -318,7 +325,9 @@ class LanguageModels:
         for key in keys:
             file_uri = f"s3://{bucket}/{key}"
             try:
-                data = self.objects.get_bytes(bucket, key)
+                data = patiently(lambda: self.objects.get_bytes(bucket, key), what=f"reading {file_uri}")
+            except StorageUnavailable as e:
+                raise TrainingDataError(S3_UNAVAILABLE.format(cause=e)) from None
             except (ObjectNotFound, StorageError):
                 raise TrainingDataError(CANNOT_ACCESS) from None
             size += len(data)
@@ -359,7 +368,7 @@ class LanguageModels:
                 record.status = record.doc["ModelStatus"] = "COMPLETED"
                 record.internal.update(outcome or {})
 
-        self.store.modify(KIND, region, name, change)
+        wait_for_room(lambda: self.store.modify(KIND, region, name, change), f"language model {name}")
         if changed:
             resource_changed(KIND, region, name, "IN_PROGRESS", "FAILED" if failure else "COMPLETED", failure)
 

@@ -44,9 +44,9 @@ from emulator.service.output import (
 from emulator.service.redaction import mark_redacted, redact_results
 from emulator.service.speakers import add_speaker_labels
 from emulator.service.subtitles import cues, render_subtitles
-from emulator.service.store import Record, Store
+from emulator.service.store import Record, Store, wait_for_room
 from emulator.storage.models import ModelStore
-from emulator.storage.s3 import ObjectNotFound, ObjectStore, StorageError
+from emulator.storage.s3 import OUTAGE_GRACE, ObjectNotFound, ObjectStore, StorageError, StorageUnavailable, patiently
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +96,16 @@ NO_SPEECH_FOR_LANGUAGE_ID = (
 NO_OUTPUT_BUCKET = (
     "The specified S3 bucket can't be accessed: {bucket}. "
     "Make sure the bucket exists and that you have write permission, and try your request again."
+)
+# The emulator's own wording (AWS's storage never fails this way): names the cause and what to do.
+S3_UNAVAILABLE = (
+    "Internal failure: {cause}; still failing after {grace:.0f} seconds of retries. "
+    "Check that the emulator's S3 server runs, then start the job again."
+)
+CANNOT_WRITE = "Internal failure: the transcript couldn't be written to S3 ({cause}). Start the job again."
+NO_LOCAL_SPACE = (
+    "Internal failure: the emulator's disk has no space for the media ({cause}). "
+    "Free disk space in the data directory, then start the job again."
 )
 _UNREADABLE = {
     MediaProblem.EMPTY: "the file is empty",
@@ -236,7 +246,7 @@ class TranscriptionPipeline:
                 record.status = record.doc["TranscriptionJobStatus"] = "IN_PROGRESS"
                 record.doc["StartTime"] = self.clock()
 
-        record = self.store.modify(self.kind, region, name, start)
+        record = wait_for_room(lambda: self.store.modify(self.kind, region, name, start), f"job {name}")
         if record is None or record.status != "IN_PROGRESS":
             self.progress.finish(job_key)
             return  # deleted, or finished, while it waited
@@ -316,7 +326,19 @@ class TranscriptionPipeline:
         return redacted
 
     def _put_json(self, location: dict, document: dict) -> None:
-        self.objects.put_bytes(location["bucket"], location["key"], json.dumps(document).encode(), "application/json")
+        self._put(location, json.dumps(document).encode(), "application/json")
+
+    def _put(self, location: dict, data: bytes, content_type: str) -> None:
+        """Writes an output object, waiting out a short S3 outage (OUTAGE_GRACE). JobFailed."""
+        try:
+            patiently(
+                lambda: self.objects.put_bytes(location["bucket"], location["key"], data, content_type),
+                what=f"writing s3://{location['bucket']}/{location['key']}",
+            )
+        except StorageUnavailable as e:
+            raise JobFailed(S3_UNAVAILABLE.format(cause=e, grace=OUTAGE_GRACE)) from None
+        except StorageError as e:
+            raise JobFailed(CANNOT_WRITE.format(cause=e)) from None
 
     def _load_media(self, record: Record, work_dir: Path) -> "Media":
         """Fetches, checks and decodes the job's media (FAILED reasons as AWS words them)."""
@@ -534,25 +556,31 @@ class TranscriptionPipeline:
             location = {**output, "key": f"{base}.{subtitle_format}"}
             text = render_subtitles(results, subtitle_format, request.get("OutputStartIndex", 0))
             content_type = "text/vtt" if subtitle_format == "vtt" else "application/x-subrip"
-            self.objects.put_bytes(location["bucket"], location["key"], text.encode(), content_type)
+            self._put(location, text.encode(), content_type)
             locations.append(location)
         return locations
 
     def _fetch(self, bucket: str, key: str, path: Path) -> None:
+        """Downloads the media, waiting out a short S3 outage (OUTAGE_GRACE). JobFailed."""
         try:
-            size = self.objects.stat(bucket, key).size
+            size = self._patient_s3(lambda: self.objects.stat(bucket, key).size, f"reading s3://{bucket}/{key}")
+            if size > self.limits.max_bytes:
+                raise JobFailed(TOO_LARGE)
+            self._patient_s3(lambda: self.objects.download(bucket, key, path), f"reading s3://{bucket}/{key}")
         except ObjectNotFound:
             raise JobFailed(NO_SUCH_OBJECT) from None
+        except OSError as e:  # the local copy: no space left in the scratch dir
+            raise JobFailed(NO_LOCAL_SPACE.format(cause=e.strerror or e)) from None
         except StorageError:
             raise JobFailed(CANNOT_ACCESS) from None
-        if size > self.limits.max_bytes:
-            raise JobFailed(TOO_LARGE)
+
+    @staticmethod
+    def _patient_s3(call, what: str):
+        """`call` retried through a short S3 outage; JobFailed with S3_UNAVAILABLE after it."""
         try:
-            self.objects.download(bucket, key, path)
-        except ObjectNotFound:
-            raise JobFailed(NO_SUCH_OBJECT) from None
-        except StorageError:
-            raise JobFailed(CANNOT_ACCESS) from None
+            return patiently(call, what=what)
+        except StorageUnavailable as e:
+            raise JobFailed(S3_UNAVAILABLE.format(cause=e, grace=OUTAGE_GRACE)) from None
 
     def _output_location(self, record: Record) -> dict:
         """Checked before transcribing, so a bad bucket fails fast."""
@@ -560,12 +588,12 @@ class TranscriptionPipeline:
         bucket = internal.get("OutputBucketName")
         try:
             if bucket:
-                if not self.objects.bucket_exists(bucket):
+                if not self._patient_s3(lambda: self.objects.bucket_exists(bucket), f"checking bucket {bucket}"):
                     raise JobFailed(NO_OUTPUT_BUCKET.format(bucket=bucket))
                 key = self._customer_key(record)
                 return {"type": "CUSTOMER_BUCKET", "bucket": bucket, "key": key}
             bucket = s3_uri.service_bucket(record.region)
-            self.objects.ensure_bucket(bucket)
+            self._patient_s3(lambda: self.objects.ensure_bucket(bucket), f"creating bucket {bucket}")
         except StorageError:
             raise JobFailed(NO_OUTPUT_BUCKET.format(bucket=bucket)) from None
         key = f"{internal['AccountId']}/{record.name}/{uuid.uuid4()}/asrOutput.json"
@@ -583,7 +611,9 @@ class TranscriptionPipeline:
                 # As recorded from AWS (test_transcribe_error_invalid_length): FAILED jobs have no CompletionTime.
                 current.doc["CompletionTime"] = self.clock()
 
-        if self.store.modify(self.kind, record.region, record.name, finish) is None:
+        if wait_for_room(
+            lambda: self.store.modify(self.kind, record.region, record.name, finish), f"job {record.name}"
+        ) is None:
             return  # deleted meanwhile: its deletion was the last change
         job_changed(
             self.kind,

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote, urlsplit
 
+from emulator.aws.errors import BadRequestException
+
 _AWS_PATH_STYLE = re.compile(r"^s3([.-][a-z0-9-]+)?(\.dualstack)?(\.[a-z0-9-]+)?\.amazonaws\.com(\.cn)?$")
 _AWS_VIRTUAL_HOSTED = re.compile(r"^(?P<bucket>.+)\.s3([.-][a-z0-9-]+)?\.amazonaws\.com(\.cn)?$")
 
@@ -55,6 +57,33 @@ def customer_output_key(job_name: str, output_key: str | None) -> str:
     if output_key.endswith(".json"):
         return output_key
     return f"{output_key}.json"
+
+
+BAD_OUTPUT_KEY = (
+    "The OutputKey {key!r} isn't a key that the emulator can write exactly: it {problem}. "
+    "Use an OutputKey whose segments are separated by single slashes, without '.' or '..' segments, "
+    "and try your request again."
+)
+
+
+def check_output_key(output_key: str | None) -> None:
+    """Refuses an OutputKey whose object the S3 server would store under another key than
+    TranscriptFileUri names (S3 servers normalise `a/../b`, `./a`, `a//b` and `/a` paths).
+    Covers the keys derived from it too (subtitles `.srt`/`.vtt`, `redacted-` transcripts),
+    which change only the last segment. Raises BadRequestException. [Emulator rule: AWS's
+    own keys are opaque strings.]"""
+    if not output_key:
+        return
+    segments = output_key.split("/")
+    if output_key.startswith("/"):
+        problem = "starts with '/'"
+    elif "//" in output_key:
+        problem = "contains '//'"
+    elif any(segment in (".", "..") for segment in segments):
+        problem = "has a '.' or '..' segment"
+    else:
+        return
+    raise BadRequestException(BAD_OUTPUT_KEY.format(key=output_key, problem=problem))
 
 
 def public_s3_url(region: str, bucket: str, key: str) -> str:

@@ -27,10 +27,18 @@ from emulator.service.clock import aws_now
 from emulator.service.pagination import PRESIGNED_URL_LIFETIME, paginate
 from emulator.service.state_log import resource_changed
 from emulator.service.tags import validate_new_tags
-from emulator.service.store import AlreadyExists, Record, Store
-from emulator.service.vocabulary_tables import Vocabulary, VocabularyTableError, parse_phrases, parse_table
+from emulator.service.store import AlreadyExists, Record, Store, wait_for_room
+from emulator.service.vocabulary_tables import (
+    MAX_FILE_BYTES,
+    TOO_LARGE,
+    Vocabulary,
+    VocabularyTableError,
+    check_list_size,
+    parse_phrases,
+    parse_table,
+)
 from emulator.service.worker import WorkerPool
-from emulator.storage.s3 import ObjectNotFound, ObjectStore, StorageError
+from emulator.storage.s3 import ObjectNotFound, ObjectStore, StorageError, StorageUnavailable, patiently
 
 if TYPE_CHECKING:  # jobs will look vocabularies up; importing it here at run time would be circular
     from emulator.service.jobs import RequestContext
@@ -52,6 +60,10 @@ CANNOT_ACCESS = (
     "Make sure that you have read permission and try your request again."
 )
 CANNOT_STORE = "The vocabulary couldn't be stored in the service bucket. Try your request again."
+S3_UNAVAILABLE = (
+    "Internal failure: {cause}; still failing after 60 seconds of retries. "
+    "Check that the emulator's S3 server runs, then update the vocabulary again."
+)
 NOT_READY = (
     "The requested vocabulary {name} isn't ready: its state is {state}. "
     "Wait until the vocabulary state is READY, then try your request again."
@@ -132,6 +144,7 @@ class Vocabularies:
             raise BadRequestException(EITHER_SOURCE)
         if phrases is not None:
             try:
+                check_list_size(phrases, "vocabulary", "Phrases")
                 parse_phrases(phrases)
             except VocabularyTableError as e:
                 raise BadRequestException(e.reason) from None
@@ -254,6 +267,8 @@ class Vocabularies:
             self._finish(region, name, revision, failure=e.reason)
         except ObjectNotFound:
             self._finish(region, name, revision, failure=NOT_AN_S3_URI)
+        except StorageUnavailable as e:
+            self._finish(region, name, revision, failure=S3_UNAVAILABLE.format(cause=e))
         except StorageError:
             self._finish(region, name, revision, failure=CANNOT_ACCESS)
         else:
@@ -265,7 +280,10 @@ class Vocabularies:
         location = self._location(source["VocabularyFileUri"])
         if location is None:  # checked at the request; a stored record may predate that
             raise ObjectNotFound(source["VocabularyFileUri"])
-        return parse_table(self.objects.get_bytes(*location))
+        what = f"reading {source['VocabularyFileUri']}"
+        if patiently(lambda: self.objects.stat(*location), what=what).size > MAX_FILE_BYTES:
+            raise VocabularyTableError(TOO_LARGE.format(what="vocabulary"))  # before reading it
+        return parse_table(patiently(lambda: self.objects.get_bytes(*location), what=what))
 
     def _finish(
         self, region: str, name: str, revision: str, vocabulary: Vocabulary | None = None, failure: str | None = None
@@ -285,10 +303,14 @@ class Vocabularies:
                 bucket = s3_uri.service_bucket(region)
                 key = f"{record.internal['AccountId']}/{self.download_folder}/{name}.txt"
                 try:
-                    self.objects.ensure_bucket(bucket)
-                    self.objects.put_bytes(bucket, key, vocabulary.to_table().encode(), "text/plain; charset=utf-8")
-                except StorageError:
-                    failure = CANNOT_STORE
+                    # Under self._lock, so no Update waits behind an outage for long: the grace is short.
+                    patiently(lambda: self.objects.ensure_bucket(bucket), grace=10, what=f"creating {bucket}")
+                    patiently(
+                        lambda: self.objects.put_bytes(bucket, key, vocabulary.to_table().encode(), "text/plain; charset=utf-8"),
+                        grace=10, what=f"writing s3://{bucket}/{key}",
+                    )
+                except StorageError as e:
+                    failure = CANNOT_STORE.replace(" bucket.", f" bucket ({e}).")
                 else:
                     outcome = {"Entries": vocabulary.to_json(), "Download": {"bucket": bucket, "key": key}}
 
@@ -301,7 +323,8 @@ class Vocabularies:
                     record.status = record.doc["VocabularyState"] = "READY"
                     record.internal.update(outcome)
 
-            if self.store.modify(self.kind, region, name, change) is not None:
+            written = wait_for_room(lambda: self.store.modify(self.kind, region, name, change), f"{self.kind} {name}")
+            if written is not None:
                 resource_changed(self.kind, region, name, "PENDING", "FAILED" if failure else "READY", failure)
 
     # --- shared -------------------------------------------------------------------------

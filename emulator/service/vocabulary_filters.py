@@ -14,6 +14,7 @@ Wording: analogous to vocabularies (digest §1.3; moto uses the same sentences).
 from __future__ import annotations
 
 import threading
+import uuid
 from typing import TYPE_CHECKING, Callable
 
 from emulator.aws.errors import (
@@ -36,12 +37,15 @@ from emulator.service.vocabularies import (
     pick_members,
 )
 from emulator.service.vocabulary_tables import (
+    MAX_FILE_BYTES,
+    TOO_LARGE,
     VocabularyTableError,
+    check_list_size,
     filter_file_text,
     normalise_filter_words,
     parse_filter_file,
 )
-from emulator.storage.s3 import ObjectNotFound, ObjectStore, StorageError
+from emulator.storage.s3 import ObjectNotFound, ObjectStore, StorageError, StorageUnavailable
 
 if TYPE_CHECKING:
     from emulator.service.jobs import RequestContext
@@ -55,7 +59,14 @@ FILTER_NOT_FOUND = (
 )
 FILTER_EXISTS = "The requested vocabulary filter name already exists. Use a different vocabulary filter name."
 EITHER_SOURCE = "Either Words or VocabularyFilterFileUri field should be provided."
-CANNOT_STORE = "The vocabulary filter couldn't be stored in the service bucket. Try your request again."
+CANNOT_STORE = (
+    "Internal failure: the vocabulary filter couldn't be stored in the service bucket ({cause}). "
+    "Nothing was created or changed; try your request again."
+)
+CANNOT_READ = (
+    "Internal failure: the vocabulary filter file couldn't be read ({cause}). "
+    "Nothing was created or changed; try your request again."
+)
 LANGUAGE_MISMATCH = (
     "The language code of the vocabulary filter {name} ({filter}) doesn't match the language code of the "
     "transcription job ({job}). Use a vocabulary filter with the job's language code and try your request again."
@@ -106,46 +117,56 @@ class VocabularyFilters:
             "key": f"{ctx.account_id}/vocabulary-filters/{name}.txt",
         }
         internal = {"AccountId": ctx.account_id, "Words": words, "Download": download}
+        # The S3 copy first, the row last: the row is what makes the filter exist, so a failure
+        # of either leaves nothing behind and the same request can simply be sent again.
         with self._lock:
+            if self.store.get(KIND, ctx.region, name) is not None:
+                raise ConflictException(FILTER_EXISTS)
+            self._store_words(download, words)
             try:
                 self.store.insert(Record(KIND, ctx.region, name, STATUS, now, doc, internal))
-            except AlreadyExists:
+            except AlreadyExists:  # created by another process on the same data dir
                 raise ConflictException(FILTER_EXISTS) from None
-            try:
-                self._store_words(download, words)
-            except InternalFailureException:
-                self.store.delete(KIND, ctx.region, name)
+            except BaseException:
+                delete_quietly(self.objects, download)
                 raise
         resource_changed(KIND, ctx.region, name, None, STATUS)
         return pick_members(doc, _CREATE_MEMBERS)
 
     def _words(self, params: dict) -> list[str]:
-        """The filter's words from `Words` or the file at `VocabularyFilterFileUri`; BadRequestException."""
+        """The filter's words from `Words` or the file at `VocabularyFilterFileUri`, at most
+        MAX_FILE_BYTES (50 KB) either way, checked before parsing. BadRequestException."""
         words, uri = params.get("Words"), params.get("VocabularyFilterFileUri")
         if (words is None) == (uri is None):
             raise BadRequestException(EITHER_SOURCE)
         try:
             if words is not None:
+                check_list_size(words, "vocabulary filter", "Words")
                 return normalise_filter_words(words)
             location = s3_uri.parse_s3_uri(uri, (self.objects.endpoint, self.objects.public_endpoint))
             if location is None:
                 raise BadRequestException(NOT_AN_S3_URI)
+            if self.objects.stat(*location).size > MAX_FILE_BYTES:
+                raise BadRequestException(TOO_LARGE.format(what="vocabulary filter"))
             return parse_filter_file(self.objects.get_bytes(*location))
         except VocabularyTableError as e:
             raise BadRequestException(e.reason) from None
         except ObjectNotFound:
             raise BadRequestException(NOT_AN_S3_URI) from None
+        except StorageUnavailable as e:
+            raise InternalFailureException(CANNOT_READ.format(cause=e)) from None
         except StorageError:
             raise BadRequestException(CANNOT_ACCESS) from None
 
     def _store_words(self, download: dict, words: list[str]) -> None:
+        """Writes the DownloadUri copy. InternalFailureException naming the S3 problem."""
         try:
             self.objects.ensure_bucket(download["bucket"])
             self.objects.put_bytes(
                 download["bucket"], download["key"], filter_file_text(words).encode(), "text/plain; charset=utf-8"
             )
-        except StorageError:
-            raise InternalFailureException(CANNOT_STORE) from None
+        except (ObjectNotFound, StorageError) as e:
+            raise InternalFailureException(CANNOT_STORE.format(cause=e)) from None
 
     # --- GetVocabularyFilter ------------------------------------------------------------
 
@@ -177,18 +198,35 @@ class VocabularyFilters:
         self._find(ctx.region, name)
         words = self._words(params)
 
-        def change(record: Record) -> None:
+        def change_words(record: Record) -> None:
             record.doc["LastModifiedTime"] = self.clock()
             for member in ("DataAccessRoleArn", "EncryptionConfiguration"):
                 if member in params:
                     record.doc[member] = params[member]
             record.internal["Words"] = words
 
-        with self._lock:  # the stored word list and its DownloadUri copy change together
-            record = self.store.modify(KIND, ctx.region, name, change)
+        # The new copy goes to a new key, and the row then points at it: a failure of either
+        # step leaves the filter as it was (the old words, the old DownloadUri).
+        with self._lock:
+            current = self._find(ctx.region, name)
+            old_download = current.internal["Download"]
+            download = {**old_download, "key": f"{ctx.account_id}/vocabulary-filters/{name}-{uuid.uuid4().hex[:12]}.txt"}
+            self._store_words(download, words)
+
+            def change(record: Record) -> None:
+                change_words(record)
+                record.internal["Download"] = download
+
+            try:
+                record = self.store.modify(KIND, ctx.region, name, change)
+            except BaseException:
+                delete_quietly(self.objects, download)
+                raise
             if record is None:
+                delete_quietly(self.objects, download)
                 raise NotFoundException(FILTER_NOT_FOUND)
-            self._store_words(record.internal["Download"], words)
+            if old_download != download:
+                delete_quietly(self.objects, old_download)
         return pick_members(record.doc, _CREATE_MEMBERS)
 
     # --- DeleteVocabularyFilter ---------------------------------------------------------

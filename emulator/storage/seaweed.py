@@ -16,15 +16,18 @@ from __future__ import annotations
 
 import ctypes
 import json
+import logging
 import os
 import shutil
 import signal
 import stat
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import urllib3
 from minio import Minio
@@ -45,6 +48,11 @@ _GO_MEMORY_LIMIT = "256MiB"
 _CHILD_ENV_PREFIXES = ("WEED_", "AWS_", "S3_")
 
 _PR_SET_PDEATHSIG = 1
+
+log = logging.getLogger(__name__)
+
+WATCH_INTERVAL = 0.5  # seconds between the watchdog's looks at the child
+RESTART_BACKOFF = (1.0, 2.0, 5.0, 10.0)  # seconds before each further try when a restart fails
 
 # SeaweedFS's fixed HTTP -> gRPC port offset, which mini's worker assumes for the admin server.
 _ADMIN_GRPC_OFFSET = 10000
@@ -179,6 +187,8 @@ class EmbeddedS3:
         self.weed_binary = Path(weed_binary) if weed_binary else None
         self.log_file = Path(log_file).absolute() if log_file else self.data_dir / "seaweedfs.log"
         self._proc: subprocess.Popen | None = None
+        self._stopping = threading.Event()  # set by stop(): the watchdog restarts nothing after it
+        self._watchdog: threading.Thread | None = None
 
     @property
     def endpoint(self) -> str:
@@ -251,6 +261,10 @@ class EmbeddedS3:
         in the latter case. Raises FileNotFoundError if `weed` cannot be found.
         Does nothing if already running.
         """
+        self._stopping.clear()
+        self._launch(timeout)
+
+    def _launch(self, timeout: float = 60.0) -> None:
         if self.pid is not None:
             return
         (self.data_dir / "data").mkdir(parents=True, exist_ok=True)
@@ -279,8 +293,51 @@ class EmbeddedS3:
         try:
             self._wait_ready(timeout)
         except BaseException:
-            self.stop()
+            self._terminate()
             raise
+
+    def watch(self, on_exit: Callable[[str], None], on_restart: Callable[[], None] | None = None) -> None:
+        """Starts a daemon thread that looks at the child every WATCH_INTERVAL seconds and,
+        when it has exited without stop(), calls `on_exit(reason)` (e.g. HealthMonitor.fail,
+        so health says degraded) and starts it again on the same ports and data, retrying
+        after RESTART_BACKOFF seconds while that fails; then `on_restart()`. A restart takes
+        about 1 s. The restarted child's PR_SET_PDEATHSIG is bound to this thread, which
+        lives until the process ends (see the class docstring). Idempotent."""
+        if self._watchdog is not None:
+            return
+        self._watchdog = threading.Thread(
+            target=self._watch, args=(on_exit, on_restart), name="seaweedfs-watchdog", daemon=True
+        )
+        self._watchdog.start()
+
+    def _watch(self, on_exit: Callable[[str], None], on_restart: Callable[[], None] | None) -> None:
+        while not self._stopping.wait(WATCH_INTERVAL):
+            proc = self._proc
+            if proc is None or proc.poll() is None:
+                continue
+            why = f"embedded SeaweedFS (pid {proc.pid}) exited with code {proc.returncode}; restarting it"
+            log.error("%s", why)
+            on_exit(why)
+            self._proc = None
+            self._remove_unix_sockets()
+            attempt = 0
+            while not self._stopping.is_set():
+                try:
+                    self._launch()
+                    break
+                except Exception as e:  # a port still held, a full disk: say why, try again
+                    delay = RESTART_BACKOFF[min(attempt, len(RESTART_BACKOFF) - 1)]
+                    attempt += 1
+                    why = f"embedded SeaweedFS could not be restarted (try {attempt}): {str(e).splitlines()[0]}"
+                    log.error("%s; next try in %.0f s", why, delay)
+                    on_exit(why)
+                    self._stopping.wait(delay)
+            if self._stopping.is_set():
+                self._terminate(timeout=2)
+                return
+            log.info("embedded SeaweedFS restarted (pid %s) on %s", self.pid, self.endpoint)
+            if on_restart:
+                on_restart()
 
     def _wait_ready(self, timeout: float) -> None:
         # No urllib3 retries: we poll ourselves, and minio's backoff would overshoot the deadline.
@@ -326,9 +383,13 @@ class EmbeddedS3:
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the server: SIGTERM, wait up to `timeout` seconds, then SIGKILL.
 
-        Signals the child's whole process group. Idempotent; never raises for
-        an already-stopped server.
+        Signals the child's whole process group, and ends the watchdog's restarts.
+        Idempotent; never raises for an already-stopped server.
         """
+        self._stopping.set()
+        self._terminate(timeout)
+
+    def _terminate(self, timeout: float = 10.0) -> None:
         proc, self._proc = self._proc, None
         if proc is None:
             return

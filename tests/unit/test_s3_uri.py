@@ -45,3 +45,19 @@ def test_output_key_rules(output_key, expected):
 def test_aws_url_forms():
     assert public_s3_url("eu-west-1", "b", "k/x.json") == "https://s3.eu-west-1.amazonaws.com/b/k/x.json"
     assert service_bucket("us-east-1") == "aws-transcribe-us-east-1-prod"
+
+
+@pytest.mark.parametrize("key", ["a/../b", "/a", "a//b", "./a", "a/.", "..", "x/./y.json"])
+def test_output_keys_with_dot_segments_or_empty_segments_are_refused(key):
+    from emulator.aws.errors import BadRequestException
+    from emulator.service.s3_uri import check_output_key
+
+    with pytest.raises(BadRequestException, match="OutputKey"):
+        check_output_key(key)
+
+
+@pytest.mark.parametrize("key", [None, "", "a/b", "folder/", "a.b/..c/d..json", "x/.hidden.json"])
+def test_ordinary_output_keys_pass(key):
+    from emulator.service.s3_uri import check_output_key
+
+    check_output_key(key)

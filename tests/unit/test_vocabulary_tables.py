@@ -184,3 +184,14 @@ def test_filter_words_member():
 def test_filter_file_text():
     assert filter_file_text(["darn", "heck"]) == "darn\nheck\n"
     assert parse_filter_file(filter_file_text(["darn", "heck"]).encode()) == ["darn", "heck"]
+
+
+def test_a_phrase_list_over_50_kb_is_refused_before_it_is_parsed():
+    from emulator.service.vocabulary_tables import MAX_FILE_BYTES, check_list_size
+
+    check_list_size(["a" * 99] * (MAX_FILE_BYTES // 100), "vocabulary", "Phrases")  # exactly 50 KB
+    with pytest.raises(VocabularyTableError, match="50 KB"):
+        check_list_size(["a" * 99] * (MAX_FILE_BYTES // 100 + 1), "vocabulary", "Phrases")
+    endless = iter(lambda: "é" * 10, None)  # a generator that never ends: counting must stop
+    with pytest.raises(VocabularyTableError, match="Phrases"):
+        check_list_size(endless, "vocabulary", "Phrases")
