@@ -208,3 +208,20 @@ def speak(tmp_path: Path, text: str, name: str = "speech.wav") -> Path:
     path = tmp_path / name
     subprocess.run([espeak, "-v", "en-us", "-s", "140", "-w", str(path), text], check=True)
     return path
+
+
+def fill_disk(directory: Path) -> Path:
+    """Writes one file in `directory` until its file system is full (1 MiB, then 4 KiB, then
+    1-byte writes); returns the file, whose removal frees the space again."""
+    filler = directory / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        for size in (1 << 20, 1 << 12, 1):
+            try:
+                while True:
+                    os.write(fd, b"\0" * size)
+            except OSError:
+                pass
+    finally:
+        os.close(fd)
+    return filler

@@ -20,7 +20,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from emulator.storage.seaweed import EmbeddedS3, SeaweedPorts
-from tests.support import EmulatorProcess, audio_path, free_s3_base, wait_for_job
+from tests.support import EmulatorProcess, audio_path, fill_disk, free_s3_base, wait_for_job
 
 
 def _weed(emulator: EmulatorProcess) -> psutil.Process:
@@ -268,22 +268,6 @@ def test_a_damaged_row_is_skipped_by_list(tmp_path):
         second.stop()
 
 
-def _fill(directory: Path) -> Path:
-    """Writes one file until the file system is full; returns it."""
-    filler = directory / "filler"
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        for size in (1 << 20, 1 << 12, 1):
-            try:
-                while True:
-                    os.write(fd, b"\0" * size)
-            except OSError:
-                pass
-    finally:
-        os.close(fd)
-    return filler
-
-
 def test_full_disk_is_reported_and_no_job_stays_stuck(tmp_path):
     if os.geteuid() != 0:
         pytest.skip("mounting a small tmpfs as the data dir needs root (CI runs as root)")
@@ -298,7 +282,7 @@ def test_full_disk_is_reported_and_no_job_stays_stuck(tmp_path):
         emulator.s3().upload_file(str(audio_path("jfk")), "media", "jfk.wav")
         _start(client, "running", "s3://media/jfk.wav")  # its outcome is written on a full disk
         _start(client, "queued", "s3://media/jfk.wav")  # one worker: starts on a full disk
-        filler = _fill(data_dir)
+        filler = fill_disk(data_dir)
         refused = _error(client.start_transcription_job, TranscriptionJobName="refused", LanguageCode="en-US",
                          Media={"MediaFileUri": "s3://media/jfk.wav"}).response["Error"]
         assert refused["Code"] == "InternalFailureException"

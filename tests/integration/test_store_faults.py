@@ -11,6 +11,7 @@ import threading
 import pytest
 
 from emulator.service.store import Record, Store, StoreUnavailable, wait_for_room
+from tests.support import fill_disk
 
 
 @pytest.fixture
@@ -24,21 +25,6 @@ def small_disk(tmp_path):
     subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
-def _fill(directory) -> str:
-    path = directory / "filler"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
-    try:
-        for size in (1 << 16, 1 << 10, 1):
-            try:
-                while True:
-                    os.write(fd, b"\0" * size)
-            except OSError:
-                pass
-    finally:
-        os.close(fd)
-    return path
-
-
 def _job(name: str, status: str = "QUEUED") -> Record:
     return Record("transcription-job", "us-east-1", name, status, 1.0, {"TranscriptionJobName": name, "pad": "x" * 3000}, {})
 
@@ -46,7 +32,7 @@ def _job(name: str, status: str = "QUEUED") -> Record:
 def test_full_disk_rolls_back_cleanly_and_background_writes_wait_for_room(small_disk):
     store = Store(small_disk / "emulator.sqlite3")
     store.insert(_job("accepted"))
-    filler = _fill(small_disk)
+    filler = fill_disk(small_disk)
 
     with pytest.raises(StoreUnavailable, match="database or disk is full"):
         for i in range(50):  # the WAL may hold a few pages more; it runs out soon
