@@ -10,7 +10,6 @@ import threading
 import time
 from dataclasses import dataclass
 
-from faster_whisper.tokenizer import _LANGUAGE_CODES
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -21,17 +20,18 @@ from emulator.aws.json_protocol import JsonProtocolEndpoint
 from emulator.aws.sigv4 import SigV4Verifier
 from emulator.config import Settings
 from emulator.console import console_routes
-from emulator.engine.recognizer import ModelLoadOptions, Recognizer
+from emulator.engine.recognizer import ModelLoadOptions, Recognizer, supports_language
 from emulator.service.clock import aws_now
 from emulator.service.health import HealthMonitor
-from emulator.service.jobs import RequestContext, TranscriptionJobs
+from emulator.service.context import RequestContext
+from emulator.service.jobs import TranscriptionJobs
 from emulator.service.language_models import LanguageModels
 from emulator.service.medical import MedicalTranscriptionJobs
 from emulator.service.medical_pipeline import MedicalTranscriptionPipeline
 from emulator.service.medical_vocabularies import MedicalVocabularies
 from emulator.service.pipeline import Limits, TranscriptionPipeline
 from emulator.service.progress import JobProgress
-from emulator.service.store import Store
+from emulator.storage.store import Store
 from emulator.service.streaming import StreamingSessions
 from emulator.service.tags import Tagging
 from emulator.service.vocabularies import Vocabularies
@@ -40,7 +40,7 @@ from emulator.service.worker import WorkerPool
 from emulator.storage.models import ModelStore
 from emulator.storage.s3 import ObjectStore
 from emulator.storage.tls import TlsFiles, prepare_tls
-from emulator.streaming import goaway, websocket
+from emulator.streaming import websocket
 from emulator.streaming.http2 import MEDICAL_PATH, STANDARD_PATH, Http2StreamingEndpoint
 
 log = logging.getLogger(__name__)
@@ -138,14 +138,11 @@ def build_runtime(settings: Settings, s3_endpoint: str) -> Runtime:
     # Keys are (kind, region, name): each job kind runs on its own pipeline.
     pool = WorkerPool(settings.workers, lambda key: runners[key[0]](key[1:]))
 
-    def supported_language(code: str) -> bool:
-        return code.split("-")[0] in _LANGUAGE_CODES
-
     jobs = TranscriptionJobs(
         store,
         pool,
         objects,
-        supported_language,
+        supports_language,
         clock=aws_now,
         vocabularies=vocabularies,
         vocabulary_filters=vocabulary_filters,
@@ -193,7 +190,7 @@ def build_runtime(settings: Settings, s3_endpoint: str) -> Runtime:
         language_models=language_models,
         pii_detector=pipeline.pii_detector,
         diarizer=pipeline.diarizer,
-        supported_language=supported_language,
+        supported_language=supports_language,
         medical_vocabularies=medical_vocabularies,
     )
     tls = None

@@ -14,7 +14,7 @@ import socket
 import tempfile
 
 from emulator.config import Settings
-from emulator.service.store import StoreError, check_database
+from emulator.storage.store import StoreError, check_database
 from emulator.storage.models import ModelError, ModelStore
 from emulator.storage.seaweed import SeaweedPorts
 

@@ -39,8 +39,8 @@ import re
 from typing import Any
 
 from emulator.aws.errors import SerializationException, UnknownOperationException, ValidationException
+from emulator.aws.model import service_model
 
-_SERVICE = "transcribe"
 _SCALAR_JAVA_TYPES = {
     "string": "String",
     "boolean": "Boolean",
@@ -55,16 +55,9 @@ _NUMERIC = ("integer", "long", "float", "double")
 _NOT_NULL = "Member must not be null"
 
 
-@functools.cache
-def _model():
-    import botocore.session
-
-    return botocore.session.get_session().get_service_model(_SERVICE)
-
-
 def operation_names() -> list[str]:
     """Every operation of botocore's transcribe service-2.json, in model order."""
-    return list(_model().operation_names)
+    return list(service_model().operation_names)
 
 
 def validate_input(operation_name: str, params: dict) -> None:
@@ -78,9 +71,9 @@ def validate_input(operation_name: str, params: dict) -> None:
     `ValidationException` listing every constraint violation (AWS wording); and
     `UnknownOperationException` for an operation the model does not have.
     """
-    if operation_name not in _model().operation_names:
+    if operation_name not in service_model().operation_names:
         raise UnknownOperationException(f"Operation {operation_name} is not supported.")
-    shape = _model().operation_model(operation_name).input_shape
+    shape = service_model().operation_model(operation_name).input_shape
     if shape is None:
         return
     violations: list[str] = []

@@ -15,6 +15,7 @@ from typing import Callable, Mapping
 from starlette.concurrency import run_in_threadpool
 
 from emulator.aws.errors import UnknownOperationException
+from emulator.aws.model import enum
 from emulator.aws.validation import validate_input
 
 Operation = Callable[[str, dict], dict]  # (region, params) -> response members
@@ -55,7 +56,4 @@ class ServiceClient:
 @functools.cache
 def model_enum(shape_name: str) -> tuple[str, ...]:
     """The enum values of a botocore transcribe shape (`LanguageCode`, `PiiEntityType`, ...)."""
-    import botocore.session
-
-    model = botocore.session.get_session().get_service_model("transcribe")
-    return tuple(model.shape_for(shape_name).enum)
+    return enum(shape_name)

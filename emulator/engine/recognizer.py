@@ -149,3 +149,12 @@ class Recognizer:
             duration=duration,
             segments=tuple(decoded),
         )
+
+
+def supports_language(tag: str) -> bool:
+    """True when Whisper can recognise the language of `tag`: a BCP-47 tag ("en-US", "ckb-IQ")
+    or an ISO 639 code ("de"); only the part before the first "-" counts. Source:
+    faster-whisper's tokenizer language table (private, read here and nowhere else)."""
+    from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+    return tag.split("-")[0] in _LANGUAGE_CODES

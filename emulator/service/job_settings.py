@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 
 from emulator.aws.errors import BadRequestException
+from emulator.aws.model import enum
 
 LANGUAGE_MISSING = (
     "The language code is missing. Either add a language code or turn on language identification."
@@ -139,10 +140,7 @@ _PREFERRED_REGIONAL = {"en": "en-US", "es": "es-US", "pt": "pt-BR", "fr": "fr-FR
 
 @functools.cache
 def _model_language_codes() -> tuple[str, ...]:
-    import botocore.session
-
-    model = botocore.session.get_session().get_service_model("transcribe")
-    return tuple(model.shape_for("LanguageCode").enum)
+    return enum("LanguageCode")
 
 
 def aws_language_code(language: str, options: list[str] | None = None) -> str | None:

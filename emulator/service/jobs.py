@@ -10,7 +10,6 @@ responses recorded against AWS in shared/reference/aws-recorded-responses.json.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from typing import Callable
 
 from emulator.aws.errors import BadRequestException, ConflictException, LimitExceededException
@@ -21,9 +20,10 @@ from emulator.service.pagination import PRESIGNED_URL_LIFETIME, paginate
 from emulator.service.progress import JobProgress
 from emulator.service.state_log import job_changed, job_resumed
 from emulator.service.tags import validate_new_tags
-from emulator.service.store import AlreadyExists, Record, Store
+from emulator.storage.store import AlreadyExists, Record, Store
 from emulator.service.worker import WorkerPool
 from emulator.storage.s3 import ObjectNotFound, ObjectStore, StorageError
+from emulator.service.context import RequestContext
 
 log = logging.getLogger(__name__)
 
@@ -51,14 +51,6 @@ _ECHOED = (
     "ModelSettings",
     "Tags",
 )
-
-
-@dataclass(frozen=True)
-class RequestContext:
-    """Who is asking: the region comes from the SigV4 credential scope."""
-
-    region: str
-    account_id: str
 
 
 class TranscriptionJobs:

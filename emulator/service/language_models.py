@@ -62,7 +62,7 @@ import unicodedata
 import uuid
 from collections import Counter
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 from tokenizers import Tokenizer, decoders, pre_tokenizers
 
@@ -71,15 +71,14 @@ from emulator.service import s3_uri
 from emulator.service.clock import aws_now
 from emulator.service.pagination import paginate
 from emulator.service.state_log import resource_changed
-from emulator.service.store import AlreadyExists, Record, Store, wait_for_room
+from emulator.storage.store import AlreadyExists, Record, Store, wait_for_room
 from emulator.service.tags import validate_new_tags
 from emulator.service.vocabularies import CANNOT_ACCESS, NOT_AN_S3_URI, pick_members
 from emulator.service.worker import WorkerPool
 from emulator.storage.models import ModelStore
 from emulator.storage.s3 import ObjectNotFound, ObjectStore, StorageError, StorageUnavailable, patiently
+from emulator.service.context import RequestContext
 
-if TYPE_CHECKING:  # jobs will look models up; importing it here at run time would be circular
-    from emulator.service.jobs import RequestContext
 
 log = logging.getLogger(__name__)
 

@@ -21,11 +21,12 @@ from typing import Callable
 from emulator.aws.errors import BadRequestException
 from emulator.service import s3_uri
 from emulator.service.job_settings import UNSUPPORTED, check_settings
-from emulator.service.jobs import DEFAULT_SETTINGS, RequestContext, TranscriptionJobs, started_job
+from emulator.service.context import RequestContext
+from emulator.service.jobs import DEFAULT_SETTINGS, TranscriptionJobs, started_job
 from emulator.service.medical_pipeline import KIND
 from emulator.service.medical_vocabularies import MEDICAL_LANGUAGE
 from emulator.service.pagination import paginate
-from emulator.service.store import Record
+from emulator.storage.store import Record
 from emulator.service.tags import validate_new_tags
 from emulator.service.vocabularies import NOT_AN_S3_URI
 

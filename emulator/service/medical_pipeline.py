@@ -19,7 +19,7 @@ from emulator.engine.pii import PiiModelMissing
 from emulator.service import s3_uri
 from emulator.service.pipeline import JobFailed, TranscriptionPipeline, check_media, unsupported_format
 from emulator.service.phi import identify_phi
-from emulator.service.store import Record
+from emulator.storage.store import Record
 
 KIND = "medical-transcription-job"
 MEDICAL_CONTAINERS = ("flac", "mp3", "mp4", "wav")

@@ -44,7 +44,7 @@ from emulator.service.output import (
 from emulator.service.redaction import mark_redacted, redact_results
 from emulator.service.speakers import add_speaker_labels
 from emulator.service.subtitles import cues, render_subtitles
-from emulator.service.store import Record, Store, wait_for_room
+from emulator.storage.store import Record, Store, wait_for_room
 from emulator.storage.models import ModelStore
 from emulator.storage.s3 import OUTAGE_GRACE, ObjectNotFound, ObjectStore, StorageError, StorageUnavailable, patiently
 

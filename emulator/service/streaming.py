@@ -77,7 +77,7 @@ from emulator.engine.streaming import StreamingOptions, StreamingTranscriber, St
 from emulator.service.filtering import apply_display_as, apply_vocabulary_filter, join_items
 from emulator.service.job_settings import aws_language_code
 from emulator.service.output import format_confidence, format_seconds, join_tokens, split_word
-from emulator.service.stream_audio import AudioDecodeError, audio_decoder
+from emulator.engine.stream_audio import AudioDecodeError, audio_decoder
 from emulator.service.streaming_settings import HEADER_PREFIX, StreamSettings, parse_settings
 
 log = logging.getLogger(__name__)
@@ -105,14 +105,6 @@ REDACTED = "[PII]"
 def idle_timeout_error() -> BadRequestException:
     """What AWS answers when no audio arrived for IDLE_TIMEOUT_SECONDS."""
     return BadRequestException(IDLE_TIMEOUT_MESSAGE)
-
-
-@dataclass(frozen=True)
-class RequestScope:
-    """Who opened the stream (duck-typed like emulator.service.jobs.RequestContext)."""
-
-    region: str
-    account_id: str
 
 
 class StreamingSessions:
@@ -718,7 +710,6 @@ def _label_speakers(tokens: list[_Token], turns: list[tuple[int, float, float]])
 __all__ = [
     "StreamingSessions",
     "StreamSession",
-    "RequestScope",
     "IDLE_TIMEOUT_SECONDS",
     "IDLE_TIMEOUT_MESSAGE",
     "idle_timeout_error",

@@ -26,12 +26,12 @@ of "enable-channel-identification" (a docs example uses it).
 
 from __future__ import annotations
 
-import functools
 import re
 import uuid
 from dataclasses import dataclass, field
 
 from emulator.aws.errors import BadRequestException, ValidationException
+from emulator.aws.model import shape
 
 HEADER_PREFIX = "x-amzn-transcribe-"
 
@@ -90,15 +90,8 @@ BAD_BOOLEAN = "Value '{value}' at '{member}' failed to satisfy constraint: Membe
 BAD_INTEGER = "Value '{value}' at '{member}' failed to satisfy constraint: Member must be an integer"
 
 
-@functools.cache
-def _batch_model():
-    import botocore.session
-
-    return botocore.session.get_session().get_service_model("transcribe")
-
-
 def _batch_shape(name: str):
-    return _batch_model().shape_for(name)
+    return shape(name)
 
 
 @dataclass(frozen=True)

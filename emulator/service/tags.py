@@ -19,14 +19,12 @@ model cannot express.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
 
 from emulator.aws.errors import BadRequestException, NotFoundException
 from emulator.service.arns import ParsedArn, parse_arn, partition_for
-from emulator.service.store import Record, Store
+from emulator.storage.store import Record, Store
+from emulator.service.context import RequestContext
 
-if TYPE_CHECKING:
-    from emulator.service.jobs import RequestContext
 
 MAX_TAGS_PER_RESOURCE = 50  # developer guide, "Tagging resources"
 RESERVED_PREFIX = "aws:"

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 from emulator.aws.errors import (
     BadRequestException,
@@ -28,7 +28,7 @@ from emulator.service.clock import aws_now
 from emulator.service.pagination import PRESIGNED_URL_LIFETIME
 from emulator.service.state_log import resource_changed
 from emulator.service.tags import validate_new_tags
-from emulator.service.store import AlreadyExists, Record, Store
+from emulator.storage.store import AlreadyExists, Record, Store
 from emulator.service.vocabularies import (
     CANNOT_ACCESS,
     NOT_AN_S3_URI,
@@ -46,9 +46,8 @@ from emulator.service.vocabulary_tables import (
     parse_filter_file,
 )
 from emulator.storage.s3 import ObjectNotFound, ObjectStore, StorageError, StorageUnavailable
+from emulator.service.context import RequestContext
 
-if TYPE_CHECKING:
-    from emulator.service.jobs import RequestContext
 
 KIND = "vocabulary-filter"
 STATUS = "READY"  # the store wants a status; filters have none on the API

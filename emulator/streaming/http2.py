@@ -35,7 +35,7 @@ from emulator.aws.errors import AWSError, BadRequestException, InternalFailureEx
 from emulator.aws.event_signing import ChunkSignatureChain, is_signed_envelope
 from emulator.aws.eventstream import EventStreamDecoder, EventStreamError, Message
 from emulator.aws.sigv4 import SigV4Verifier
-from emulator.service.jobs import RequestContext
+from emulator.service.context import RequestContext
 from emulator.service.streaming import IDLE_TIMEOUT_SECONDS, StreamingSessions, idle_timeout_error
 from emulator.service.streaming_settings import parameters_from_headers
 

@@ -59,7 +59,7 @@ from emulator.aws.errors import AWSError, BadRequestException, InternalFailureEx
 from emulator.aws.event_signing import ChunkSignatureChain, is_signed_envelope
 from emulator.aws.eventstream import EventStreamError, Message, decode_message, exception_event
 from emulator.aws.sigv4 import SigV4Verifier, SignedIdentity
-from emulator.service.jobs import RequestContext
+from emulator.service.context import RequestContext
 from emulator.service.streaming import IDLE_TIMEOUT_SECONDS, StreamingSessions, idle_timeout_error
 from emulator.streaming.http2 import AudioInbox, render_error
 

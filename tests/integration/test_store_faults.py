@@ -10,7 +10,7 @@ import threading
 
 import pytest
 
-from emulator.service.store import Record, Store, StoreUnavailable, wait_for_room
+from emulator.storage.store import Record, Store, StoreUnavailable, wait_for_room
 from tests.support import fill_disk
 
 

@@ -12,8 +12,8 @@ import botocore.session
 import pytest
 
 from emulator.aws.errors import BadRequestException, ConflictException, NotFoundException
-from emulator.service.jobs import RequestContext
-from emulator.service.store import Store
+from emulator.service.context import RequestContext
+from emulator.storage.store import Store
 from emulator.service.vocabularies import Vocabularies
 from emulator.service.vocabulary_filters import VocabularyFilters
 from emulator.service.vocabulary_tables import INVALID_HEADERS, INVALID_TERMS, VocabularyEntry

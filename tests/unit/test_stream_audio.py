@@ -1,4 +1,4 @@
-"""AudioEvent payload decoding (emulator.service.stream_audio): PCM at any rate and layout, and
+"""AudioEvent payload decoding (emulator.engine.stream_audio): PCM at any rate and layout, and
 FLAC / Ogg Opus arriving in arbitrary pieces, all to 16 kHz float32 per channel."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import av
 import numpy as np
 import pytest
 
-from emulator.service.stream_audio import AudioDecodeError, audio_decoder
+from emulator.engine.stream_audio import AudioDecodeError, audio_decoder
 
 TONE = (0.5 * np.sin(2 * np.pi * 440 * np.arange(16000 * 2) / 16000)).astype(np.float32)  # 2 s
 

@@ -7,8 +7,8 @@ import pytest
 
 from emulator.aws.errors import BadRequestException, NotFoundException, ValidationException
 from emulator.service.arns import RESOURCE_TYPES, STORE_KINDS, ParsedArn, parse_arn, resource_arn
-from emulator.service.jobs import RequestContext
-from emulator.service.store import Record, Store
+from emulator.service.context import RequestContext
+from emulator.storage.store import Record, Store
 from emulator.service.tags import RESOURCE_NOT_FOUND, Tagging, validate_new_tags
 
 REGION = "us-west-2"
