@@ -6,6 +6,7 @@ embedded SeaweedFS) exactly as a user does, and stops it by PID.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -225,3 +226,19 @@ def fill_disk(directory: Path) -> Path:
     finally:
         os.close(fd)
     return filler
+
+
+@contextlib.contextmanager
+def tmpfs(directory: Path, size: str):
+    """Mounts a tmpfs of `size` (e.g. "2m") on `directory` (created) and unmounts it after.
+    Needs root (CI runs as root): elsewhere the calling test is skipped, with that reason."""
+    import pytest
+
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root (CI runs as root)")
+    directory.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(directory)], check=True)
+    try:
+        yield directory
+    finally:
+        subprocess.run(["umount", "-l", str(directory)], check=False)

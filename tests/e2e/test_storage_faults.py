@@ -7,12 +7,9 @@ Each test uses its own emulators (own data dirs), never the session's, since it 
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
-import subprocess
 import time
-from pathlib import Path
 
 import httpx
 import psutil
@@ -20,7 +17,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from emulator.storage.seaweed import EmbeddedS3, SeaweedPorts
-from tests.support import EmulatorProcess, audio_path, fill_disk, free_s3_base, wait_for_job
+from tests.support import EmulatorProcess, audio_path, fill_disk, free_s3_base, tmpfs, wait_for_job
 
 
 def _weed(emulator: EmulatorProcess) -> psutil.Process:
@@ -269,11 +266,11 @@ def test_a_damaged_row_is_skipped_by_list(tmp_path):
 
 
 def test_full_disk_is_reported_and_no_job_stays_stuck(tmp_path):
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs as the data dir needs root (CI runs as root)")
-    data_dir = tmp_path / "data"
-    data_dir.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=160m", "tmpfs", str(data_dir)], check=True)
+    with tmpfs(tmp_path / "data", "160m") as data_dir:
+        _full_disk_scenario(tmp_path, data_dir)
+
+
+def _full_disk_scenario(tmp_path, data_dir):
     emulator = None
     try:
         emulator = EmulatorProcess(data_dir, ["--model-store-dir", str(tmp_path / "model-store")]).start()
@@ -310,4 +307,3 @@ def test_full_disk_is_reported_and_no_job_stays_stuck(tmp_path):
     finally:
         if emulator:
             emulator.stop()
-        subprocess.run(["umount", "-l", str(data_dir)], check=False)

@@ -5,24 +5,18 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import subprocess
 import threading
 
 import pytest
 
 from emulator.storage.store import Record, Store, StoreUnavailable, wait_for_room
-from tests.support import fill_disk
+from tests.support import fill_disk, tmpfs
 
 
 @pytest.fixture
 def small_disk(tmp_path):
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root (CI runs as root)")
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], check=True)
-    yield mount
-    subprocess.run(["umount", "-l", str(mount)], check=False)
+    with tmpfs(tmp_path / "disk", "2m") as mount:
+        yield mount
 
 
 def _job(name: str, status: str = "QUEUED") -> Record:
