@@ -97,10 +97,9 @@ def main(argv: list[str] | None = None) -> None:
         from emulator.startup import StartupError
 
         try:
-            code = run(settings)
+            run(settings)  # ends the process itself (status 0) after SIGINT/SIGTERM
         except StartupError as e:
             _exit(str(e))
-        sys.exit(code)
     elif args.command == "models":
         from emulator.storage.models import ModelError
 
