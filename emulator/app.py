@@ -22,8 +22,8 @@ from emulator.config import Settings
 from emulator.console import console_routes
 from emulator.engine.recognizer import ModelLoadOptions, Recognizer, supports_language
 from emulator.service.clock import aws_now
-from emulator.service.health import HealthMonitor
 from emulator.service.context import RequestContext
+from emulator.service.health import HealthMonitor
 from emulator.service.jobs import TranscriptionJobs
 from emulator.service.language_models import LanguageModels
 from emulator.service.medical import MedicalTranscriptionJobs
@@ -31,7 +31,6 @@ from emulator.service.medical_pipeline import MedicalTranscriptionPipeline
 from emulator.service.medical_vocabularies import MedicalVocabularies
 from emulator.service.pipeline import Limits, TranscriptionPipeline
 from emulator.service.progress import JobProgress
-from emulator.storage.store import Store
 from emulator.service.streaming import StreamingSessions
 from emulator.service.tags import Tagging
 from emulator.service.vocabularies import Vocabularies
@@ -39,6 +38,7 @@ from emulator.service.vocabulary_filters import VocabularyFilters
 from emulator.service.worker import WorkerPool
 from emulator.storage.models import ModelStore
 from emulator.storage.s3 import ObjectStore
+from emulator.storage.store import Store
 from emulator.storage.tls import TlsFiles, prepare_tls
 from emulator.streaming import websocket
 from emulator.streaming.http2 import MEDICAL_PATH, STANDARD_PATH, Http2StreamingEndpoint

@@ -14,9 +14,9 @@ import socket
 import tempfile
 
 from emulator.config import Settings
-from emulator.storage.store import StoreError, check_database
 from emulator.storage.models import ModelError, ModelStore
 from emulator.storage.seaweed import SeaweedPorts
+from emulator.storage.store import StoreError, check_database
 
 STORE_FILE = "emulator.sqlite3"
 

@@ -15,15 +15,15 @@ from typing import Callable
 from emulator.aws.errors import BadRequestException, ConflictException, LimitExceededException
 from emulator.service import s3_uri
 from emulator.service.clock import aws_now
+from emulator.service.context import RequestContext
 from emulator.service.job_settings import check_start_request
 from emulator.service.pagination import PRESIGNED_URL_LIFETIME, paginate
 from emulator.service.progress import JobProgress
 from emulator.service.state_log import job_changed, job_resumed
 from emulator.service.tags import validate_new_tags
-from emulator.storage.store import AlreadyExists, Record, Store
 from emulator.service.worker import WorkerPool
 from emulator.storage.s3 import ObjectNotFound, ObjectStore, StorageError
-from emulator.service.context import RequestContext
+from emulator.storage.store import AlreadyExists, Record, Store
 
 log = logging.getLogger(__name__)
 

@@ -69,16 +69,15 @@ from tokenizers import Tokenizer, decoders, pre_tokenizers
 from emulator.aws.errors import BadRequestException, ConflictException, NotFoundException
 from emulator.service import s3_uri
 from emulator.service.clock import aws_now
+from emulator.service.context import RequestContext
 from emulator.service.pagination import paginate
 from emulator.service.state_log import resource_changed
-from emulator.storage.store import AlreadyExists, Record, Store, wait_for_room
 from emulator.service.tags import validate_new_tags
 from emulator.service.vocabularies import CANNOT_ACCESS, NOT_AN_S3_URI, pick_members
 from emulator.service.worker import WorkerPool
 from emulator.storage.models import ModelStore
 from emulator.storage.s3 import ObjectNotFound, ObjectStore, StorageError, StorageUnavailable, patiently
-from emulator.service.context import RequestContext
-
+from emulator.storage.store import AlreadyExists, Record, Store, wait_for_room
 
 log = logging.getLogger(__name__)
 

@@ -20,15 +20,15 @@ from typing import Callable
 
 from emulator.aws.errors import BadRequestException
 from emulator.service import s3_uri
-from emulator.service.job_settings import UNSUPPORTED, check_settings
 from emulator.service.context import RequestContext
+from emulator.service.job_settings import UNSUPPORTED, check_settings
 from emulator.service.jobs import DEFAULT_SETTINGS, TranscriptionJobs, started_job
 from emulator.service.medical_pipeline import KIND
 from emulator.service.medical_vocabularies import MEDICAL_LANGUAGE
 from emulator.service.pagination import paginate
-from emulator.storage.store import Record
 from emulator.service.tags import validate_new_tags
 from emulator.service.vocabularies import NOT_AN_S3_URI
+from emulator.storage.store import Record
 
 # AWS documents the rule, not its message; ours names the one valid value.
 MEDICAL_LANGUAGE_ONLY = (

@@ -17,8 +17,8 @@ from __future__ import annotations
 from emulator.engine.media import MediaInfo
 from emulator.engine.pii import PiiModelMissing
 from emulator.service import s3_uri
-from emulator.service.pipeline import JobFailed, TranscriptionPipeline, check_media, unsupported_format
 from emulator.service.phi import identify_phi
+from emulator.service.pipeline import JobFailed, TranscriptionPipeline, check_media, unsupported_format
 from emulator.storage.store import Record
 
 KIND = "medical-transcription-job"

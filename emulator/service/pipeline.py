@@ -21,19 +21,17 @@ from typing import Callable
 import numpy as np
 
 from emulator.aws.errors import AWSError
-from emulator.engine.pii import PiiDetector, PiiModelMissing
 from emulator.engine.alternatives import n_best
 from emulator.engine.diarization import Diarizer
 from emulator.engine.language_id import NoSpeechError, identify_language, identify_language_spans
 from emulator.engine.media import SAMPLE_RATE, MediaError, MediaInfo, MediaProblem, decode, decode_channels, probe
+from emulator.engine.pii import PiiDetector, PiiModelMissing
 from emulator.engine.recognizer import RecognitionOptions, Recognizer, Transcription, shift_segment
 from emulator.service import s3_uri
 from emulator.service.alternatives import add_segments
 from emulator.service.filtering import apply_display_as, apply_vocabulary_filter
 from emulator.service.job_settings import aws_language_code
 from emulator.service.jobs import KIND
-from emulator.service.progress import JobProgress, scaled
-from emulator.service.state_log import job_changed
 from emulator.service.output import (
     add_channel_labels,
     format_confidence,
@@ -41,12 +39,14 @@ from emulator.service.output import (
     render_results,
     wrap_transcript,
 )
+from emulator.service.progress import JobProgress, scaled
 from emulator.service.redaction import mark_redacted, redact_results
 from emulator.service.speakers import add_speaker_labels
+from emulator.service.state_log import job_changed
 from emulator.service.subtitles import cues, render_subtitles
-from emulator.storage.store import Record, Store, wait_for_room
 from emulator.storage.models import ModelStore
 from emulator.storage.s3 import OUTAGE_GRACE, ObjectNotFound, ObjectStore, StorageError, StorageUnavailable, patiently
+from emulator.storage.store import Record, Store, wait_for_room
 
 log = logging.getLogger(__name__)
 

@@ -73,11 +73,11 @@ import numpy as np
 from emulator.aws.errors import AWSError, BadRequestException, ConflictException, LimitExceededException
 from emulator.aws.eventstream import event, exception_event
 from emulator.engine.media import SAMPLE_RATE
+from emulator.engine.stream_audio import AudioDecodeError, audio_decoder
 from emulator.engine.streaming import StreamingOptions, StreamingTranscriber, StreamResult, StreamWord
 from emulator.service.filtering import apply_display_as, apply_vocabulary_filter, join_items
 from emulator.service.job_settings import aws_language_code
 from emulator.service.output import format_confidence, format_seconds, join_tokens, split_word
-from emulator.engine.stream_audio import AudioDecodeError, audio_decoder
 from emulator.service.streaming_settings import HEADER_PREFIX, StreamSettings, parse_settings
 
 log = logging.getLogger(__name__)

@@ -19,12 +19,10 @@ model cannot express.
 
 from __future__ import annotations
 
-
 from emulator.aws.errors import BadRequestException, NotFoundException
 from emulator.service.arns import ParsedArn, parse_arn, partition_for
-from emulator.storage.store import Record, Store
 from emulator.service.context import RequestContext
-
+from emulator.storage.store import Record, Store
 
 MAX_TAGS_PER_RESOURCE = 50  # developer guide, "Tagging resources"
 RESERVED_PREFIX = "aws:"

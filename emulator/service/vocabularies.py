@@ -24,10 +24,10 @@ from typing import Callable
 from emulator.aws.errors import BadRequestException, ConflictException, NotFoundException
 from emulator.service import s3_uri
 from emulator.service.clock import aws_now
+from emulator.service.context import RequestContext
 from emulator.service.pagination import PRESIGNED_URL_LIFETIME, paginate
 from emulator.service.state_log import resource_changed
 from emulator.service.tags import validate_new_tags
-from emulator.storage.store import AlreadyExists, Record, Store, wait_for_room
 from emulator.service.vocabulary_tables import (
     MAX_FILE_BYTES,
     TOO_LARGE,
@@ -39,8 +39,7 @@ from emulator.service.vocabulary_tables import (
 )
 from emulator.service.worker import WorkerPool
 from emulator.storage.s3 import ObjectNotFound, ObjectStore, StorageError, StorageUnavailable, patiently
-from emulator.service.context import RequestContext
-
+from emulator.storage.store import AlreadyExists, Record, Store, wait_for_room
 
 KIND = "vocabulary"
 

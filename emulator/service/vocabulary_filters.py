@@ -25,10 +25,10 @@ from emulator.aws.errors import (
 )
 from emulator.service import s3_uri
 from emulator.service.clock import aws_now
+from emulator.service.context import RequestContext
 from emulator.service.pagination import PRESIGNED_URL_LIFETIME
 from emulator.service.state_log import resource_changed
 from emulator.service.tags import validate_new_tags
-from emulator.storage.store import AlreadyExists, Record, Store
 from emulator.service.vocabularies import (
     CANNOT_ACCESS,
     NOT_AN_S3_URI,
@@ -46,8 +46,7 @@ from emulator.service.vocabulary_tables import (
     parse_filter_file,
 )
 from emulator.storage.s3 import ObjectNotFound, ObjectStore, StorageError, StorageUnavailable
-from emulator.service.context import RequestContext
-
+from emulator.storage.store import AlreadyExists, Record, Store
 
 KIND = "vocabulary-filter"
 STATUS = "READY"  # the store wants a status; filters have none on the API

@@ -58,7 +58,7 @@ from urllib.parse import parse_qsl
 from emulator.aws.errors import AWSError, BadRequestException, InternalFailureException
 from emulator.aws.event_signing import ChunkSignatureChain, is_signed_envelope
 from emulator.aws.eventstream import EventStreamError, Message, decode_message, exception_event
-from emulator.aws.sigv4 import SigV4Verifier, SignedIdentity
+from emulator.aws.sigv4 import SignedIdentity, SigV4Verifier
 from emulator.service.context import RequestContext
 from emulator.service.streaming import IDLE_TIMEOUT_SECONDS, StreamingSessions, idle_timeout_error
 from emulator.streaming.http2 import AudioInbox, render_error

@@ -14,12 +14,12 @@ import pytest
 from emulator.aws.errors import BadRequestException, ConflictException, NotFoundException
 from emulator.engine.media import decode
 from emulator.engine.recognizer import ModelLoadOptions, RecognitionOptions, Recognizer
-from emulator.service.context import RequestContext
 from emulator.service import language_models as language_models_module
+from emulator.service.context import RequestContext
 from emulator.service.language_models import LanguageModels
-from emulator.storage.store import Store
 from emulator.storage.models import ModelStore
 from emulator.storage.s3 import ObjectNotFound, ObjectStore
+from emulator.storage.store import Store
 from tests.support import CARD_GAMES, audio_path, wer
 
 ACCESS_KEY = "AKIALANGUAGEMODELTEST"

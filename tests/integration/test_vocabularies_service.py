@@ -13,11 +13,11 @@ import pytest
 
 from emulator.aws.errors import BadRequestException, ConflictException, NotFoundException
 from emulator.service.context import RequestContext
-from emulator.storage.store import Store
 from emulator.service.vocabularies import Vocabularies
 from emulator.service.vocabulary_filters import VocabularyFilters
 from emulator.service.vocabulary_tables import INVALID_HEADERS, INVALID_TERMS, VocabularyEntry
 from emulator.storage.s3 import ObjectStore
+from emulator.storage.store import Store
 
 ACCESS_KEY = "AKIAVOCABULARYTEST"
 SECRET_KEY = "vocabulary-secret-key-0123456789"

@@ -8,8 +8,8 @@ import pytest
 from emulator.aws.errors import BadRequestException, NotFoundException, ValidationException
 from emulator.service.arns import RESOURCE_TYPES, STORE_KINDS, ParsedArn, parse_arn, resource_arn
 from emulator.service.context import RequestContext
-from emulator.storage.store import Record, Store
 from emulator.service.tags import RESOURCE_NOT_FOUND, Tagging, validate_new_tags
+from emulator.storage.store import Record, Store
 
 REGION = "us-west-2"
 ACCOUNT = "111122223333"
