@@ -6,16 +6,15 @@ from __future__ import annotations
 import pytest
 from tokenizers import Tokenizer
 
-from emulator.service.language_models import (
+from emulator.engine.prompt_mining import (
     BpeRarity,
-    TrainingDataError,
     build_prompt,
-    check_plain_text,
     distinctive_terms,
     representative_sentences,
     split_sentences,
     words,
 )
+from emulator.service.language_models import TrainingDataError, check_plain_text
 from emulator.storage.models import ModelStore
 from tests.support import CARD_GAMES
 
