@@ -32,24 +32,22 @@ from __future__ import annotations
 import logging
 import re
 import threading
-import uuid
 from typing import Callable
 
 from tokenizers import Tokenizer
 
-from emulator.aws.errors import BadRequestException, ConflictException, NotFoundException
+from emulator.aws.errors import BadRequestException, NotFoundException
 from emulator.engine.prompt_mining import BpeRarity, build_prompt, words
 from emulator.service import s3_uri
 from emulator.service.clock import aws_now
 from emulator.service.context import RequestContext
-from emulator.service.pagination import paginate
+from emulator.service.resources import ProcessedResources, copy_members, new_revision, pick
 from emulator.service.state_log import resource_changed
 from emulator.service.tags import validate_new_tags
-from emulator.service.vocabularies import CANNOT_ACCESS, NOT_AN_S3_URI, pick_members
-from emulator.service.worker import WorkerPool
+from emulator.service.vocabularies import CANNOT_ACCESS, NOT_AN_S3_URI
 from emulator.storage.models import ModelStore
 from emulator.storage.s3 import ObjectNotFound, ObjectStore, StorageError, StorageUnavailable, patiently
-from emulator.storage.store import AlreadyExists, Record, Store, wait_for_room
+from emulator.storage.store import Record, Store
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +62,7 @@ NOT_COMPLETED = (
     "Wait until the model status is COMPLETED, then try your request again."
 )
 LANGUAGE_MISMATCH = (
-    "The language code of the language model {name} ({model}) doesn't match the language code of "
+    "The language code of the language model {name} ({theirs}) doesn't match the language code of "
     "the transcription job ({job}). Use a language model with the job's language code and try your request again."
 )
 NO_FILES = (
@@ -93,28 +91,21 @@ S3_UNAVAILABLE = (
 TRAINING_LIMIT = 2 * 1024**3  # bytes, developer guide
 TUNING_LIMIT = 200 * 1024**2
 
-# Output members, in the order of botocore's shapes.
-_CREATE_MEMBERS = ("LanguageCode", "BaseModelName", "ModelName", "InputDataConfig", "ModelStatus")
-_MODEL_MEMBERS = (
-    "ModelName",
-    "CreateTime",
-    "LastModifiedTime",
-    "LanguageCode",
-    "BaseModelName",
-    "ModelStatus",
-    "UpgradeAvailability",
-    "FailureReason",
-    "InputDataConfig",
-    "EncryptionConfiguration",
-)
-
-
-class LanguageModels:
+class LanguageModels(ProcessedResources):
     """The four language model operations over the store and S3, with their own training threads.
 
     models: the Whisper model store; training reads the tokenizer of the model that will
     transcribe the language, as its measure of how common a word is.
     """
+
+    kind = KIND
+    NOT_FOUND = MODEL_NOT_FOUND
+    EXISTS = MODEL_EXISTS
+    list_shape = "ListLanguageModelsResponse"
+    status_filter = "StatusEquals"  # newest CreateTime first: the store's order
+    pending = "IN_PROGRESS"
+    status_member = "ModelStatus"
+    label = "language model"
 
     def __init__(
         self,
@@ -124,13 +115,11 @@ class LanguageModels:
         clock: Callable[[], float] = aws_now,
         workers: int = 1,
     ):
-        self.store = store
+        super().__init__(store, clock, workers, name="language-model-worker")
         self.objects = objects
         self.models = models
-        self.clock = clock
         self._rarities: dict[str, BpeRarity] = {}
         self._rarities_lock = threading.Lock()
-        self._pool = WorkerPool(workers, self._train, name="language-model-worker")
 
     def operations(self) -> dict[str, Callable[[RequestContext, dict], dict]]:
         """AWS operation name -> method(ctx, params)."""
@@ -162,18 +151,13 @@ class LanguageModels:
             "UpgradeAvailability": False,
             "InputDataConfig": dict(config),
         }
-        for member in ("EncryptionConfiguration", "Tags"):
-            if member in params:
-                doc[member] = params[member]
-        internal = {"AccountId": ctx.account_id, "Revision": uuid.uuid4().hex}
+        copy_members(doc, params, ("EncryptionConfiguration", "Tags"))
+        internal = {"AccountId": ctx.account_id, "Revision": new_revision()}
         record = Record(KIND, ctx.region, doc["ModelName"], "IN_PROGRESS", now, doc, internal)
-        try:
-            self.store.insert(record)
-        except AlreadyExists:
-            raise ConflictException(MODEL_EXISTS) from None
+        self._insert(record)
         resource_changed(KIND, ctx.region, record.name, None, "IN_PROGRESS")
         self._submit(record)
-        return pick_members(doc, _CREATE_MEMBERS)
+        return pick(doc, "CreateLanguageModelResponse")
 
     def _prefix(self, uri: str) -> tuple[str, str] | None:
         """(bucket, key prefix) that an S3Uri names; the prefix is "" for a whole bucket."""
@@ -189,7 +173,7 @@ class LanguageModels:
 
     def describe_language_model(self, ctx: RequestContext, params: dict) -> dict:
         """-> {"LanguageModel": LanguageModel}. NotFoundException."""
-        return {"LanguageModel": pick_members(self._find(ctx.region, params["ModelName"]).doc, _MODEL_MEMBERS)}
+        return {"LanguageModel": pick(self._find(ctx.region, params["ModelName"]).doc, "LanguageModel")}
 
     # --- ListLanguageModels -------------------------------------------------------------
 
@@ -197,13 +181,7 @@ class LanguageModels:
         """-> ListLanguageModelsResponse: newest CreateTime first (a model that finishes training
         keeps its place); StatusEquals, NameContains (case-insensitive), MaxResults (default 5),
         NextToken. BadRequestException (bad token)."""
-        records = self.store.list(KIND, ctx.region, params.get("StatusEquals"), params.get("NameContains"))
-        page, next_token = paginate(records, params)
-        response: dict = {}
-        if next_token:
-            response["NextToken"] = next_token
-        response["Models"] = [pick_members(r.doc, _MODEL_MEMBERS) for r in page]
-        return response
+        return self._list(ctx.region, params, lambda r: pick(r.doc, "LanguageModel"))
 
     # --- DeleteLanguageModel ------------------------------------------------------------
 
@@ -225,35 +203,19 @@ class LanguageModels:
         exist, isn't COMPLETED, or has another language code (AWS: a model only transcribes
         audio in its own language).
         """
-        record = self.store.get(KIND, region, name)
-        if record is None:
-            raise BadRequestException(MODEL_NOT_FOUND)
-        if record.status != "COMPLETED":
-            raise BadRequestException(NOT_COMPLETED.format(name=name, status=record.status))
-        if record.doc["LanguageCode"] != language_code:
-            raise BadRequestException(
-                LANGUAGE_MISMATCH.format(name=name, model=record.doc["LanguageCode"], job=language_code)
-            )
+        record = self._usable(
+            region, name, language_code, LANGUAGE_MISMATCH, ready="COMPLETED", not_ready=NOT_COMPLETED
+        )
         return record.internal["Prompt"]
 
     # --- training -----------------------------------------------------------------------
 
     def resume_in_progress(self) -> int:
         """Trains again every model left IN_PROGRESS by a stop; returns how many."""
-        records = self.store.with_status(KIND, ("IN_PROGRESS",))
-        for record in records:
-            self._submit(record)
-        return len(records)
+        return self.resume()
 
-    def _submit(self, record: Record) -> None:
-        self._pool.reserve()
-        self._pool.submit((record.region, record.name, record.internal["Revision"]))
-
-    def _train(self, key: tuple[str, str, str]) -> None:
-        region, name, revision = key
-        record = self.store.get(KIND, region, name)
-        if record is None or record.internal.get("Revision") != revision:
-            return  # deleted (and perhaps created again) since; the newer request has its own turn
+    def _process(self, record: Record) -> None:
+        region, name, revision = record.region, record.name, record.internal["Revision"]
         config = record.doc["InputDataConfig"]
         try:
             training = self._read_text(config["S3Uri"], "training", TRAINING_LIMIT)
@@ -321,33 +283,13 @@ class LanguageModels:
         self, region: str, name: str, revision: str, outcome: dict | None = None, failure: str | None = None
     ) -> None:
         """Ends training COMPLETED or FAILED, unless the model was deleted (or deleted and created
-        again) meanwhile. Store.modify keeps a concurrent TagResource."""
-        changed = False
+        again) meanwhile."""
 
-        def change(record: Record) -> None:
-            nonlocal changed
-            if record.internal.get("Revision") != revision:
-                return
-            changed = True
+        def apply(record: Record) -> None:
             record.doc["LastModifiedTime"] = self.clock()
-            if failure:
-                record.status = record.doc["ModelStatus"] = "FAILED"
-                record.doc["FailureReason"] = failure
-            else:
-                record.status = record.doc["ModelStatus"] = "COMPLETED"
-                record.internal.update(outcome or {})
+            record.internal.update(outcome or {})
 
-        wait_for_room(lambda: self.store.modify(KIND, region, name, change), f"language model {name}")
-        if changed:
-            resource_changed(KIND, region, name, "IN_PROGRESS", "FAILED" if failure else "COMPLETED", failure)
-
-    # --- shared -------------------------------------------------------------------------
-
-    def _find(self, region: str, name: str) -> Record:
-        record = self.store.get(KIND, region, name)
-        if record is None:
-            raise NotFoundException(MODEL_NOT_FOUND)
-        return record
+        self._settle(region, name, revision, "FAILED" if failure else "COMPLETED", failure, apply)
 
 
 class TrainingDataError(Exception):

@@ -31,6 +31,11 @@ LANGUAGE_NOT_SUPPORTED = (
 class MedicalVocabularies(Vocabularies):
     kind = KIND
     download_folder = "medical-vocabularies"
+    create_shape = "CreateMedicalVocabularyResponse"
+    get_shape = "GetMedicalVocabularyResponse"
+    update_shape = "UpdateMedicalVocabularyResponse"
+    summary_shape = "VocabularyInfo"  # ListMedicalVocabulariesResponse lists VocabularyInfo too
+    list_shape = "ListMedicalVocabulariesResponse"
 
     def operations(self) -> dict[str, Callable]:
         """AWS operation name -> method(ctx, params)."""

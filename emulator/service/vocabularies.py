@@ -17,15 +17,14 @@ newest request wins); no per-language character-set check; DataAccessRoleArn is 
 
 from __future__ import annotations
 
-import threading
-import uuid
 from typing import Callable
 
-from emulator.aws.errors import BadRequestException, ConflictException, NotFoundException
+from emulator.aws.errors import BadRequestException
 from emulator.service import s3_uri
 from emulator.service.clock import aws_now
 from emulator.service.context import RequestContext
-from emulator.service.pagination import PRESIGNED_URL_LIFETIME, paginate
+from emulator.service.pagination import PRESIGNED_URL_LIFETIME
+from emulator.service.resources import ProcessedResources, copy_members, new_revision, pick
 from emulator.service.state_log import resource_changed
 from emulator.service.tags import validate_new_tags
 from emulator.service.vocabulary_tables import (
@@ -37,9 +36,8 @@ from emulator.service.vocabulary_tables import (
     parse_phrases,
     parse_table,
 )
-from emulator.service.worker import WorkerPool
 from emulator.storage.s3 import ObjectNotFound, ObjectStore, StorageError, StorageUnavailable, patiently
-from emulator.storage.store import AlreadyExists, Record, Store, wait_for_room
+from emulator.storage.store import Record, Store
 
 KIND = "vocabulary"
 
@@ -63,26 +61,34 @@ S3_UNAVAILABLE = (
     "Check that the emulator's S3 server runs, then update the vocabulary again."
 )
 NOT_READY = (
-    "The requested vocabulary {name} isn't ready: its state is {state}. "
+    "The requested vocabulary {name} isn't ready: its state is {status}. "
     "Wait until the vocabulary state is READY, then try your request again."
 )
 LANGUAGE_MISMATCH = (
-    "The language code of the vocabulary {name} ({vocabulary}) doesn't match the language code of "
+    "The language code of the vocabulary {name} ({theirs}) doesn't match the language code of "
     "the transcription job ({job}). Use a vocabulary with the job's language code and try your request again."
 )
-
-# Output members, in the order of botocore's shapes.
-_CREATE_MEMBERS = ("VocabularyName", "LanguageCode", "VocabularyState", "LastModifiedTime", "FailureReason")
-_GET_MEMBERS = (*_CREATE_MEMBERS, "DownloadUri", "DataAccessRoleArn", "EncryptionConfiguration")
-_UPDATE_MEMBERS = ("VocabularyName", "LanguageCode", "LastModifiedTime", "VocabularyState")
-_SUMMARY_MEMBERS = ("VocabularyName", "LanguageCode", "LastModifiedTime", "VocabularyState")
+# Request members a vocabulary keeps as given.
+_KEPT = ("DataAccessRoleArn", "EncryptionConfiguration")
 
 
-class Vocabularies:
+class Vocabularies(ProcessedResources):
     """The five vocabulary operations over the store and S3, with their own processing threads."""
 
     kind = KIND  # the Store kind of the records (emulator.service.medical_vocabularies subclasses this)
+    NOT_FOUND = VOCABULARY_NOT_FOUND
+    EXISTS = VOCABULARY_EXISTS
+    status_filter = "StateEquals"
+    newest_by = "LastModifiedTime"
+    pending = "PENDING"
+    status_member = "VocabularyState"
     download_folder = "vocabularies"  # where DownloadUri tables live in the service bucket
+    # Output shapes (botocore); the medical subclass names its own.
+    create_shape = "CreateVocabularyResponse"
+    get_shape = "GetVocabularyResponse"
+    update_shape = "UpdateVocabularyResponse"
+    summary_shape = "VocabularyInfo"
+    list_shape = "ListVocabulariesResponse"
 
     def __init__(
         self,
@@ -91,12 +97,8 @@ class Vocabularies:
         clock: Callable[[], float] = aws_now,
         workers: int = 2,
     ):
-        self.store = store
+        super().__init__(store, clock, workers, name="vocabulary-worker")
         self.objects = objects
-        self.clock = clock
-        # Serialises "is this still the revision I processed?" with the writes that follow it.
-        self._lock = threading.Lock()
-        self._pool = WorkerPool(workers, self._process, name="vocabulary-worker")
 
     def operations(self) -> dict[str, Callable[[RequestContext, dict], dict]]:
         """AWS operation name -> method(ctx, params)."""
@@ -122,18 +124,13 @@ class Vocabularies:
             "VocabularyState": "PENDING",
             "LastModifiedTime": now,
         }
-        for member in ("DataAccessRoleArn", "EncryptionConfiguration", "Tags"):
-            if member in params:
-                doc[member] = params[member]
-        internal = {"AccountId": ctx.account_id, "Source": source, "Revision": uuid.uuid4().hex}
+        copy_members(doc, params, (*_KEPT, "Tags"))
+        internal = {"AccountId": ctx.account_id, "Source": source, "Revision": new_revision()}
         record = Record(self.kind, ctx.region, doc["VocabularyName"], "PENDING", now, doc, internal)
-        try:
-            self.store.insert(record)
-        except AlreadyExists:
-            raise ConflictException(VOCABULARY_EXISTS) from None
+        self._insert(record)
         resource_changed(self.kind, ctx.region, record.name, None, "PENDING")
         self._submit(record)
-        return pick_members(doc, _CREATE_MEMBERS)
+        return pick(doc, self.create_shape)
 
     def _source(self, params: dict) -> dict:
         """What to process: {"Phrases": [...]} (checked now) or {"VocabularyFileUri": uri}."""
@@ -165,23 +162,14 @@ class Vocabularies:
             doc["DownloadUri"] = self.objects.presigned_get(
                 download["bucket"], download["key"], PRESIGNED_URL_LIFETIME
             )
-        return pick_members(doc, _GET_MEMBERS)
+        return pick(doc, self.get_shape)
 
     # --- ListVocabularies ---------------------------------------------------------------
 
     def list_vocabularies(self, ctx: RequestContext, params: dict) -> dict:
         """-> ListVocabulariesResponse: newest LastModifiedTime first; StateEquals, NameContains
         (case-insensitive), MaxResults (default 5), NextToken. BadRequestException (bad token)."""
-        state = params.get("StateEquals")
-        records = self.store.list(self.kind, ctx.region, state, params.get("NameContains"))
-        page, next_token = paginate_newest_first(records, params)
-        response: dict = {}
-        if state:
-            response["Status"] = state
-        if next_token:
-            response["NextToken"] = next_token
-        response["Vocabularies"] = [pick_members(r.doc, _SUMMARY_MEMBERS) for r in page]
-        return response
+        return self._list(ctx.region, params, lambda r: pick(r.doc, self.summary_shape))
 
     # --- UpdateVocabulary ---------------------------------------------------------------
 
@@ -196,20 +184,18 @@ class Vocabularies:
             doc = record.doc
             doc.update(LanguageCode=params["LanguageCode"], VocabularyState="PENDING", LastModifiedTime=self.clock())
             doc.pop("FailureReason", None)
-            for member in ("DataAccessRoleArn", "EncryptionConfiguration"):
-                if member in params:
-                    doc[member] = params[member]
+            copy_members(doc, params, _KEPT)
             record.status = "PENDING"
-            record.internal.update(Source=source, Revision=uuid.uuid4().hex)
+            record.internal.update(Source=source, Revision=new_revision())
             record.internal.pop("Entries", None)
 
         with self._lock:
             record = self.store.modify(self.kind, ctx.region, params["VocabularyName"], change)
         if record is None:
-            raise NotFoundException(VOCABULARY_NOT_FOUND)
+            raise self.not_found(self.NOT_FOUND)
         resource_changed(self.kind, ctx.region, record.name, before, "PENDING")
         self._submit(record)
-        return pick_members(record.doc, _UPDATE_MEMBERS)
+        return pick(record.doc, self.update_shape)
 
     # --- DeleteVocabulary ---------------------------------------------------------------
 
@@ -230,47 +216,28 @@ class Vocabularies:
         Raises BadRequestException (AWS reports a job's bad VocabularyName that way) when it
         doesn't exist, isn't READY, or has another language code.
         """
-        record = self.store.get(self.kind, region, name)
-        if record is None:
-            raise BadRequestException(VOCABULARY_NOT_FOUND)
-        if record.status != "READY":
-            raise BadRequestException(NOT_READY.format(name=name, state=record.status))
-        if record.doc["LanguageCode"] != language_code:
-            raise BadRequestException(
-                LANGUAGE_MISMATCH.format(name=name, vocabulary=record.doc["LanguageCode"], job=language_code)
-            )
+        record = self._usable(region, name, language_code, LANGUAGE_MISMATCH, ready="READY", not_ready=NOT_READY)
         return Vocabulary.from_json(record.internal["Entries"])
 
     # --- processing ---------------------------------------------------------------------
 
     def resume_pending(self) -> int:
         """Processes again every vocabulary left PENDING by a stop; returns how many."""
-        records = self.store.with_status(self.kind, ("PENDING",))
-        for record in records:
-            self._submit(record)
-        return len(records)
+        return self.resume()
 
-    def _submit(self, record: Record) -> None:
-        self._pool.reserve()
-        self._pool.submit((record.region, record.name, record.internal["Revision"]))
-
-    def _process(self, key: tuple[str, str, str]) -> None:
-        region, name, revision = key
-        record = self.store.get(self.kind, region, name)
-        if record is None or record.internal.get("Revision") != revision:
-            return  # deleted or updated since; the newer request has its own turn
+    def _process(self, record: Record) -> None:
         try:
             vocabulary = self._load(record.internal["Source"])
         except VocabularyTableError as e:
-            self._finish(region, name, revision, failure=e.reason)
+            self._finish(record, failure=e.reason)
         except ObjectNotFound:
-            self._finish(region, name, revision, failure=NOT_AN_S3_URI)
+            self._finish(record, failure=NOT_AN_S3_URI)
         except StorageUnavailable as e:
-            self._finish(region, name, revision, failure=S3_UNAVAILABLE.format(cause=e))
+            self._finish(record, failure=S3_UNAVAILABLE.format(cause=e))
         except StorageError:
-            self._finish(region, name, revision, failure=CANNOT_ACCESS)
+            self._finish(record, failure=CANNOT_ACCESS)
         else:
-            self._finish(region, name, revision, vocabulary=vocabulary)
+            self._finish(record, vocabulary=vocabulary)
 
     def _load(self, source: dict) -> Vocabulary:
         if "Phrases" in source:
@@ -283,18 +250,15 @@ class Vocabularies:
             raise VocabularyTableError(TOO_LARGE.format(what="vocabulary"))  # before reading it
         return parse_table(patiently(lambda: self.objects.get_bytes(*location), what=what))
 
-    def _finish(
-        self, region: str, name: str, revision: str, vocabulary: Vocabulary | None = None, failure: str | None = None
-    ) -> None:
+    def _finish(self, record: Record, vocabulary: Vocabulary | None = None, failure: str | None = None) -> None:
         """Ends processing READY or FAILED, unless the vocabulary was updated or deleted meanwhile.
 
         Revisions change only under self._lock, so the check, the table upload and the write
-        below see one revision; the write itself goes through Store.modify so that a
-        concurrent TagResource isn't undone.
+        below see one revision.
         """
+        region, name, revision = record.region, record.name, record.internal["Revision"]
         with self._lock:
-            record = self.store.get(self.kind, region, name)
-            if record is None or record.internal.get("Revision") != revision:
+            if self._current(region, name, revision) is None:
                 return
             outcome: dict = {}
             if vocabulary is not None:
@@ -311,32 +275,10 @@ class Vocabularies:
                     failure = CANNOT_STORE.replace(" bucket.", f" bucket ({e}).")
                 else:
                     outcome = {"Entries": vocabulary.to_json(), "Download": {"bucket": bucket, "key": key}}
-
-            def change(record: Record) -> None:
-                if failure:
-                    record.status = record.doc["VocabularyState"] = "FAILED"
-                    record.doc["FailureReason"] = failure
-                    record.internal.pop("Entries", None)
-                else:
-                    record.status = record.doc["VocabularyState"] = "READY"
-                    record.internal.update(outcome)
-
-            written = wait_for_room(lambda: self.store.modify(self.kind, region, name, change), f"{self.kind} {name}")
-            if written is not None:
-                resource_changed(self.kind, region, name, "PENDING", "FAILED" if failure else "READY", failure)
-
-    # --- shared -------------------------------------------------------------------------
-
-    def _find(self, region: str, name: str) -> Record:
-        record = self.store.get(self.kind, region, name)
-        if record is None:
-            raise NotFoundException(VOCABULARY_NOT_FOUND)
-        return record
-
-
-def pick_members(doc: dict, members: tuple[str, ...]) -> dict:
-    """The members of an output shape that `doc` has (absent ones are left out, not null)."""
-    return {m: doc[m] for m in members if m in doc}
+            if failure:
+                self._settle(region, name, revision, "FAILED", failure, lambda r: r.internal.pop("Entries", None))
+            else:
+                self._settle(region, name, revision, "READY", apply=lambda r: r.internal.update(outcome))
 
 
 def delete_quietly(objects: ObjectStore, location: dict | None) -> None:
@@ -347,8 +289,3 @@ def delete_quietly(objects: ObjectStore, location: dict | None) -> None:
         except (ObjectNotFound, StorageError):
             pass
 
-
-def paginate_newest_first(records: list[Record], params: dict) -> tuple[list[Record], str | None]:
-    """A page of `records`, newest LastModifiedTime first (see emulator.service.pagination)."""
-    records = sorted(records, key=lambda r: (r.doc["LastModifiedTime"], r.name), reverse=True)
-    return paginate(records, params)

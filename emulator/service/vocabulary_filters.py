@@ -17,25 +17,15 @@ import threading
 import uuid
 from typing import Callable
 
-from emulator.aws.errors import (
-    BadRequestException,
-    ConflictException,
-    InternalFailureException,
-    NotFoundException,
-)
+from emulator.aws.errors import BadRequestException, InternalFailureException
 from emulator.service import s3_uri
 from emulator.service.clock import aws_now
 from emulator.service.context import RequestContext
 from emulator.service.pagination import PRESIGNED_URL_LIFETIME
+from emulator.service.resources import Resources, copy_members, pick
 from emulator.service.state_log import resource_changed
 from emulator.service.tags import validate_new_tags
-from emulator.service.vocabularies import (
-    CANNOT_ACCESS,
-    NOT_AN_S3_URI,
-    delete_quietly,
-    paginate_newest_first,
-    pick_members,
-)
+from emulator.service.vocabularies import CANNOT_ACCESS, NOT_AN_S3_URI, delete_quietly
 from emulator.service.vocabulary_tables import (
     MAX_FILE_BYTES,
     TOO_LARGE,
@@ -46,7 +36,7 @@ from emulator.service.vocabulary_tables import (
     parse_filter_file,
 )
 from emulator.storage.s3 import ObjectNotFound, ObjectStore, StorageError, StorageUnavailable
-from emulator.storage.store import AlreadyExists, Record, Store
+from emulator.storage.store import Record, Store
 
 KIND = "vocabulary-filter"
 STATUS = "READY"  # the store wants a status; filters have none on the API
@@ -66,23 +56,26 @@ CANNOT_READ = (
     "Nothing was created or changed; try your request again."
 )
 LANGUAGE_MISMATCH = (
-    "The language code of the vocabulary filter {name} ({filter}) doesn't match the language code of the "
+    "The language code of the vocabulary filter {name} ({theirs}) doesn't match the language code of the "
     "transcription job ({job}). Use a vocabulary filter with the job's language code and try your request again."
 )
-
-# Output members, in the order of botocore's shapes.
-_CREATE_MEMBERS = ("VocabularyFilterName", "LanguageCode", "LastModifiedTime")
-_GET_MEMBERS = (*_CREATE_MEMBERS, "DownloadUri", "DataAccessRoleArn", "EncryptionConfiguration")
-_SUMMARY_MEMBERS = _CREATE_MEMBERS
+# Request members a filter keeps as given.
+_KEPT = ("DataAccessRoleArn", "EncryptionConfiguration")
 
 
-class VocabularyFilters:
+class VocabularyFilters(Resources):
     """The five vocabulary filter operations over the store and S3."""
 
+    kind = KIND
+    NOT_FOUND = FILTER_NOT_FOUND
+    EXISTS = FILTER_EXISTS
+    list_shape = "ListVocabularyFiltersResponse"
+    newest_by = "LastModifiedTime"
+
     def __init__(self, store: Store, objects: ObjectStore, clock: Callable[[], float] = aws_now):
-        self.store = store
+        super().__init__(store, clock)
         self.objects = objects
-        self.clock = clock
+        # Serialises the S3 copy with the row that points at it.
         self._lock = threading.Lock()
 
     def operations(self) -> dict[str, Callable[[RequestContext, dict], dict]]:
@@ -102,14 +95,11 @@ class VocabularyFilters:
         ConflictException (name taken), InternalFailureException (service bucket unwritable)."""
         validate_new_tags(params.get("Tags", []))
         name = params["VocabularyFilterName"]
-        if self.store.get(KIND, ctx.region, name) is not None:
-            raise ConflictException(FILTER_EXISTS)
+        self._check_free(ctx.region, name)
         words = self._words(params)
         now = self.clock()
         doc = {"VocabularyFilterName": name, "LanguageCode": params["LanguageCode"], "LastModifiedTime": now}
-        for member in ("DataAccessRoleArn", "EncryptionConfiguration", "Tags"):
-            if member in params:
-                doc[member] = params[member]
+        copy_members(doc, params, (*_KEPT, "Tags"))
         download = {
             "bucket": s3_uri.service_bucket(ctx.region),
             "key": f"{ctx.account_id}/vocabulary-filters/{name}.txt",
@@ -118,18 +108,15 @@ class VocabularyFilters:
         # The S3 copy first, the row last: the row is what makes the filter exist, so a failure
         # of either leaves nothing behind and the same request can simply be sent again.
         with self._lock:
-            if self.store.get(KIND, ctx.region, name) is not None:
-                raise ConflictException(FILTER_EXISTS)
+            self._check_free(ctx.region, name)
             self._store_words(download, words)
-            try:
-                self.store.insert(Record(KIND, ctx.region, name, STATUS, now, doc, internal))
-            except AlreadyExists:  # created by another process on the same data dir
-                raise ConflictException(FILTER_EXISTS) from None
+            try:  # Conflict here: created by another process on the same data dir
+                self._insert(Record(KIND, ctx.region, name, STATUS, now, doc, internal))
             except BaseException:
                 delete_quietly(self.objects, download)
                 raise
         resource_changed(KIND, ctx.region, name, None, STATUS)
-        return pick_members(doc, _CREATE_MEMBERS)
+        return pick(doc, "CreateVocabularyFilterResponse")
 
     def _words(self, params: dict) -> list[str]:
         """The filter's words from `Words` or the file at `VocabularyFilterFileUri`, at most
@@ -174,18 +161,14 @@ class VocabularyFilters:
         download = record.internal["Download"]
         doc = dict(record.doc)
         doc["DownloadUri"] = self.objects.presigned_get(download["bucket"], download["key"], PRESIGNED_URL_LIFETIME)
-        return pick_members(doc, _GET_MEMBERS)
+        return pick(doc, "GetVocabularyFilterResponse")
 
     # --- ListVocabularyFilters ----------------------------------------------------------
 
     def list_vocabulary_filters(self, ctx: RequestContext, params: dict) -> dict:
         """-> ListVocabularyFiltersResponse: newest LastModifiedTime first; NameContains
         (case-insensitive), MaxResults (default 5), NextToken. BadRequestException (bad token)."""
-        records = self.store.list(KIND, ctx.region, None, params.get("NameContains"))
-        page, next_token = paginate_newest_first(records, params)
-        response: dict = {"NextToken": next_token} if next_token else {}
-        response["VocabularyFilters"] = [pick_members(r.doc, _SUMMARY_MEMBERS) for r in page]
-        return response
+        return self._list(ctx.region, params, lambda r: pick(r.doc, "VocabularyFilterInfo"))
 
     # --- UpdateVocabularyFilter ---------------------------------------------------------
 
@@ -198,9 +181,7 @@ class VocabularyFilters:
 
         def change_words(record: Record) -> None:
             record.doc["LastModifiedTime"] = self.clock()
-            for member in ("DataAccessRoleArn", "EncryptionConfiguration"):
-                if member in params:
-                    record.doc[member] = params[member]
+            copy_members(record.doc, params, _KEPT)
             record.internal["Words"] = words
 
         # The new copy goes to a new key, and the row then points at it: a failure of either
@@ -222,10 +203,10 @@ class VocabularyFilters:
                 raise
             if record is None:
                 delete_quietly(self.objects, download)
-                raise NotFoundException(FILTER_NOT_FOUND)
+                raise self.not_found(self.NOT_FOUND)
             if old_download != download:
                 delete_quietly(self.objects, old_download)
-        return pick_members(record.doc, _CREATE_MEMBERS)
+        return pick(record.doc, "UpdateVocabularyFilterResponse")
 
     # --- DeleteVocabularyFilter ---------------------------------------------------------
 
@@ -245,17 +226,4 @@ class VocabularyFilters:
 
         Raises BadRequestException when it doesn't exist or has another language code.
         """
-        record = self.store.get(KIND, region, name)
-        if record is None:
-            raise BadRequestException(FILTER_NOT_FOUND)
-        if record.doc["LanguageCode"] != language_code:
-            raise BadRequestException(
-                LANGUAGE_MISMATCH.format(name=name, filter=record.doc["LanguageCode"], job=language_code)
-            )
-        return list(record.internal["Words"])
-
-    def _find(self, region: str, name: str) -> Record:
-        record = self.store.get(KIND, region, name)
-        if record is None:
-            raise NotFoundException(FILTER_NOT_FOUND)
-        return record
+        return list(self._usable(region, name, language_code, LANGUAGE_MISMATCH).internal["Words"])
