@@ -26,7 +26,7 @@ from emulator.service.context import RequestContext
 from emulator.service.health import HealthMonitor
 from emulator.service.jobs import TranscriptionJobs
 from emulator.service.language_models import LanguageModels
-from emulator.service.medical import MedicalTranscriptionJobs
+from emulator.service.medical import medical_transcription_jobs
 from emulator.service.medical_pipeline import MedicalTranscriptionPipeline
 from emulator.service.medical_vocabularies import MedicalVocabularies
 from emulator.service.pipeline import Limits, TranscriptionPipeline
@@ -150,7 +150,7 @@ def build_runtime(settings: Settings, s3_endpoint: str) -> Runtime:
         language_models=language_models,
         progress=progress,
     )
-    medical_jobs = MedicalTranscriptionJobs(
+    medical_jobs = medical_transcription_jobs(
         store,
         pool,
         objects,

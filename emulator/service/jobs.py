@@ -1,29 +1,36 @@
 """Transcription jobs: StartTranscriptionJob, GetTranscriptionJob, ListTranscriptionJobs,
-DeleteTranscriptionJob, with Amazon Transcribe's semantics and error wording.
+DeleteTranscriptionJob, with Amazon Transcribe's semantics and error wording; and the job
+service every job family shares.
 
 Plain Python: each operation takes a RequestContext and the request members (already
-validated against the botocore model) and returns the response members. Shapes:
-botocore `TranscriptionJob`, `TranscriptionJobSummary`; wording: digest §1.3, §3 and the
-responses recorded against AWS in shared/reference/aws-recorded-responses.json.
+validated against the botocore model) and returns the response members. A family (standard
+jobs here, medical jobs in emulator.service.medical) is a `JobFamily` value: its noun names its
+operations, members and shapes (botocore `TranscriptionJob`, `TranscriptionJobSummary`,
+`StartTranscriptionJobRequest`, ...); its own Start rules and stored members come with it.
+Wording: digest §1.3, §3 and the responses recorded against AWS in
+shared/reference/aws-recorded-responses.json.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
+from dataclasses import dataclass
 from typing import Callable
 
-from emulator.aws.errors import BadRequestException, ConflictException, LimitExceededException
+from emulator.aws.errors import BadRequestException, LimitExceededException
 from emulator.service import s3_uri
 from emulator.service.clock import aws_now
 from emulator.service.context import RequestContext
 from emulator.service.job_settings import check_start_request
-from emulator.service.pagination import PRESIGNED_URL_LIFETIME, paginate
+from emulator.service.pagination import PRESIGNED_URL_LIFETIME
 from emulator.service.progress import JobProgress
+from emulator.service.resources import Resources, copy_members, members, pick
 from emulator.service.state_log import job_changed, job_resumed
 from emulator.service.tags import validate_new_tags
 from emulator.service.worker import WorkerPool
 from emulator.storage.s3 import ObjectNotFound, ObjectStore, StorageError
-from emulator.storage.store import AlreadyExists, Record, Store
+from emulator.storage.store import Record, Store
 
 log = logging.getLogger(__name__)
 
@@ -38,26 +45,48 @@ CONCURRENCY_LIMIT = (
 JOB_NOT_FOUND = "The requested job couldn't be found. Check the job name and try your request again."
 JOB_EXISTS = "The requested job name already exists. Use a different job name."
 DEFAULT_SETTINGS = {"ChannelIdentification": False, "ShowAlternatives": False}
-# Request members the job object shows as given (botocore `TranscriptionJob`).
-_ECHOED = (
-    "MediaFormat",
-    "MediaSampleRateHertz",
-    "IdentifyLanguage",
-    "IdentifyMultipleLanguages",
-    "LanguageOptions",
-    "LanguageIdSettings",
-    "JobExecutionSettings",
-    "ContentRedaction",
-    "ModelSettings",
-    "Tags",
-)
+# Start request members the job object shows in its own form, not as given.
+_BUILT = ("LanguageCode", "Media", "Settings", "Subtitles")
 
 
-class TranscriptionJobs:
-    """The four job operations over the store, the worker pool and S3. Jobs go to the pool
-    as (kind, region, name)."""
+@dataclass(frozen=True)
+class JobFamily:
+    """What tells one job family from another; the operations are the same.
 
-    kind = KIND  # the Store kind of the records (emulator.service.medical subclasses this)
+    kind: the Store kind, ARN resource type and worker-pool key (the pipeline that runs it);
+    noun: "TranscriptionJob": names the operations (Start{noun}, Get{noun}, List{noun}s,
+      Delete{noun}), the job's name member ({noun}Name), the Start and Get output member and
+      the botocore shapes ({noun}, {noun}Summary, Start{noun}Request, List{noun}sResponse);
+    check_start: the family's own Start rules, (jobs, ctx, params) -> None, raising
+      BadRequestException;
+    kept: request members stored for the pipeline, not shown (None when absent).
+    """
+
+    kind: str
+    noun: str
+    check_start: Callable[[TranscriptionJobs, RequestContext, dict], None]
+    kept: tuple[str, ...] = ("OutputBucketName", "OutputKey", "OutputEncryptionKMSKeyId")
+
+    @property
+    def name_member(self) -> str:
+        return f"{self.noun}Name"
+
+    @functools.cached_property
+    def echoed(self) -> tuple[str, ...]:
+        """Start request members the job object shows as given (both shapes have them)."""
+        shown = set(members(self.noun)) - {self.name_member, *_BUILT}
+        return tuple(m for m in members(f"Start{self.noun}Request") if m in shown)
+
+
+class TranscriptionJobs(Resources):
+    """The four job operations of one family over the store, the worker pool and S3. Jobs go to
+    the pool as (kind, region, name)."""
+
+    not_found = BadRequestException  # AWS answers a missing job so (the model also declares NotFound)
+    NOT_FOUND = JOB_NOT_FOUND
+    EXISTS = JOB_EXISTS
+    status_filter = "Status"
+    name_filter = "JobNameContains"
 
     def __init__(
         self,
@@ -71,40 +100,42 @@ class TranscriptionJobs:
         max_concurrent_jobs: int = 100,
         language_models=None,
         progress: JobProgress | None = None,
+        family: JobFamily | None = None,
     ):
+        super().__init__(store, clock)
+        self.family = family or TRANSCRIPTION
+        self.kind = self.family.kind
+        self.list_shape = f"List{self.family.noun}sResponse"
         self.language_models = language_models
         self.progress = progress or JobProgress()  # shared with the pipelines (app.build_runtime)
         self.max_concurrent_jobs = max_concurrent_jobs
-        self.store = store
         self.pool = pool
         self.objects = objects
         self.supported_language = supported_language
-        self.clock = clock
         # Optional so the job service stands alone in tests; the app always wires them.
         self.vocabularies = vocabularies
         self.vocabulary_filters = vocabulary_filters
 
     def operations(self) -> dict[str, Callable[[RequestContext, dict], dict]]:
         """AWS operation name -> method(ctx, params)."""
+        noun = self.family.noun
         return {
-            "StartTranscriptionJob": self.start_transcription_job,
-            "GetTranscriptionJob": self.get_transcription_job,
-            "ListTranscriptionJobs": self.list_transcription_jobs,
-            "DeleteTranscriptionJob": self.delete_transcription_job,
+            f"Start{noun}": self.start_job,
+            f"Get{noun}": self.get_job,
+            f"List{noun}s": self.list_jobs,
+            f"Delete{noun}": self.delete_job,
         }
 
-    # --- StartTranscriptionJob ----------------------------------------------------------
+    # --- Start --------------------------------------------------------------------------
 
-    def start_transcription_job(self, ctx: RequestContext, params: dict) -> dict:
-        name = params["TranscriptionJobName"]
-        self._check_start(ctx, params)
+    def start_job(self, ctx: RequestContext, params: dict) -> dict:
+        """-> {noun: the job} (IN_PROGRESS, or QUEUED while no worker is free). BadRequestException
+        (the family's rules), ConflictException (name taken), LimitExceededException (quota)."""
+        name = params[self.family.name_member]
+        self.family.check_start(self, ctx, params)
         now = self.clock()
-        doc = {
-            "TranscriptionJobName": name,
-            "TranscriptionJobStatus": "QUEUED",
-        }
-        if "LanguageCode" in params:
-            doc["LanguageCode"] = params["LanguageCode"]
+        doc = {self.family.name_member: name, "TranscriptionJobStatus": "QUEUED"}
+        copy_members(doc, params, ("LanguageCode",))
         doc.update(
             {
                 "Media": params["Media"],
@@ -113,20 +144,15 @@ class TranscriptionJobs:
                 "Settings": {**DEFAULT_SETTINGS, **params.get("Settings", {})},
             }
         )
-        for member in _ECHOED:
-            if member in params:
-                doc[member] = params[member]
-        if "Subtitles" in params:
+        copy_members(doc, params, self.family.echoed)
+        if "Subtitles" in params and "Subtitles" in members(self.family.noun):
             doc["Subtitles"] = {"OutputStartIndex": 0, **params["Subtitles"]}
-        internal = {
-            "OutputBucketName": params.get("OutputBucketName"),
-            "OutputKey": params.get("OutputKey"),
-            "OutputEncryptionKMSKeyId": params.get("OutputEncryptionKMSKeyId"),
-            "AccountId": ctx.account_id,
-        }
-        deferred = params.get("JobExecutionSettings", {}).get("AllowDeferredExecution", False)
+        internal = {m: params.get(m) for m in self.family.kept}
+        internal["AccountId"] = ctx.account_id
+        execution = params.get("JobExecutionSettings", {}) if "JobExecutionSettings" in self.family.echoed else {}
+        deferred = execution.get("AllowDeferredExecution", False)
         self._admit(ctx, name, doc, internal, deferred, now)
-        return {"TranscriptionJob": started_job(doc, params)}
+        return {self.family.noun: started_job(doc, params)}
 
     def _admit(self, ctx: RequestContext, name: str, doc: dict, internal: dict, deferred: bool, now: float) -> None:
         """Stores a new job (IN_PROGRESS when a worker is free, else QUEUED; `doc` is updated)
@@ -142,11 +168,8 @@ class TranscriptionJobs:
             doc["StartTime"] = now
         record = Record(self.kind, ctx.region, name, doc["TranscriptionJobStatus"], now, doc, internal)
         try:
-            self.store.insert(record)
-        except AlreadyExists:
-            self.pool.release()
-            raise ConflictException(JOB_EXISTS) from None
-        except BaseException:  # StoreUnavailable (disk full): nothing stored, nothing reserved
+            self._insert(record)
+        except BaseException:  # a taken name, or StoreUnavailable (disk full): nothing stored, nothing reserved
             self.pool.release()
             raise
         key = (self.kind, ctx.region, name)
@@ -154,37 +177,12 @@ class TranscriptionJobs:
         job_changed(self.kind, ctx.region, name, None, record.status)
         self.pool.submit(key)
 
-    def _check_start(self, ctx: RequestContext, params: dict) -> None:
-        check_start_request(params)
-        validate_new_tags(params.get("Tags", []))
-        languages = [params["LanguageCode"]] if "LanguageCode" in params else params.get("LanguageOptions", [])
-        for code in languages:
-            if not self.supported_language(code):
-                raise BadRequestException(
-                    f"The emulator has no speech model for language code {code}. "
-                    "Add a multilingual Whisper model that supports it, or use another language code."
-                )
-        if s3_uri.parse_s3_uri(params["Media"].get("MediaFileUri", ""), (self.objects.endpoint,)) is None:
-            raise BadRequestException(
-                "The URI that you provided doesn't point to an S3 object. "
-                "Make sure that the object exists and try your request again."
-            )
-        for language, settings in job_resource_settings(params):
-            if language is None:
-                continue  # identified at run time; the pipeline checks the language then
-            if settings.get("VocabularyName") and self.vocabularies:
-                self.vocabularies.terms_for_job(ctx.region, settings["VocabularyName"], language)
-            model_name = settings.get("LanguageModelName")
-            if model_name and self.language_models:
-                self.language_models.prompt_for_job(ctx.region, model_name, language)
-            if settings.get("VocabularyFilterName") and self.vocabulary_filters:
-                self.vocabulary_filters.words_for_job(ctx.region, settings["VocabularyFilterName"], language)
+    # --- Get ----------------------------------------------------------------------------
 
-    # --- GetTranscriptionJob ------------------------------------------------------------
-
-    def get_transcription_job(self, ctx: RequestContext, params: dict) -> dict:
-        record = self._find(ctx, params["TranscriptionJobName"])
-        return {"TranscriptionJob": self.present(record)}
+    def get_job(self, ctx: RequestContext, params: dict) -> dict:
+        """-> {noun: the job}; TranscriptFileUri once COMPLETED. BadRequestException (no such job)."""
+        record = self._find(ctx.region, params[self.family.name_member])
+        return {self.family.noun: self.present(record)}
 
     def present(self, record: Record) -> dict:
         """The job as AWS shows it; a service-bucket URI is presigned anew on each call."""
@@ -208,53 +206,23 @@ class TranscriptionJobs:
             return self.objects.presigned_get(location["bucket"], location["key"], PRESIGNED_URL_LIFETIME)
         return s3_uri.public_s3_url(region, location["bucket"], location["key"])
 
-    # --- ListTranscriptionJobs ----------------------------------------------------------
+    # --- List ---------------------------------------------------------------------------
 
-    def list_transcription_jobs(self, ctx: RequestContext, params: dict) -> dict:
-        status = params.get("Status")
-        records = self.store.list(self.kind, ctx.region, status, params.get("JobNameContains"))
-        page, next_token = paginate(records, params)
-        response: dict = {}
-        if status:
-            response["Status"] = status
-        if next_token:
-            response["NextToken"] = next_token
-        response["TranscriptionJobSummaries"] = [self._summary(r) for r in page]
-        return response
+    def list_jobs(self, ctx: RequestContext, params: dict) -> dict:
+        """-> List{noun}sResponse: newest first, Status and JobNameContains filters, MaxResults
+        (default 5), NextToken. BadRequestException (bad token)."""
+        return self._list(ctx.region, params, self._summary)
 
-    @staticmethod
-    def _summary(record: Record) -> dict:
-        doc = record.doc
-        summary = {
-            k: doc[k]
-            for k in (
-                "TranscriptionJobName",
-                "CreationTime",
-                "StartTime",
-                "CompletionTime",
-                "LanguageCode",
-                "TranscriptionJobStatus",
-                "FailureReason",
-                "IdentifyLanguage",
-                "IdentifyMultipleLanguages",
-                "IdentifiedLanguageScore",
-                "LanguageCodes",
-            )
-            if k in doc
-        }
-        summary["OutputLocationType"] = (
-            "CUSTOMER_BUCKET" if record.internal.get("OutputBucketName") else "SERVICE_BUCKET"
-        )
-        return summary
+    def _summary(self, record: Record) -> dict:
+        where = "CUSTOMER_BUCKET" if record.internal.get("OutputBucketName") else "SERVICE_BUCKET"
+        return pick({**record.doc, "OutputLocationType": where}, f"{self.family.noun}Summary")
 
-    # --- DeleteTranscriptionJob ---------------------------------------------------------
+    # --- Delete -------------------------------------------------------------------------
 
-    def delete_transcription_job(self, ctx: RequestContext, params: dict) -> dict:
-        self._delete(ctx, params["TranscriptionJobName"])
-        return {}
-
-    def _delete(self, ctx: RequestContext, name: str) -> None:
-        record = self._find(ctx, name)
+    def delete_job(self, ctx: RequestContext, params: dict) -> dict:
+        """-> {}. BadRequestException (no such job). A transcript in the customer's bucket stays
+        (it is the customer's object); one in the service bucket goes with the job."""
+        record = self._find(ctx.region, params[self.family.name_member])
         if self.store.delete(self.kind, ctx.region, record.name):
             self.progress.finish((self.kind, ctx.region, record.name))
             job_changed(self.kind, ctx.region, record.name, record.status, None)
@@ -266,14 +234,9 @@ class TranscriptionJobs:
                 except (ObjectNotFound, StorageError) as e:  # the job is gone; an orphan file is harmless
                     log.warning("job %s deleted, its transcript %s/%s not: %s",
                                 record.name, location["bucket"], location["key"], e)
+        return {}
 
-    # --- shared -------------------------------------------------------------------------
-
-    def _find(self, ctx: RequestContext, name: str) -> Record:
-        record = self.store.get(self.kind, ctx.region, name)
-        if record is None:
-            raise BadRequestException(JOB_NOT_FOUND)
-        return record
+    # --- restart ------------------------------------------------------------------------
 
     def resume_unfinished(self) -> int:
         """Re-queues jobs that were queued or running when the process stopped; returns how many."""
@@ -285,6 +248,39 @@ class TranscriptionJobs:
             job_resumed(self.kind, record.region, record.name, record.status)
             self.pool.submit(key)
         return len(records)
+
+
+def check_transcription_start(jobs: TranscriptionJobs, ctx: RequestContext, params: dict) -> None:
+    """StartTranscriptionJob's own rules: settings (emulator.service.job_settings), tags, a
+    language with a speech model, an S3 media URI, and the vocabularies, filters and language
+    models it names. BadRequestException."""
+    check_start_request(params)
+    validate_new_tags(params.get("Tags", []))
+    languages = [params["LanguageCode"]] if "LanguageCode" in params else params.get("LanguageOptions", [])
+    for code in languages:
+        if not jobs.supported_language(code):
+            raise BadRequestException(
+                f"The emulator has no speech model for language code {code}. "
+                "Add a multilingual Whisper model that supports it, or use another language code."
+            )
+    if s3_uri.parse_s3_uri(params["Media"].get("MediaFileUri", ""), (jobs.objects.endpoint,)) is None:
+        raise BadRequestException(
+            "The URI that you provided doesn't point to an S3 object. "
+            "Make sure that the object exists and try your request again."
+        )
+    for language, settings in job_resource_settings(params):
+        if language is None:
+            continue  # identified at run time; the pipeline checks the language then
+        if settings.get("VocabularyName") and jobs.vocabularies:
+            jobs.vocabularies.terms_for_job(ctx.region, settings["VocabularyName"], language)
+        model_name = settings.get("LanguageModelName")
+        if model_name and jobs.language_models:
+            jobs.language_models.prompt_for_job(ctx.region, model_name, language)
+        if settings.get("VocabularyFilterName") and jobs.vocabulary_filters:
+            jobs.vocabulary_filters.words_for_job(ctx.region, settings["VocabularyFilterName"], language)
+
+
+TRANSCRIPTION = JobFamily(KIND, "TranscriptionJob", check_transcription_start)
 
 
 def started_job(doc: dict, params: dict) -> dict:
