@@ -36,7 +36,7 @@ from typing import Callable
 
 from tokenizers import Tokenizer
 
-from emulator.aws.errors import BadRequestException, NotFoundException
+from emulator.aws.errors import BadRequestException
 from emulator.engine.prompt_mining import BpeRarity, build_prompt, words
 from emulator.service import s3_uri
 from emulator.service.clock import aws_now
@@ -188,10 +188,7 @@ class LanguageModels(ProcessedResources):
     def delete_language_model(self, ctx: RequestContext, params: dict) -> dict:
         """-> {}. NotFoundException: botocore declares none on DeleteLanguageModel, but does on
         DescribeLanguageModel and DeleteVocabulary; an unknown name reads the same everywhere."""
-        record = self.store.get(KIND, ctx.region, params["ModelName"])
-        if record is None or not self.store.delete(KIND, ctx.region, record.name):
-            raise NotFoundException(MODEL_NOT_FOUND)
-        resource_changed(KIND, ctx.region, record.name, record.status, None)
+        self._delete(ctx.region, params["ModelName"])
         return {}
 
     # --- for StartTranscriptionJob ------------------------------------------------------

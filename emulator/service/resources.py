@@ -75,6 +75,8 @@ class Resources:
     def __init__(self, store: Store, clock: Callable[[], float] = aws_now):
         self.store = store
         self.clock = clock
+        # Serialises a family's multi-step writes (a check, an S3 copy, the row) with each other.
+        self._lock = threading.Lock()
 
     # --- create and find ----------------------------------------------------------------
 
@@ -116,6 +118,18 @@ class Resources:
             raise BadRequestException(mismatch.format(name=name, theirs=record.doc["LanguageCode"], job=language_code))
         return record
 
+    def _delete(self, region: str, name: str, then: Callable[[Record], None] | None = None) -> Record:
+        """Deletes the record `name` (the family's not-found error when there is none), runs
+        `then(record)` (say, to delete its S3 copy) under the same lock, and logs the change."""
+        with self._lock:
+            record = self._find(region, name)
+            if not self.store.delete(self.kind, region, record.name):
+                raise self.not_found(self.NOT_FOUND)  # deleted by another process meanwhile
+            if then:
+                then(record)
+        resource_changed(self.kind, region, record.name, record.status, None)
+        return record
+
     # --- List ---------------------------------------------------------------------------
 
     def _list(self, region: str, params: dict, summary: Callable[[Record], dict]) -> dict:
@@ -148,8 +162,7 @@ class ProcessedResources(Resources):
 
     def __init__(self, store: Store, clock: Callable[[], float] = aws_now, workers: int = 1, name: str = "worker"):
         super().__init__(store, clock)
-        # Serialises "is this still the revision I processed?" with the writes that follow it.
-        self._lock = threading.Lock()
+        # self._lock serialises "is this still the revision I processed?" with the writes that follow it.
         self._pool = WorkerPool(workers, self._run, name=name)
 
     def resume(self) -> int:

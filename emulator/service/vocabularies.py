@@ -201,12 +201,11 @@ class Vocabularies(ProcessedResources):
 
     def delete_vocabulary(self, ctx: RequestContext, params: dict) -> dict:
         """-> {}. NotFoundException."""
-        with self._lock:
-            record = self._find(ctx.region, params["VocabularyName"])
-            self.store.delete(self.kind, ctx.region, record.name)
-            delete_quietly(self.objects, record.internal.get("Download"))
-        resource_changed(self.kind, ctx.region, record.name, record.status, None)
+        self._delete(ctx.region, params["VocabularyName"], self._delete_download)
         return {}
+
+    def _delete_download(self, record: Record) -> None:
+        delete_quietly(self.objects, record.internal.get("Download"))
 
     # --- for StartTranscriptionJob ------------------------------------------------------
 

@@ -13,7 +13,6 @@ Wording: analogous to vocabularies (digest §1.3; moto uses the same sentences).
 
 from __future__ import annotations
 
-import threading
 import uuid
 from typing import Callable
 
@@ -75,8 +74,6 @@ class VocabularyFilters(Resources):
     def __init__(self, store: Store, objects: ObjectStore, clock: Callable[[], float] = aws_now):
         super().__init__(store, clock)
         self.objects = objects
-        # Serialises the S3 copy with the row that points at it.
-        self._lock = threading.Lock()
 
     def operations(self) -> dict[str, Callable[[RequestContext, dict], dict]]:
         """AWS operation name -> method(ctx, params)."""
@@ -212,12 +209,11 @@ class VocabularyFilters(Resources):
 
     def delete_vocabulary_filter(self, ctx: RequestContext, params: dict) -> dict:
         """-> {}. NotFoundException."""
-        with self._lock:
-            record = self._find(ctx.region, params["VocabularyFilterName"])
-            self.store.delete(KIND, ctx.region, record.name)
-            delete_quietly(self.objects, record.internal.get("Download"))
-        resource_changed(KIND, ctx.region, record.name, STATUS, None)
+        self._delete(ctx.region, params["VocabularyFilterName"], self._delete_download)
         return {}
+
+    def _delete_download(self, record: Record) -> None:
+        delete_quietly(self.objects, record.internal["Download"])
 
     # --- for StartTranscriptionJob ------------------------------------------------------
 
