@@ -25,7 +25,7 @@ from emulator.service.context import RequestContext
 from emulator.service.job_settings import check_start_request
 from emulator.service.pagination import PRESIGNED_URL_LIFETIME
 from emulator.service.progress import JobProgress
-from emulator.service.resources import Resources, copy_members, members, pick
+from emulator.service.resources import Resources, copy_members, given_members, members, pick
 from emulator.service.state_log import job_changed, job_resumed
 from emulator.service.tags import validate_new_tags
 from emulator.service.worker import WorkerPool
@@ -74,8 +74,8 @@ class JobFamily:
     @functools.cached_property
     def echoed(self) -> tuple[str, ...]:
         """Start request members the job object shows as given (both shapes have them)."""
-        shown = set(members(self.noun)) - {self.name_member, *_BUILT}
-        return tuple(m for m in members(f"Start{self.noun}Request") if m in shown)
+        built = {self.name_member, *_BUILT}
+        return tuple(m for m in given_members(f"Start{self.noun}Request", self.noun) if m not in built)
 
 
 class TranscriptionJobs(Resources):

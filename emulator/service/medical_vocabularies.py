@@ -31,6 +31,8 @@ LANGUAGE_NOT_SUPPORTED = (
 class MedicalVocabularies(Vocabularies):
     kind = KIND
     download_folder = "medical-vocabularies"
+    create_request = "CreateMedicalVocabularyRequest"
+    update_request = "UpdateMedicalVocabularyRequest"
     create_shape = "CreateMedicalVocabularyResponse"
     get_shape = "GetMedicalVocabularyResponse"
     update_shape = "UpdateMedicalVocabularyResponse"

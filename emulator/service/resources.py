@@ -32,6 +32,14 @@ def members(shape_name: str) -> tuple[str, ...]:
     return tuple(shape(shape_name).members)
 
 
+@functools.cache
+def given_members(request: str, output: str) -> tuple[str, ...]:
+    """The members of request shape `request` that output shape `output` shows as given, in the
+    request's order (e.g. a vocabulary's DataAccessRoleArn)."""
+    shown = set(members(output))
+    return tuple(m for m in members(request) if m in shown)
+
+
 def pick(doc: dict, shape_name: str) -> dict:
     """The members of output shape `shape_name` that `doc` has, in the model's order (absent
     ones are left out, not null)."""

@@ -24,7 +24,7 @@ from emulator.service import s3_uri
 from emulator.service.clock import aws_now
 from emulator.service.context import RequestContext
 from emulator.service.pagination import PRESIGNED_URL_LIFETIME
-from emulator.service.resources import ProcessedResources, copy_members, new_revision, pick
+from emulator.service.resources import ProcessedResources, copy_members, given_members, new_revision, pick
 from emulator.service.state_log import resource_changed
 from emulator.service.tags import validate_new_tags
 from emulator.service.vocabulary_tables import (
@@ -68,10 +68,6 @@ LANGUAGE_MISMATCH = (
     "The language code of the vocabulary {name} ({theirs}) doesn't match the language code of "
     "the transcription job ({job}). Use a vocabulary with the job's language code and try your request again."
 )
-# Request members a vocabulary keeps as given.
-_KEPT = ("DataAccessRoleArn", "EncryptionConfiguration")
-
-
 class Vocabularies(ProcessedResources):
     """The five vocabulary operations over the store and S3, with their own processing threads."""
 
@@ -83,7 +79,9 @@ class Vocabularies(ProcessedResources):
     pending = "PENDING"
     status_member = "VocabularyState"
     download_folder = "vocabularies"  # where DownloadUri tables live in the service bucket
-    # Output shapes (botocore); the medical subclass names its own.
+    # Shapes (botocore); the medical subclass names its own.
+    create_request = "CreateVocabularyRequest"
+    update_request = "UpdateVocabularyRequest"
     create_shape = "CreateVocabularyResponse"
     get_shape = "GetVocabularyResponse"
     update_shape = "UpdateVocabularyResponse"
@@ -124,7 +122,7 @@ class Vocabularies(ProcessedResources):
             "VocabularyState": "PENDING",
             "LastModifiedTime": now,
         }
-        copy_members(doc, params, (*_KEPT, "Tags"))
+        copy_members(doc, params, (*given_members(self.create_request, self.get_shape), "Tags"))
         internal = {"AccountId": ctx.account_id, "Source": source, "Revision": new_revision()}
         record = Record(self.kind, ctx.region, doc["VocabularyName"], "PENDING", now, doc, internal)
         self._insert(record)
@@ -184,7 +182,7 @@ class Vocabularies(ProcessedResources):
             doc = record.doc
             doc.update(LanguageCode=params["LanguageCode"], VocabularyState="PENDING", LastModifiedTime=self.clock())
             doc.pop("FailureReason", None)
-            copy_members(doc, params, _KEPT)
+            copy_members(doc, params, given_members(self.update_request, self.get_shape))
             record.status = "PENDING"
             record.internal.update(Source=source, Revision=new_revision())
             record.internal.pop("Entries", None)

@@ -21,7 +21,7 @@ from emulator.service import s3_uri
 from emulator.service.clock import aws_now
 from emulator.service.context import RequestContext
 from emulator.service.pagination import PRESIGNED_URL_LIFETIME
-from emulator.service.resources import Resources, copy_members, pick
+from emulator.service.resources import Resources, copy_members, given_members, pick
 from emulator.service.state_log import resource_changed
 from emulator.service.tags import validate_new_tags
 from emulator.service.vocabularies import CANNOT_ACCESS, NOT_AN_S3_URI, delete_quietly
@@ -58,8 +58,7 @@ LANGUAGE_MISMATCH = (
     "The language code of the vocabulary filter {name} ({theirs}) doesn't match the language code of the "
     "transcription job ({job}). Use a vocabulary filter with the job's language code and try your request again."
 )
-# Request members a filter keeps as given.
-_KEPT = ("DataAccessRoleArn", "EncryptionConfiguration")
+_GET = "GetVocabularyFilterResponse"  # its members are what a filter shows as given
 
 
 class VocabularyFilters(Resources):
@@ -96,7 +95,7 @@ class VocabularyFilters(Resources):
         words = self._words(params)
         now = self.clock()
         doc = {"VocabularyFilterName": name, "LanguageCode": params["LanguageCode"], "LastModifiedTime": now}
-        copy_members(doc, params, (*_KEPT, "Tags"))
+        copy_members(doc, params, (*given_members("CreateVocabularyFilterRequest", _GET), "Tags"))
         download = {
             "bucket": s3_uri.service_bucket(ctx.region),
             "key": f"{ctx.account_id}/vocabulary-filters/{name}.txt",
@@ -158,7 +157,7 @@ class VocabularyFilters(Resources):
         download = record.internal["Download"]
         doc = dict(record.doc)
         doc["DownloadUri"] = self.objects.presigned_get(download["bucket"], download["key"], PRESIGNED_URL_LIFETIME)
-        return pick(doc, "GetVocabularyFilterResponse")
+        return pick(doc, _GET)
 
     # --- ListVocabularyFilters ----------------------------------------------------------
 
@@ -178,7 +177,7 @@ class VocabularyFilters(Resources):
 
         def change_words(record: Record) -> None:
             record.doc["LastModifiedTime"] = self.clock()
-            copy_members(record.doc, params, _KEPT)
+            copy_members(record.doc, params, given_members("UpdateVocabularyFilterRequest", _GET))
             record.internal["Words"] = words
 
         # The new copy goes to a new key, and the row then points at it: a failure of either
