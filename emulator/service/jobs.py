@@ -60,6 +60,7 @@ class JobFamily:
     check_start: the family's own Start rules, (jobs, ctx, params) -> None, raising
       BadRequestException;
     kept: request members stored for the pipeline, not shown (None when absent).
+    The status member and the members a job echoes are read from the family's shapes.
     """
 
     kind: str
@@ -70,6 +71,11 @@ class JobFamily:
     @property
     def name_member(self) -> str:
         return f"{self.noun}Name"
+
+    @functools.cached_property
+    def status_member(self) -> str:
+        """The job shape's status member (TranscriptionJobStatus; CallAnalyticsJobStatus)."""
+        return next(m for m in members(self.noun) if m.endswith("JobStatus"))
 
     @functools.cached_property
     def echoed(self) -> tuple[str, ...]:
@@ -134,7 +140,7 @@ class TranscriptionJobs(Resources):
         name = params[self.family.name_member]
         self.family.check_start(self, ctx, params)
         now = self.clock()
-        doc = {self.family.name_member: name, "TranscriptionJobStatus": "QUEUED"}
+        doc = {self.family.name_member: name, self.family.status_member: "QUEUED"}
         copy_members(doc, params, ("LanguageCode",))
         doc.update(
             {
@@ -164,9 +170,9 @@ class TranscriptionJobs(Resources):
         if self.pool.in_flight >= self.max_concurrent_jobs and not deferred:
             raise LimitExceededException(CONCURRENCY_LIMIT.format(limit=self.max_concurrent_jobs))
         if self.pool.reserve():
-            doc["TranscriptionJobStatus"] = "IN_PROGRESS"
+            doc[self.family.status_member] = "IN_PROGRESS"
             doc["StartTime"] = now
-        record = Record(self.kind, ctx.region, name, doc["TranscriptionJobStatus"], now, doc, internal)
+        record = Record(self.kind, ctx.region, name, doc[self.family.status_member], now, doc, internal)
         try:
             self._insert(record)
         except BaseException:  # a taken name, or StoreUnavailable (disk full): nothing stored, nothing reserved

@@ -58,6 +58,7 @@ LANGUAGE_MISMATCH = (
     "The language code of the vocabulary filter {name} ({theirs}) doesn't match the language code of the "
     "transcription job ({job}). Use a vocabulary filter with the job's language code and try your request again."
 )
+
 _GET = "GetVocabularyFilterResponse"  # its members are what a filter shows as given
 
 
