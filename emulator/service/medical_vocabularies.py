@@ -7,14 +7,13 @@ in their own namespace (Store kind and ARN resource type `medical-vocabulary`), 
 medical rules of botocore's `CreateMedicalVocabularyRequest`: the table comes only from
 `VocabularyFileUri` (required by the model; there is no `Phrases` member) and the language
 is US English only (AWS documents `en-US` as the one valid value; anything else is a
-BadRequestException). Response shapes: botocore `CreateMedicalVocabularyResponse`,
-`GetMedicalVocabularyResponse`, `ListMedicalVocabulariesResponse`,
-`UpdateMedicalVocabularyResponse` — the same members as the standard ones.
+BadRequestException). Operations and shapes are named by the noun `MedicalVocabulary`:
+botocore `CreateMedicalVocabularyResponse`, `GetMedicalVocabularyResponse` (no
+DataAccessRoleArn or EncryptionConfiguration), `ListMedicalVocabulariesResponse`,
+`UpdateMedicalVocabularyResponse`.
 """
 
 from __future__ import annotations
-
-from typing import Callable
 
 from emulator.aws.errors import BadRequestException
 from emulator.service.vocabularies import Vocabularies
@@ -30,37 +29,10 @@ LANGUAGE_NOT_SUPPORTED = (
 
 class MedicalVocabularies(Vocabularies):
     kind = KIND
+    noun = "MedicalVocabulary"
     download_folder = "medical-vocabularies"
-    create_request = "CreateMedicalVocabularyRequest"
-    update_request = "UpdateMedicalVocabularyRequest"
-    create_shape = "CreateMedicalVocabularyResponse"
-    get_shape = "GetMedicalVocabularyResponse"
-    update_shape = "UpdateMedicalVocabularyResponse"
-    summary_shape = "VocabularyInfo"  # ListMedicalVocabulariesResponse lists VocabularyInfo too
-    list_shape = "ListMedicalVocabulariesResponse"
 
-    def operations(self) -> dict[str, Callable]:
-        """AWS operation name -> method(ctx, params)."""
-        return {
-            "CreateMedicalVocabulary": self.create_medical_vocabulary,
-            "GetMedicalVocabulary": self.get_vocabulary,
-            "ListMedicalVocabularies": self.list_vocabularies,
-            "UpdateMedicalVocabulary": self.update_medical_vocabulary,
-            "DeleteMedicalVocabulary": self.delete_vocabulary,
-        }
-
-    def create_medical_vocabulary(self, ctx, params: dict) -> dict:
-        """-> CreateMedicalVocabularyResponse (PENDING). BadRequestException (language, URI),
-        ConflictException (name taken)."""
-        _check_language(params["LanguageCode"])
-        return self.create_vocabulary(ctx, params)
-
-    def update_medical_vocabulary(self, ctx, params: dict) -> dict:
-        """-> UpdateMedicalVocabularyResponse (PENDING again). NotFoundException, BadRequestException."""
-        _check_language(params["LanguageCode"])
-        return self.update_vocabulary(ctx, params)
-
-
-def _check_language(code: str) -> None:
-    if code != MEDICAL_LANGUAGE:
-        raise BadRequestException(LANGUAGE_NOT_SUPPORTED.format(code=code))
+    def _check(self, params: dict) -> None:
+        """BadRequestException for a language other than en-US, before any other check."""
+        if params["LanguageCode"] != MEDICAL_LANGUAGE:
+            raise BadRequestException(LANGUAGE_NOT_SUPPORTED.format(code=params["LanguageCode"]))

@@ -68,6 +68,8 @@ LANGUAGE_MISMATCH = (
     "The language code of the vocabulary {name} ({theirs}) doesn't match the language code of "
     "the transcription job ({job}). Use a vocabulary with the job's language code and try your request again."
 )
+
+
 class Vocabularies(ProcessedResources):
     """The five vocabulary operations over the store and S3, with their own processing threads."""
 
@@ -79,14 +81,9 @@ class Vocabularies(ProcessedResources):
     pending = "PENDING"
     status_member = "VocabularyState"
     download_folder = "vocabularies"  # where DownloadUri tables live in the service bucket
-    # Shapes (botocore); the medical subclass names its own.
-    create_request = "CreateVocabularyRequest"
-    update_request = "UpdateVocabularyRequest"
-    create_shape = "CreateVocabularyResponse"
-    get_shape = "GetVocabularyResponse"
-    update_shape = "UpdateVocabularyResponse"
-    summary_shape = "VocabularyInfo"
-    list_shape = "ListVocabulariesResponse"
+    # Names the operations and botocore shapes: Create{noun}, Get{noun}Response, List{plural}, ...
+    noun = "Vocabulary"
+    summary_shape = "VocabularyInfo"  # both List outputs list VocabularyInfo
 
     def __init__(
         self,
@@ -98,21 +95,37 @@ class Vocabularies(ProcessedResources):
         super().__init__(store, clock, workers, name="vocabulary-worker")
         self.objects = objects
 
+    @property
+    def list_shape(self) -> str:
+        return f"List{self._plural}Response"
+
+    @property
+    def _plural(self) -> str:
+        return self.noun.removesuffix("y") + "ies"
+
     def operations(self) -> dict[str, Callable[[RequestContext, dict], dict]]:
         """AWS operation name -> method(ctx, params)."""
         return {
-            "CreateVocabulary": self.create_vocabulary,
-            "GetVocabulary": self.get_vocabulary,
-            "ListVocabularies": self.list_vocabularies,
-            "UpdateVocabulary": self.update_vocabulary,
-            "DeleteVocabulary": self.delete_vocabulary,
+            f"Create{self.noun}": self.create_vocabulary,
+            f"Get{self.noun}": self.get_vocabulary,
+            f"List{self._plural}": self.list_vocabularies,
+            f"Update{self.noun}": self.update_vocabulary,
+            f"Delete{self.noun}": self.delete_vocabulary,
         }
+
+    @property
+    def _get(self) -> str:
+        return f"Get{self.noun}Response"
+
+    def _check(self, params: dict) -> None:
+        """The family's own rules for Create and Update, checked first (medical: en-US only)."""
 
     # --- CreateVocabulary ---------------------------------------------------------------
 
     def create_vocabulary(self, ctx: RequestContext, params: dict) -> dict:
         """-> CreateVocabularyResponse, state PENDING. BadRequestException (source, phrases),
         ConflictException (name taken)."""
+        self._check(params)
         validate_new_tags(params.get("Tags", []))
         source = self._source(params)
         now = self.clock()
@@ -122,13 +135,13 @@ class Vocabularies(ProcessedResources):
             "VocabularyState": "PENDING",
             "LastModifiedTime": now,
         }
-        copy_members(doc, params, (*given_members(self.create_request, self.get_shape), "Tags"))
+        copy_members(doc, params, (*given_members(f"Create{self.noun}Request", self._get), "Tags"))
         internal = {"AccountId": ctx.account_id, "Source": source, "Revision": new_revision()}
         record = Record(self.kind, ctx.region, doc["VocabularyName"], "PENDING", now, doc, internal)
         self._insert(record)
         resource_changed(self.kind, ctx.region, record.name, None, "PENDING")
         self._submit(record)
-        return pick(doc, self.create_shape)
+        return pick(doc, f"Create{self.noun}Response")
 
     def _source(self, params: dict) -> dict:
         """What to process: {"Phrases": [...]} (checked now) or {"VocabularyFileUri": uri}."""
@@ -160,7 +173,7 @@ class Vocabularies(ProcessedResources):
             doc["DownloadUri"] = self.objects.presigned_get(
                 download["bucket"], download["key"], PRESIGNED_URL_LIFETIME
             )
-        return pick(doc, self.get_shape)
+        return pick(doc, self._get)
 
     # --- ListVocabularies ---------------------------------------------------------------
 
@@ -173,6 +186,7 @@ class Vocabularies(ProcessedResources):
 
     def update_vocabulary(self, ctx: RequestContext, params: dict) -> dict:
         """-> UpdateVocabularyResponse, state PENDING again. NotFoundException, BadRequestException."""
+        self._check(params)
         source = self._source(params)
         before = None
 
@@ -182,7 +196,7 @@ class Vocabularies(ProcessedResources):
             doc = record.doc
             doc.update(LanguageCode=params["LanguageCode"], VocabularyState="PENDING", LastModifiedTime=self.clock())
             doc.pop("FailureReason", None)
-            copy_members(doc, params, given_members(self.update_request, self.get_shape))
+            copy_members(doc, params, given_members(f"Update{self.noun}Request", self._get))
             record.status = "PENDING"
             record.internal.update(Source=source, Revision=new_revision())
             record.internal.pop("Entries", None)
@@ -193,7 +207,7 @@ class Vocabularies(ProcessedResources):
             raise self.not_found(self.NOT_FOUND)
         resource_changed(self.kind, ctx.region, record.name, before, "PENDING")
         self._submit(record)
-        return pick(record.doc, self.update_shape)
+        return pick(record.doc, f"Update{self.noun}Response")
 
     # --- DeleteVocabulary ---------------------------------------------------------------
 
