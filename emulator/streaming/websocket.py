@@ -55,6 +55,9 @@ import uuid
 from collections.abc import Mapping
 from urllib.parse import parse_qsl
 
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+
 from emulator.aws.errors import AWSError, BadRequestException
 from emulator.aws.event_signing import ChunkSignatureChain, is_signed_envelope
 from emulator.aws.eventstream import EventStreamError, Message, decode_message
@@ -184,7 +187,7 @@ class WebSocketStreamingEndpoint:
         try:
             identity = self._authenticate(scope, query_string)
         except AWSError as error:
-            await self._refuse(scope, send, error)
+            await self._refuse(scope, receive, send, error)
             return
         chain = None
         if identity is not None:
@@ -226,14 +229,16 @@ class WebSocketStreamingEndpoint:
             max_expires=MAX_EXPIRES_SECONDS,
         )
 
-    async def _refuse(self, scope, send, error: AWSError) -> None:
+    async def _refuse(self, scope, receive, send, error: AWSError) -> None:
+        """The restJson1 error as the handshake's HTTP response (ASGI's WebSocket Denial
+        Response extension, which hypercorn offers), else a close with 1008."""
         log.info("stream refused over websocket: %s: %s", error.code, error.message)
         if "websocket.http.response" not in scope.get("extensions", {}):
             await send({"type": "websocket.close", "code": CLOSE_POLICY})
             return
         status, headers, body = render_error(error, str(uuid.uuid4()))
-        await send({"type": "websocket.http.response.start", "status": status, "headers": headers})
-        await send({"type": "websocket.http.response.body", "body": body})
+        denial = Response(body, status, {name.decode(): value.decode() for name, value in headers})
+        await WebSocket(scope, receive, send).send_denial_response(denial)
 
     # --- the stream -------------------------------------------------------------------
 
