@@ -6,7 +6,7 @@ Shapes mirror the transcribe-streaming Smithy model (botocore ships none; digest
 empty `language_identification`) is absent on the wire; the medical shapes leave out
 `vocabulary_filter_match`, `stable`, `language_code`, an entity's `type`. Values are final
 as the wire carries them: times in seconds rounded to milliseconds, confidences and scores
-rounded to 4 places. The transports (`emulator.streaming`) encode them.
+rounded to 4 places. The streaming transports encode them.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Streaming transcription sessions (StartStreamTranscription, StartMedicalStreamTranscription):
 Transcribe semantics, independent of the transport. Plain Python + asyncio.
 
-Use (by the transports of `emulator.streaming`, HTTP/2 and WebSocket,
+Use (by the streaming transports, HTTP/2 and WebSocket,
 which turn parameters into the plain dict below and results into wire messages):
 
     sessions = StreamingSessions(recognizer, models, vocabularies=..., ...)   # one per process
