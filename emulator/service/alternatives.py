@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from emulator.engine.alternatives import Hypothesis, SegmentAlternatives
 from emulator.service.filtering import join_items
-from emulator.service.output import Token, format_confidence, format_seconds, join_tokens, tokens_for_segment
+from emulator.service.output import format_confidence, format_seconds, tokens_for_segment
+from emulator.service.tokens import Token, join_tokens
 
 
 def render_segments(alternatives: list[SegmentAlternatives]) -> list[dict]:

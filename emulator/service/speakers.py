@@ -36,7 +36,7 @@ import bisect
 from collections.abc import Sequence
 
 from emulator.engine.diarization import SpeakerTurn
-from emulator.service.output import Token, join_tokens
+from emulator.service.tokens import Token, join_tokens
 
 
 def speaker_label(index: int) -> str:
