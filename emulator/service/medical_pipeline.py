@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from emulator.engine.media import MediaInfo
 from emulator.engine.pii import PiiModelMissing
-from emulator.service.phi import identify_phi
+from emulator.service.phi import phi_entities, render_entities
 from emulator.service.pipeline import JobFailed, TranscriptionPipeline, check_media, unsupported_format
 from emulator.service.plan import MediaRules
 
@@ -46,12 +46,12 @@ class MedicalTranscriptionPipeline(TranscriptionPipeline):
             raise JobFailed(INVALID_MEDICAL_SAMPLE_RATE)
         check_media(info, key, declared, self.limits)
 
-    def _post_process(self, record, run, language, media, tokens):
-        results = super()._post_process(record, run, language, media, tokens)
+    def _results(self, run, language, media, tokens):
+        results = super()._results(run, language, media, tokens)
         if not run.plan.identify_phi:
             return results
         try:
-            entities = identify_phi(results, self.pii_detector)
+            entities = render_entities(phi_entities(tokens, self.pii_detector))
         except PiiModelMissing as e:
             raise JobFailed(f"Internal failure: {e}") from None
         out: dict = {}

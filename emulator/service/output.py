@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from emulator.engine.recognizer import Transcription
+from emulator.service.speakers import speaker_sections
 from emulator.service.tokens import PRONUNCIATION, PUNCTUATION, Token, join_tokens
 
 # Punctuation Transcribe emits as separate items.
@@ -113,6 +114,8 @@ def render_item(item_id: int, token: Token) -> dict:
     if token.kind == "pronunciation":
         item["start_time"] = format_seconds(token.start)
         item["end_time"] = format_seconds(token.end)
+    if token.speaker is not None:
+        item["speaker_label"] = token.speaker
     return item
 
 
@@ -178,6 +181,16 @@ def add_channel_labels(results: dict, number_of_channels: int) -> dict:
     }
     out.update((k, v) for k, v in results.items() if k != "transcripts")
     return out
+
+
+def render_job_results(tokens: list[Token], number_of_channels: int | None = None, speakers: bool = False) -> dict:
+    """A job's `results` from its final tokens: transcripts, items, audio_segments; with
+    `channel_labels` under channel identification (number_of_channels), with the speaker
+    sections when speakers are labelled (emulator.service.speakers.speaker_sections)."""
+    results = render_tokens(tokens)
+    if number_of_channels:
+        results = add_channel_labels(results, number_of_channels)
+    return speaker_sections(results) if speakers else results
 
 
 def wrap_transcript(job_name: str, account_id: str, results: dict) -> dict:

@@ -66,13 +66,18 @@ def identify_phi(results: dict, detector: PiiDetector) -> list[dict]:
         )
         for item in results.get("items", [])
     ]
+    return render_entities(phi_entities(tokens, detector))
+
+
+def render_entities(entities: list[PhiEntity]) -> list[dict]:
+    """`results.entities`: times in seconds to the millisecond, as the items show them."""
     return [
         {
             "content": entity.content,
             "category": CATEGORY,
-            "startTime": entity.start,
-            "endTime": entity.end,
+            "startTime": round(max(entity.start, 0.0), 3),
+            "endTime": round(max(entity.end, 0.0), 3),
             "confidence": round(entity.score, 4),
         }
-        for entity in phi_entities(tokens, detector)
+        for entity in entities
     ]

@@ -33,17 +33,16 @@ from emulator.service.filtering import display_as, vocabulary_filter
 from emulator.service.job_settings import aws_language_code
 from emulator.service.jobs import KIND
 from emulator.service.output import (
-    add_channel_labels,
     channel_tokens,
     format_confidence,
-    render_tokens,
+    render_job_results,
     transcription_tokens,
     wrap_transcript,
 )
 from emulator.service.plan import FIXED, IDENTIFY_MULTIPLE, JobPlan, LanguageResources, MediaRules, plan_of_record
 from emulator.service.progress import JobProgress, scaled
 from emulator.service.redaction import mark_redacted, redact_results
-from emulator.service.speakers import add_speaker_labels
+from emulator.service.speakers import label_speakers
 from emulator.service.state_log import job_changed
 from emulator.service.subtitles import cues, render_subtitles
 from emulator.service.tokens import Token
@@ -216,7 +215,7 @@ class TranscriptionPipeline:
     progress: the registry that shows how far each running job has got (shared with the
     job services, which register jobs at Start).
     Each run executes the job's plan (emulator.service.plan), stored with the job at Start.
-    The `_check_media` and `_post_process` steps are where a variant of the job
+    The `_check_media` and `_results` steps are where a variant of the job
     (emulator.service.medical_pipeline) differs.
     """
 
@@ -306,7 +305,8 @@ class TranscriptionPipeline:
         run.audio_seconds = len(media.mono) / SAMPLE_RATE
         language = self._language(plan, media.mono)
         tokens, transcription = self._recognize(record, run, media, language)
-        results = self._post_process(record, run, language, media, tokens)
+        tokens = self._post_process(record, run, language, media, tokens)
+        results = self._results(run, language, media, tokens)
         if plan.max_alternatives:
             results = self._alternatives(run, media, language, transcription, results)
 
@@ -468,10 +468,9 @@ class TranscriptionPipeline:
 
     def _post_process(
         self, record: Record, run: JobRun, language: "IdentifiedLanguage", media: "Media", tokens: list[Token]
-    ) -> dict:
-        """DisplayAs and vocabulary filter on the tokens; then the `results`, with channel
-        sections, speaker labels and language members — in that order, so every section
-        derived from the items shows the final words."""
+    ) -> list[Token]:
+        """DisplayAs, vocabulary filter, speaker labels — in that order, so every section
+        rendered from the tokens shows the final words."""
         plan = run.plan
         resources = plan.resources_for(language.code)
         vocabulary = self._recognition(record.region, run, language.code).vocabulary
@@ -480,12 +479,16 @@ class TranscriptionPipeline:
         if resources.filter_name:
             words = self._filter_words(record.region, run, resources.filter_name, language.code)
             tokens = vocabulary_filter(tokens, words, resources.filter_method)
-        results = render_tokens(tokens)
-        if media.channels is not None:
-            results = add_channel_labels(results, media.channels.shape[0])
         if plan.max_speaker_labels:
             turns = self.diarizer.diarize(media.mono, max_speakers=plan.max_speaker_labels)
-            results = add_speaker_labels(results, turns)
+            tokens = label_speakers(tokens, turns)
+        return tokens
+
+    def _results(self, run: JobRun, language: "IdentifiedLanguage", media: "Media", tokens: list[Token]) -> dict:
+        """The job's `results` from its final tokens: the language members, then the
+        transcript sections (with channel and speaker sections where the plan asks)."""
+        channels = media.channels.shape[0] if media.channels is not None else None
+        results = render_job_results(tokens, channels, speakers=bool(run.plan.max_speaker_labels))
         return {**language.results_members, **results}
 
     def _decode(self, media_path: Path, per_channel: bool) -> np.ndarray:

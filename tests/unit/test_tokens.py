@@ -1,20 +1,25 @@
 """Post-processing on tokens (emulator.service.tokens) decides as it does on a `results` dict:
-the tokens' rendering equals the dict transforms' output."""
+the tokens' rendering equals the dict transforms' output (vocabulary filter, DisplayAs, speaker
+labels, channels), and PII/PHI found on tokens is what the items finder finds."""
 
 import pytest
 
+from emulator.engine.diarization import SpeakerTurn
 from emulator.engine.pii import PiiEntity
 from emulator.engine.recognizer import Segment, Transcription, Word
 from emulator.service.filtering import apply_display_as, apply_vocabulary_filter, display_as, vocabulary_filter
 from emulator.service.output import (
+    add_channel_labels,
     channel_tokens,
     render_channel_results,
+    render_job_results,
     render_results,
     render_tokens,
     transcription_tokens,
 )
-from emulator.service.phi import identify_phi, phi_entities
+from emulator.service.phi import identify_phi, phi_entities, render_entities
 from emulator.service.redaction import find_pii, find_pii_items, redact
+from emulator.service.speakers import add_speaker_labels, label_speakers
 from emulator.service.tokens import Pii
 from emulator.service.vocabulary_tables import parse_table
 
@@ -86,9 +91,20 @@ def test_pii_on_tokens_finds_what_the_items_finder_finds():
 
 
 def test_phi_on_tokens_is_the_entities_list():
-    tokens = transcription_tokens(SPEECH)
     entities = identify_phi(render_results(SPEECH), _Detector())
-    found = phi_entities(tokens, _Detector())
-    assert [(e.content, round(e.start, 3), round(e.end, 3)) for e in found] == [
-        (e["content"], e["startTime"], e["endTime"]) for e in entities
-    ]
+    assert render_entities(phi_entities(transcription_tokens(SPEECH), _Detector())) == entities
+    assert [e["content"] for e in entities] == ["Angeles"]
+
+
+@pytest.mark.parametrize("channels", [False, True])
+def test_speaker_labels_on_tokens_render_as_on_results(channels):
+    turns = [SpeakerTurn(0, 0.0, 3.1), SpeakerTurn(1, 3.2, 9.0), SpeakerTurn(2, 9.0, 30.0)]
+    if channels:
+        speech = [SPEECH, _transcription("Hello there.", offset=0.7)]
+        tokens, results = channel_tokens(speech), add_channel_labels(render_channel_results(speech), 2)
+    else:
+        tokens, results = transcription_tokens(SPEECH), render_results(SPEECH)
+    expected = add_speaker_labels(results, turns)
+    rendered = render_job_results(label_speakers(tokens, turns), 2 if channels else None, speakers=True)
+    assert rendered == expected
+    assert len(expected["audio_segments"]) > len(results["audio_segments"])
