@@ -65,7 +65,11 @@ def with_main_items(segments: list[dict], items: list[dict]) -> list[dict]:
 
 def add_segments(results: dict, alternatives: list[SegmentAlternatives]) -> dict:
     """`results` with `segments` after `items` (digest §4.4's order), consistent with its items."""
-    segments = with_main_items(render_segments(alternatives), results.get("items", []))
+    return place_segments(results, with_main_items(render_segments(alternatives), results.get("items", [])))
+
+
+def place_segments(results: dict, segments: list[dict]) -> dict:
+    """`results` with `segments` after `items` (digest §4.4's order)."""
     out: dict = {}
     for key, value in results.items():
         if key != "segments":

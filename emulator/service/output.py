@@ -14,10 +14,11 @@ from dataclasses import replace
 
 from emulator.engine.recognizer import Transcription
 from emulator.service.speakers import speaker_sections
-from emulator.service.tokens import PRONUNCIATION, PUNCTUATION, Token, join_tokens
+from emulator.service.tokens import PRONUNCIATION, PUNCTUATION, Pii, Token, join_tokens
 
 # Punctuation Transcribe emits as separate items.
 MARKS = ".,?!;:"
+PII_CATEGORY = "PII"  # the `category` of every redaction
 # Characters Whisper attaches to words that Transcribe does not emit at all.
 _STRIP = "\"“”„«»‘’¿¡()[]{}"
 
@@ -110,13 +111,23 @@ def render_item(item_id: int, token: Token) -> dict:
     if token.channel:
         item["channel_label"] = token.channel
     item["type"] = token.kind
-    item["alternatives"] = [{"confidence": format_confidence(token.confidence), "content": token.content}]
+    if token.pii is not None:  # redacted (batch marks PII only to redact it): no ASR confidence
+        item["alternatives"] = [{"content": token.content, "redactions": [render_redaction(token.pii)]}]
+    else:
+        item["alternatives"] = [{"confidence": format_confidence(token.confidence), "content": token.content}]
     if token.kind == "pronunciation":
         item["start_time"] = format_seconds(token.start)
         item["end_time"] = format_seconds(token.end)
+    if token.filter_match:
+        item["vocabularyFilterMatch"] = True
     if token.speaker is not None:
         item["speaker_label"] = token.speaker
     return item
+
+
+def render_redaction(pii: Pii) -> dict:
+    """A redacted item's `redactions` entry (AWS's example output; emulator.service.redaction)."""
+    return {"confidence": format_confidence(pii.score), "type": pii.type, "category": PII_CATEGORY}
 
 
 def render_tokens(tokens: list[Token]) -> dict:

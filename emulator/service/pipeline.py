@@ -28,7 +28,7 @@ from emulator.engine.media import SAMPLE_RATE, MediaError, MediaInfo, MediaProbl
 from emulator.engine.pii import PiiDetector, PiiModelMissing
 from emulator.engine.recognizer import RecognitionOptions, Recognizer, Transcription, shift_segment
 from emulator.service import s3_uri
-from emulator.service.alternatives import add_segments
+from emulator.service.alternatives import add_segments, place_segments
 from emulator.service.filtering import display_as, vocabulary_filter
 from emulator.service.job_settings import aws_language_code
 from emulator.service.jobs import KIND
@@ -41,7 +41,7 @@ from emulator.service.output import (
 )
 from emulator.service.plan import FIXED, IDENTIFY_MULTIPLE, JobPlan, LanguageResources, MediaRules, plan_of_record
 from emulator.service.progress import JobProgress, scaled
-from emulator.service.redaction import mark_redacted, redact_results
+from emulator.service.redaction import find_pii, mark_redacted, redact, redact_segments
 from emulator.service.speakers import label_speakers
 from emulator.service.state_log import job_changed
 from emulator.service.subtitles import cues, render_subtitles
@@ -319,12 +319,28 @@ class TranscriptionPipeline:
             },
         )
         outcome.doc.update(language.job_members)
-        results = self._write_transcripts(record.name, plan, results, media.output, outcome)
+        redacted = self._redacted(run, language, media, tokens, results) if plan.redaction else None
+        results = self._write_transcripts(record.name, plan, results, redacted, media.output, outcome)
         if plan.subtitles:
             outcome.internal["Subtitles"] = self._write_subtitles(results, media.output, plan)
         return outcome
 
-    def _write_transcripts(self, name: str, plan: JobPlan, results: dict, output: dict, outcome: Outcome) -> dict:
+    def _redacted(self, run: JobRun, language, media: "Media", tokens: list[Token], results: dict) -> dict:
+        """The redacted `results` (ContentRedaction): the tokens' PII words as `[PII]`, rendered
+        as the results were; each alternative of `segments` redacted on its own."""
+        redaction = run.plan.redaction
+        types = list(redaction.entity_types) if redaction.entity_types is not None else None
+        try:
+            redacted = self._results(run, language, media, redact(find_pii(tokens, self.pii_detector, types)))
+            if "segments" in results:
+                redacted = place_segments(redacted, redact_segments(results["segments"], self.pii_detector, types))
+        except PiiModelMissing as e:
+            raise JobFailed(f"Internal failure: {e}") from None
+        return redacted
+
+    def _write_transcripts(
+        self, name: str, plan: JobPlan, results: dict, redacted: dict | None, output: dict, outcome: Outcome
+    ) -> dict:
         """Writes the transcript file(s); returns the results the subtitles show (redacted when
         redaction is on). ContentRedaction: `redacted` writes only `redacted-<name>.json`,
         `redacted_and_unredacted` both (digest §3.2)."""
@@ -334,11 +350,6 @@ class TranscriptionPipeline:
             self._put_json(output, wrap_transcript(name, account, results))
             outcome.internal["Transcript"] = output
             return results
-        try:
-            types = list(redaction.entity_types) if redaction.entity_types is not None else None
-            redacted = redact_results(results, self.pii_detector, types)
-        except PiiModelMissing as e:
-            raise JobFailed(f"Internal failure: {e}") from None
         location = {**output, "key": redacted_key(output["key"])}
         self._put_json(location, mark_redacted(wrap_transcript(name, account, redacted), True))
         outcome.internal["RedactedTranscript"] = location

@@ -24,7 +24,10 @@ What AWS does, and so what this does:
   `accountId` (see `mark_redacted`): true in the redacted file, false in the unredacted
   one that `redacted_and_unredacted` adds (AWS's example pair).
 
-Apply it after vocabulary filtering and DisplayAs (so it sees the words as written).
+Apply it after vocabulary filtering and DisplayAs (so it sees the words as written). The
+batch pipeline marks and redacts its tokens (`find_pii`, `redact`) and renders them again
+(emulator.service.output renders a token with `pii` as a redacted item), then adds
+`redact_segments`; `redact_results` does the same on a rendered `results` dict.
 `channel_labels`, when present, is rebuilt from the redacted items; each `segments`
 alternative (ShowAlternatives) is analysed and redacted on its own. AWS redacts en-US
 and es-US only, and not with language identification; the detector here speaks English
@@ -39,11 +42,10 @@ from typing import Callable
 
 from emulator.engine.pii import PiiDetector
 from emulator.service.filtering import join_items
-from emulator.service.output import format_confidence
+from emulator.service.output import render_redaction
 from emulator.service.tokens import PRONUNCIATION, Pii, Token
 
 REDACTED = "[PII]"
-CATEGORY = "PII"
 ALL = "ALL"
 # botocore `PiiEntityType`, without ALL.
 PII_ENTITY_TYPES = (
@@ -106,7 +108,7 @@ def redact_results(
     items = results.get("items", [])
     found = find_pii_items(items, lambda item: item["alternatives"][0]["content"], detector, types, language)
     for position, redaction in found.items():
-        items[position]["alternatives"] = [{"content": REDACTED, "redactions": [redaction_json(redaction)]}]
+        items[position]["alternatives"] = [{"content": REDACTED, "redactions": [render_redaction(redaction)]}]
     if "transcripts" in results:
         results["transcripts"] = [{"transcript": join_items(items)}]
     by_id = {item.get("id", i): item for i, item in enumerate(items)}
@@ -118,10 +120,24 @@ def redact_results(
             channel["items"] = [
                 {k: v for k, v in item.items() if k != "id"} for item in items if item.get("channel_label") == label
             ]
-    for segment in results.get("segments", []):
+    if "segments" in results:
+        results["segments"] = _redact_segments(results["segments"], detector, types, language)
+    return results
+
+
+def redact_segments(
+    segments: list[dict], detector: PiiDetector, requested_types: list[str] | None = None, language: str = "en"
+) -> list[dict]:
+    """A copy of `results.segments` (ShowAlternatives) with each alternative analysed and
+    redacted on its own. ValueError (unknown type), PiiModelMissing."""
+    return _redact_segments(json.loads(json.dumps(segments)), detector, detector_types(requested_types), language)
+
+
+def _redact_segments(segments: list[dict], detector: PiiDetector, types: list[str], language: str) -> list[dict]:
+    for segment in segments:
         for alternative in segment.get("alternatives", []):
             _redact_flat(alternative, detector, types, language)
-    return results
+    return segments
 
 
 def mark_redacted(transcript: dict, is_redacted: bool) -> dict:
@@ -135,11 +151,6 @@ def mark_redacted(transcript: dict, is_redacted: bool) -> dict:
     if "isRedacted" not in out:
         out["isRedacted"] = is_redacted
     return out
-
-
-def redaction_json(pii: Pii) -> dict:
-    """An item's `redactions` entry (AWS's example output)."""
-    return {"confidence": format_confidence(pii.score), "type": pii.type, "category": CATEGORY}
 
 
 # --- on tokens ----------------------------------------------------------------------------
@@ -229,7 +240,7 @@ def _redact_flat(alternative: dict, detector: PiiDetector, types: list[str], lan
     for position, redaction in found.items():
         word = {k: v for k, v in words[position].items() if k != "confidence"}
         word["content"] = REDACTED
-        word["redactions"] = [redaction_json(redaction)]
+        word["redactions"] = [render_redaction(redaction)]
         words[position] = word
     if "transcript" in alternative:
         alternative["transcript"] = join_items([{"type": w.get("type"), "alternatives": [w]} for w in words])
