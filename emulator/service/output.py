@@ -1,10 +1,13 @@
 """Rendering recognition results as Amazon Transcribe's transcript JSON.
 
+Recognition becomes tokens here (`transcription_tokens`, `channel_tokens`); post-processing
+works on the tokens (emulator.service.tokens); `render_job_results` renders the final tokens
+as `results` last: items, audio_segments, transcripts, channel and speaker sections.
+
 Shape source: digest §4 and the real output recorded in
 shared/reference/aws-recorded-responses.json (test_transcribe_speaker_diarization):
 `{"jobName", "accountId", "status", "results": {"transcripts", "items", "audio_segments"}}` (key order
-as in real output files),,
-every time and confidence inside `results` a string, punctuation items without times,
+as in real output files), every time and confidence inside `results` a string, punctuation items without times,
 `id` on items (0-based), punctuation confidence "0.0".
 """
 
