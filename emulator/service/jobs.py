@@ -18,6 +18,7 @@ from emulator.service.clock import aws_now
 from emulator.service.context import RequestContext
 from emulator.service.job_settings import check_start_request
 from emulator.service.pagination import PRESIGNED_URL_LIFETIME, paginate
+from emulator.service.plan import plan_job
 from emulator.service.progress import JobProgress
 from emulator.service.state_log import job_changed, job_resumed
 from emulator.service.tags import validate_new_tags
@@ -140,6 +141,7 @@ class TranscriptionJobs:
         if self.pool.reserve():
             doc["TranscriptionJobStatus"] = "IN_PROGRESS"
             doc["StartTime"] = now
+        internal["Plan"] = plan_job(name, doc, internal).to_json()  # issue 12: the job plan, computed once at Start
         record = Record(self.kind, ctx.region, name, doc["TranscriptionJobStatus"], now, doc, internal)
         try:
             self.store.insert(record)
