@@ -23,7 +23,7 @@ from emulator.console import console_routes
 from emulator.engine.recognizer import ModelLoadOptions, Recognizer, supports_language
 from emulator.service.clock import aws_now
 from emulator.service.context import RequestContext
-from emulator.service.health import HealthMonitor
+from emulator.service.health import HealthMonitor, HealthReport
 from emulator.service.jobs import TranscriptionJobs
 from emulator.service.language_models import LanguageModels
 from emulator.service.medical import medical_transcription_jobs
@@ -236,32 +236,25 @@ def create_app(runtime: Runtime) -> Starlette:
             medical=medical,
         )
 
+    report = HealthReport(
+        runtime.health,
+        version=emulator.__version__,
+        s3_endpoint=runtime.s3_endpoint,
+        s3_public_endpoint=runtime.objects.public_endpoint,
+        models=runtime.models.entries,
+        loaded_models=runtime.recognizer.loaded,
+        workers=runtime.pool.workers,
+        jobs_in_flight=runtime.progress.snapshot,
+        verify_signatures=settings.verify_signatures,
+        https_port=settings.https_port,
+        websocket_port=settings.websocket_port,
+        ca_file=runtime.tls.ca_file if runtime.tls else None,
+        streams_in_flight=lambda: runtime.streaming.in_flight if runtime.streaming else 0,
+    )
+
     async def health(request: Request) -> JSONResponse:
-        """200 when ok; 503 while starting or degraded (Docker's HEALTHCHECK reads the status)."""
-        status, reasons = runtime.health.status()
-        loaded = set(runtime.recognizer.loaded())
-        in_flight = runtime.progress.snapshot()
-        body = {
-            "status": status,
-            "reasons": reasons,
-            "version": emulator.__version__,
-            "s3_endpoint": runtime.s3_endpoint,
-            "s3_public_endpoint": runtime.objects.public_endpoint,
-            "models": [
-                {"name": m.name, "languages": list(m.languages), "loaded": m.name in loaded}
-                for m in runtime.models.entries()
-            ],
-            "workers": runtime.pool.workers,
-            "jobs_in_flight": in_flight,
-            "verify_signatures": settings.verify_signatures,
-            "streaming": {
-                "https_port": settings.https_port or None,
-                "websocket_port": settings.websocket_port or None,
-                "ca_file": str(runtime.tls.ca_file.resolve()) if runtime.tls and runtime.tls.ca_file else None,
-                "streams_in_flight": runtime.streaming.in_flight if runtime.streaming else 0,
-            },
-        }
-        return JSONResponse(body, status_code=200 if status == "ok" else 503)
+        body, status_code = report.render()
+        return JSONResponse(body, status_code=status_code)
 
     return Starlette(
         routes=[

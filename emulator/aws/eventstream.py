@@ -1,8 +1,9 @@
 """The `application/vnd.amazon.eventstream` codec: encode and incrementally decode messages.
 
 Source: TRANSCRIBE_API_DIGEST.md §5.4 (format and byte-level example), the AWS event stream
-encoding as implemented by botocore (`botocore/eventstream.py`, decode side) and
-amazon-transcribe (`eventstream.py`, encode side). All integers big-endian:
+encoding as implemented by botocore (`botocore/eventstream.py`: decoding here is its
+`EventStreamBuffer`, with our limits, value types and error messages) and amazon-transcribe
+(`eventstream.py`, encode side). All integers big-endian:
 
     total_length u32 | headers_length u32 | prelude_crc u32 (CRC-32 of the first 8 bytes)
     headers (headers_length bytes) | payload | message_crc u32 (CRC-32 of everything before it)
@@ -36,6 +37,8 @@ import uuid
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+
+from botocore.eventstream import ChecksumMismatch, EventStreamBuffer, EventStreamHeaderParser, ParserError
 
 __all__ = [
     "Message",
@@ -189,101 +192,89 @@ def error_message(error_code: str, error_message_text: str) -> bytes:
     )
 
 
-# --- decoding ----------------------------------------------------------------------
+# --- decoding (botocore's EventStreamBuffer) ------------------------------------------
 
 
-def _decode_headers(data: bytes) -> dict[str, object]:
-    headers: dict[str, object] = {}
-    pos, end = 0, len(data)
-    try:
-        while pos < end:
-            name_len = data[pos]
-            pos += 1
-            if name_len == 0:
-                raise EventStreamError("event stream header with an empty name")
-            name = data[pos : pos + name_len].decode("utf-8")
-            pos += name_len
-            kind = data[pos]
-            pos += 1
-            value: object
-            if kind == _TRUE:
-                value = True
-            elif kind == _FALSE:
-                value = False
-            elif kind == _BYTE:
-                (value,) = struct.unpack_from(">b", data, pos)
-                pos += 1
-            elif kind == _SHORT:
-                (value,) = struct.unpack_from(">h", data, pos)
-                pos += 2
-            elif kind == _INT:
-                (value,) = struct.unpack_from(">i", data, pos)
-                pos += 4
-            elif kind == _LONG:
-                (value,) = struct.unpack_from(">q", data, pos)
-                pos += 8
-            elif kind in (_BYTES, _STRING):
-                (length,) = struct.unpack_from(">H", data, pos)
-                pos += 2
-                raw = data[pos : pos + length]
-                if len(raw) != length:
-                    raise EventStreamError("event stream header value runs past the header block")
-                pos += length
-                value = raw.decode("utf-8") if kind == _STRING else bytes(raw)
-            elif kind == _TIMESTAMP:
-                (millis,) = struct.unpack_from(">q", data, pos)
-                value = Timestamp(millis)
-                pos += 8
-            elif kind == _UUID:
-                raw = data[pos : pos + 16]
-                if len(raw) != 16:
-                    raise EventStreamError("event stream header value runs past the header block")
-                value = uuid.UUID(bytes=bytes(raw))
-                pos += 16
-            else:
-                raise EventStreamError(f"unknown event stream header type {kind}")
-            if pos > end:
-                raise EventStreamError("event stream header value runs past the header block")
-            headers[name] = value
-    except (IndexError, struct.error) as error:
-        raise EventStreamError("event stream header block is truncated") from error
-    except UnicodeDecodeError as error:
-        raise EventStreamError("event stream header is not valid UTF-8") from error
-    return headers
+def _exact(unpack):
+    """A botocore value unpacker that fails where the value runs past the header block
+    (botocore would cut it short)."""
+
+    def unpack_exact(data: bytes):
+        value, consumed = unpack(data)
+        if consumed > len(data):
+            raise EventStreamError("event stream header value runs past the header block")
+        return value, consumed
+
+    return unpack_exact
 
 
-def _check_prelude(prelude: bytes) -> tuple[int, int]:
-    total, headers_length, prelude_crc = struct.unpack(">III", prelude)
-    if zlib.crc32(prelude[:8]) != prelude_crc:
-        raise EventStreamError(
-            f"event stream prelude checksum mismatch: expected {prelude_crc:#010x}, "
-            f"calculated {zlib.crc32(prelude[:8]):#010x}"
-        )
-    if headers_length > MAX_HEADERS_LENGTH:
-        raise EventStreamError(f"event stream headers length {headers_length} exceeds {MAX_HEADERS_LENGTH}")
-    payload_length = total - OVERHEAD - headers_length
-    if payload_length < 0:
-        raise EventStreamError(f"event stream total length {total} is too small for its headers")
-    if payload_length > MAX_PAYLOAD_LENGTH:
-        raise EventStreamError(f"event stream payload length {payload_length} exceeds {MAX_PAYLOAD_LENGTH}")
-    return total, headers_length
+class _HeaderParser(EventStreamHeaderParser):
+    """botocore's header parser, returning `Timestamp` and `uuid.UUID` (botocore: int, bytes)."""
+
+    _HEADER_TYPE_MAP = {
+        kind: _exact(unpack)
+        for kind, unpack in {
+            **EventStreamHeaderParser._HEADER_TYPE_MAP,
+            _TIMESTAMP: lambda data: (Timestamp(struct.unpack(">q", data[:8])[0]), 8),
+            _UUID: lambda data: (uuid.UUID(bytes=bytes(data[:16])) if len(data) >= 16 else None, 16),
+        }.items()
+    }
+
+
+class _Buffer(EventStreamBuffer):
+    """botocore's incremental decoder with this module's limits, value types and errors."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._header_parser = _HeaderParser()
+
+    @property
+    def pending(self) -> int:
+        return len(self._data)
+
+    def _validate_prelude(self, prelude) -> None:
+        if prelude.headers_length > MAX_HEADERS_LENGTH:
+            raise EventStreamError(
+                f"event stream headers length {prelude.headers_length} exceeds {MAX_HEADERS_LENGTH}"
+            )
+        if prelude.payload_length < 0:
+            raise EventStreamError(f"event stream total length {prelude.total_length} is too small for its headers")
+        if prelude.payload_length > MAX_PAYLOAD_LENGTH:
+            raise EventStreamError(
+                f"event stream payload length {prelude.payload_length} exceeds {MAX_PAYLOAD_LENGTH}"
+            )
+
+    def next_message(self) -> Message | None:
+        """The next complete message, None when more bytes are needed; raises EventStreamError."""
+        try:
+            parsed = self.next()
+        except StopIteration:
+            return None
+        except ChecksumMismatch as error:  # botocore raises it for both CRCs; the prelude is read first
+            where = "prelude" if self._prelude is None else "message"
+            raise EventStreamError(f"event stream {where} c{str(error)[1:]}") from None
+        except KeyError as error:  # botocore's table of header value types
+            raise EventStreamError(f"unknown event stream header type {error.args[0]}") from None
+        except ParserError as error:  # a duplicate header
+            raise EventStreamError(f"event stream header block is invalid: {error}") from None
+        except (IndexError, struct.error) as error:
+            raise EventStreamError("event stream header block is truncated") from error
+        except UnicodeDecodeError as error:
+            raise EventStreamError("event stream header is not valid UTF-8") from error
+        return Message(parsed.headers, bytes(parsed.payload))
 
 
 def decode_message(data: bytes) -> Message:
     """Decode exactly one complete message; raises EventStreamError."""
     if len(data) < OVERHEAD:
         raise EventStreamError(f"event stream message of {len(data)} bytes is shorter than 16")
-    total, headers_length = _check_prelude(bytes(data[:PRELUDE_LENGTH]))
-    if total != len(data):
+    buffer = _Buffer()
+    buffer.add_data(bytes(data))
+    message = buffer.next_message()
+    if message is None or buffer.pending:
+        (total,) = struct.unpack(">I", bytes(data[:4]))
         raise EventStreamError(f"event stream message length {total} does not match {len(data)} bytes")
-    (message_crc,) = struct.unpack(">I", data[-4:])
-    calculated = zlib.crc32(data[:-4])
-    if calculated != message_crc:
-        raise EventStreamError(
-            f"event stream message checksum mismatch: expected {message_crc:#010x}, calculated {calculated:#010x}"
-        )
-    headers = _decode_headers(bytes(data[PRELUDE_LENGTH : PRELUDE_LENGTH + headers_length]))
-    return Message(headers, bytes(data[PRELUDE_LENGTH + headers_length : -4]))
+    return message
 
 
 class EventStreamDecoder:
@@ -296,26 +287,21 @@ class EventStreamDecoder:
     """
 
     def __init__(self) -> None:
-        self._buffer = bytearray()
+        self._buffer = _Buffer()
         self._failed: EventStreamError | None = None
 
     @property
     def pending(self) -> int:
-        return len(self._buffer)
+        return self._buffer.pending
 
     def feed(self, data: bytes) -> list[Message]:
         if self._failed is not None:
             raise self._failed
-        self._buffer += data
+        self._buffer.add_data(bytes(data))
         messages: list[Message] = []
         try:
-            while len(self._buffer) >= PRELUDE_LENGTH:
-                total, _ = _check_prelude(bytes(self._buffer[:PRELUDE_LENGTH]))
-                if len(self._buffer) < total:
-                    break
-                raw = bytes(self._buffer[:total])
-                del self._buffer[:total]
-                messages.append(decode_message(raw))
+            while (message := self._buffer.next_message()) is not None:
+                messages.append(message)
         except EventStreamError as error:
             self._failed = error
             raise

@@ -111,7 +111,7 @@ from emulator.aws.errors import (
     UnrecognizedClientException,
 )
 
-__all__ = ["ALGORITHM", "EVENT_STREAM_PAYLOAD_HASHES", "SignedIdentity", "SigV4Verifier"]
+__all__ = ["ALGORITHM", "EVENT_STREAM_PAYLOAD_HASHES", "SignedIdentity", "SigV4Verifier", "region_from_unverified"]
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 TERMINATOR = "aws4_request"
@@ -276,6 +276,30 @@ def _split_credential(credential: str) -> _Scope:
             f"e.g. keyid/date/region/service/term, got '{credential}'"
         )
     return _Scope(*parts)
+
+
+def region_from_unverified(headers: HeadersInput = (), query_string: str = "") -> str | None:
+    """The region of the credential scope `key/date/REGION/service/aws4_request` of a request
+    that is not verified (signature checks off), from the `Authorization` header's
+    `Credential=` (headers: name, value pairs, str or bytes) or the presigned URL's
+    `X-Amz-Credential` (query_string: the raw query). None when neither carries a scope of at
+    least 5 elements with a region."""
+    for name, value in _header_list(headers):
+        if name.lower() == "authorization" and "Credential=" in value:
+            region = _scope_region(value.split("Credential=", 1)[1].split(",", 1)[0])
+            if region:
+                return region
+    for name, value in parse_qsl(query_string):
+        if name == "X-Amz-Credential":
+            region = _scope_region(value)
+            if region:
+                return region
+    return None
+
+
+def _scope_region(credential: str) -> str | None:
+    parts = credential.split("/")
+    return parts[2] if len(parts) >= 5 and parts[2] else None
 
 
 def _split_path(path: str, query_string: str) -> tuple[str, str]:

@@ -232,29 +232,26 @@ def start_medical_transcription_job(form: Form) -> dict:
 
 def create_vocabulary(form: Form) -> dict:
     """CreateVocabularyRequest: Phrases (one a line) or VocabularyFileUri, by `source`."""
-    params: dict = {}
-    _put_text(params, form, "VocabularyName")
-    _put_text(params, form, "LanguageCode")
-    if value(form, "source") == "file":
-        _put_text(params, form, "VocabularyFileUri")
-    else:
-        phrases = lines(value(form, "Phrases"))
-        if phrases:
-            params["Phrases"] = phrases
-    return params
+    return _create_word_list(form, "VocabularyName", "Phrases", "VocabularyFileUri")
 
 
 def create_vocabulary_filter(form: Form) -> dict:
     """CreateVocabularyFilterRequest: Words (one a line) or VocabularyFilterFileUri, by `source`."""
+    return _create_word_list(form, "VocabularyFilterName", "Words", "VocabularyFilterFileUri")
+
+
+def _create_word_list(form: Form, name_member: str, list_member: str, file_member: str) -> dict:
+    """The name, LanguageCode, and the words: `file_member` when `source` is "file", else
+    `list_member` from the text area of the same name (one a line; left out when empty)."""
     params: dict = {}
-    _put_text(params, form, "VocabularyFilterName")
+    _put_text(params, form, name_member)
     _put_text(params, form, "LanguageCode")
     if value(form, "source") == "file":
-        _put_text(params, form, "VocabularyFilterFileUri")
+        _put_text(params, form, file_member)
     else:
-        words = lines(value(form, "Words"))
-        if words:
-            params["Words"] = words
+        entries = lines(value(form, list_member))
+        if entries:
+            params[list_member] = entries
     return params
 
 

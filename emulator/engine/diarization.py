@@ -20,7 +20,8 @@ Knows nothing of AWS. Pipeline (figures in bench/diarization.py):
 Only Resemblyzer's weights file and network shape are used, not its Python code: its
 package imports librosa (numba: seconds of import and JIT on first use) and webrtcvad. The
 mel spectrogram below is librosa's `melspectrogram` as Resemblyzer calls it (power, Slaney
-mel scale and area norm, 25 ms periodic Hann window, 10 ms hop, centred frames), in numpy.
+mel scale and area norm, 25 ms periodic Hann window, 10 ms hop, centred frames), in numpy
+with faster-whisper's mel filter bank (the same bank to the last float32 bit).
 
 The encoder's weights load and scikit-learn is imported when first needed, not at import
 of this module: a `Diarizer` costs nothing until a job asks for speaker labels.
@@ -28,6 +29,7 @@ of this module: a `Diarizer` costs nothing until a job asks for speaker labels.
 
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -193,39 +195,17 @@ def _normalise_volume(samples: np.ndarray) -> np.ndarray:
     return samples * np.float32(10.0 ** (change / 20.0)) if change > 0 else samples
 
 
-def _hz_to_mel(hz: np.ndarray) -> np.ndarray:
-    """Slaney's mel scale (librosa's default, htk=False): linear below 1 kHz, log above."""
-    hz = np.atleast_1d(np.asarray(hz, dtype=np.float64))
-    mel = hz / (200.0 / 3)
-    above = hz >= 1000.0
-    mel[above] = 15.0 + np.log(hz[above] / 1000.0) / (np.log(6.4) / 27.0)
-    return mel
+@functools.cache
+def mel_filterbank() -> np.ndarray:
+    """librosa.filters.mel(sr=16000, n_fft=400, n_mels=40) with its defaults (fmin 0, fmax 8 kHz,
+    Slaney scale and area norm), as faster-whisper builds it for Whisper's features: shape
+    (40, 201), float32. faster-whisper's top band edge is fixed at 8 kHz, right for 16 kHz
+    audio only. Built on first use: importing faster-whisper is not free."""
+    from faster_whisper.feature_extractor import FeatureExtractor
+
+    return FeatureExtractor.get_mel_filters(SAMPLE_RATE, _N_FFT, n_mels=N_MELS).astype(np.float32)
 
 
-def _mel_to_hz(mel: np.ndarray) -> np.ndarray:
-    mel = np.atleast_1d(np.asarray(mel, dtype=np.float64))
-    hz = mel * (200.0 / 3)
-    above = mel >= 15.0
-    hz[above] = 1000.0 * np.exp((np.log(6.4) / 27.0) * (mel[above] - 15.0))
-    return hz
-
-
-def mel_filterbank(sample_rate: int = SAMPLE_RATE, n_fft: int = _N_FFT, n_mels: int = N_MELS) -> np.ndarray:
-    """librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels) with its defaults (fmin 0,
-    fmax sr/2, Slaney scale and area norm): shape (n_mels, n_fft // 2 + 1), float32."""
-    fft_hz = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
-    low, high = _hz_to_mel(0.0)[0], _hz_to_mel(sample_rate / 2)[0]
-    edges = _mel_to_hz(np.linspace(low, high, n_mels + 2))
-    widths = np.diff(edges)
-    ramps = edges[:, None] - fft_hz[None, :]
-    rising = -ramps[:-2] / widths[:-1, None]
-    falling = ramps[2:] / widths[1:, None]
-    weights = np.maximum(0.0, np.minimum(rising, falling))
-    weights *= (2.0 / (edges[2:] - edges[:-2]))[:, None]
-    return weights.astype(np.float32)
-
-
-_FILTERBANK = mel_filterbank()
 _WINDOW = (0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(_N_FFT) / _N_FFT)).astype(np.float32)  # periodic Hann
 
 
@@ -244,7 +224,7 @@ def mel_frames(samples: np.ndarray, first: int, stop: int) -> np.ndarray:
         chunk, shape=(stop - first, _N_FFT), strides=(chunk.strides[0] * _HOP, chunk.strides[0]), writeable=False
     )
     power = np.abs(np.fft.rfft(frames * _WINDOW, axis=1)) ** 2
-    return power.astype(np.float32) @ _FILTERBANK.T
+    return power.astype(np.float32) @ mel_filterbank().T
 
 
 def mel_spectrogram(samples: np.ndarray) -> np.ndarray:

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from emulator.engine.alternatives import Hypothesis, SegmentAlternatives
 from emulator.service.filtering import join_items
-from emulator.service.output import Token, format_confidence, format_seconds, join_tokens, tokens_for_segment
+from emulator.service.output import format_confidence, format_seconds, tokens_for_segment
+from emulator.service.tokens import Token, join_tokens
 
 
 def render_segments(alternatives: list[SegmentAlternatives]) -> list[dict]:
@@ -64,7 +65,11 @@ def with_main_items(segments: list[dict], items: list[dict]) -> list[dict]:
 
 def add_segments(results: dict, alternatives: list[SegmentAlternatives]) -> dict:
     """`results` with `segments` after `items` (digest §4.4's order), consistent with its items."""
-    segments = with_main_items(render_segments(alternatives), results.get("items", []))
+    return place_segments(results, with_main_items(render_segments(alternatives), results.get("items", [])))
+
+
+def place_segments(results: dict, segments: list[dict]) -> dict:
+    """`results` with `segments` after `items` (digest §4.4's order)."""
     out: dict = {}
     for key, value in results.items():
         if key != "segments":

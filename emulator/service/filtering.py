@@ -1,4 +1,6 @@
-"""Vocabulary filtering and DisplayAs on a finished transcript's `results`. Pure: dict in, new dict out.
+"""Vocabulary filtering and DisplayAs. Pure: tokens in, new tokens out (`vocabulary_filter`,
+`display_as`, for batch and streaming), or a finished transcript's `results` dict in, new dict
+out (`apply_vocabulary_filter`, `apply_display_as`); both decide alike.
 
 Shape: the `results` of Transcribe's output JSON (digest §4; emulator.service.output):
 `transcripts` [{"transcript"}], `items` [{"id", "type", "alternatives": [{"confidence",
@@ -14,7 +16,7 @@ Vocabulary filter methods (AWS Developer Guide, "Using custom vocabulary filters
 
 Matching is on whole words, ignoring case (and ’ versus '); punctuation items never match.
 A filter entry of several words ("good grief") matches the same words in consecutive items
-with no punctuation between them, inside one audio segment.
+with no punctuation between them, inside one audio segment (a token's `segment`).
 
 Other sections (`speaker_labels`, `channel_labels`, `segments` with alternatives) are
 left as they are: apply these transforms before deriving those sections from `items`.
@@ -23,12 +25,55 @@ left as they are: apply these transforms before deriving those sections from `it
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Callable
 
+from emulator.service.tokens import PRONUNCIATION, PUNCTUATION, Token
 from emulator.service.vocabulary_tables import Vocabulary
 
 MASK = "***"  # AWS's mask for filtered words
 METHODS = ("remove", "mask", "tag")
+
+
+# --- on tokens ----------------------------------------------------------------------------
+
+
+def vocabulary_filter(tokens: list[Token], words: list[str], method: str) -> list[Token]:
+    """`tokens` with the filter's `words` masked (content "***"), removed (with the punctuation
+    they leave dangling) or tagged (`filter_match`); see the module docstring.
+
+    Raises ValueError for a method outside VocabularyFilterMethod (remove | mask | tag).
+    """
+    matched = _filter_matches(tokens, words, method)
+    if method == "tag":
+        return [replace(t, filter_match=True) if i in matched else t for i, t in enumerate(tokens)]
+    if method == "mask":
+        return [replace(t, content=MASK) if i in matched else t for i, t in enumerate(tokens)]
+    return [tokens[i] for i in _kept(tokens, matched)]
+
+
+def display_as(tokens: list[Token], vocabulary: Vocabulary) -> list[Token]:
+    """`tokens` with each recognised phrase of `vocabulary` written as its DisplayAs: the
+    tokens that spell it become one token spanning their times, with their lowest confidence
+    (see `apply_display_as` for the matching)."""
+    groups = _display_groups(tokens, vocabulary)
+    if groups is None:
+        return list(tokens)
+    out: list[Token] = []
+    for group in groups:
+        first, last = tokens[group.indices[0]], tokens[group.indices[-1]]
+        if group.display is not None:
+            first = replace(
+                first,
+                content=group.display,
+                confidence=min(tokens[i].confidence for i in group.indices),
+                end=last.end if last.end is not None else first.end,
+            )
+        out.append(first)
+    return out
+
+
+# --- on a transcript's `results` ----------------------------------------------------------
 
 
 def apply_vocabulary_filter(results: dict, words: list[str], method: str) -> dict:
@@ -36,22 +81,10 @@ def apply_vocabulary_filter(results: dict, words: list[str], method: str) -> dic
 
     Raises ValueError for a method outside VocabularyFilterMethod (remove | mask | tag).
     """
-    if method not in METHODS:
-        raise ValueError(f"unknown vocabulary filter method {method!r}")
     results = _copy(results)
     items = results.get("items", [])
-    patterns = {_pattern(w) for w in words} - {()}
-    longest = max(map(len, patterns), default=0)
-
-    def match(keys: list[str], start: int) -> tuple[int, None]:
-        for length in range(min(longest, len(keys) - start), 0, -1):
-            if tuple(keys[start : start + length]) in patterns:
-                return length, None
-        return 0, None
-
-    segment_of = _segment_of(results)
-    runs = _find_runs(items, segment_of, match)
-    matched = {i for run in runs for i in run.indices}
+    view = _view(results)
+    matched = _filter_matches(view, words, method)
     if method == "tag":
         for i in matched:
             items[i]["vocabularyFilterMatch"] = True
@@ -61,7 +94,7 @@ def apply_vocabulary_filter(results: dict, words: list[str], method: str) -> dic
             for alternative in items[i]["alternatives"]:
                 alternative["content"] = MASK
         return _rebuild(results, [[i] for i in range(len(items))])
-    return _rebuild(results, _without(items, matched, segment_of))
+    return _rebuild(results, [[i] for i in _kept(view, matched)])
 
 
 def apply_display_as(results: dict, vocabulary: Vocabulary) -> dict:
@@ -74,41 +107,15 @@ def apply_display_as(results: dict, vocabulary: Vocabulary) -> dict:
     Several items become one item that spans their times with the lowest confidence.
     Entries without DisplayAs leave the text alone. Longest match wins.
     """
-    displays: dict[str, str] = {}  # spelling -> DisplayAs; the first entry wins
-    for entry in vocabulary.entries:
-        if entry.display_as and _spelling(entry.phrase):
-            displays.setdefault(_spelling(entry.phrase), entry.display_as)
-    if not displays:
-        return _copy(results)
-    longest = max(map(len, displays))
     results = _copy(results)
+    groups = _display_groups(_view(results), vocabulary)
+    if groups is None:
+        return results
     items = results.get("items", [])
-
-    def match(keys: list[str], start: int) -> tuple[int, str | None]:
-        best: tuple[int, str | None] = (0, None)
-        spelled = ""
-        for end in range(start, len(keys)):
-            spelled += keys[end]
-            if not keys[end] or len(spelled) > longest:
-                break
-            if spelled in displays:
-                best = (end - start + 1, displays[spelled])
-        return best
-
-    runs = _find_runs(items, _segment_of(results), match, key=_spelling)
-    groups: list[list[int]] = []
-    run_at = {run.indices[0]: run for run in runs}
-    i = 0
-    while i < len(items):
-        run = run_at.get(i)
-        if run is None:
-            groups.append([i])
-            i += 1
-            continue
-        _merge(items, run.indices, run.display)
-        groups.append(list(run.indices))
-        i = run.indices[-1] + 1
-    return _rebuild(results, groups)
+    for group in groups:
+        if group.display is not None:
+            _merge(items, group.indices, group.display)
+    return _rebuild(results, [list(group.indices) for group in groups])
 
 
 def _copy(results: dict) -> dict:
@@ -116,12 +123,26 @@ def _copy(results: dict) -> dict:
     return json.loads(json.dumps(results))
 
 
+def _view(results: dict) -> list[Token]:
+    """The items of `results` as tokens, as far as matching reads them (kind, content, segment).
+    An item without alternatives has kind "" and takes part in nothing."""
+    segment_of = _segment_of(results)
+    return [
+        Token(item.get("type", ""), item["alternatives"][0]["content"], segment=segment_of.get(i, 0))
+        if item.get("alternatives")
+        else Token("", "", segment=segment_of.get(i, 0))
+        for i, item in enumerate(results.get("items", []))
+    ]
+
+
 # --- matching -----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class _Run:
-    indices: tuple[int, ...]  # positions in `items`, consecutive
+    """Positions of consecutive tokens that one match covers, with the text to display instead."""
+
+    indices: tuple[int, ...]
     display: str | None = None
 
 
@@ -138,6 +159,54 @@ def _spelling(text: str) -> str:
     return "".join(c for c in text.casefold() if c not in " -.'’")
 
 
+def _filter_matches(tokens: list[Token], words: list[str], method: str) -> set[int]:
+    """Positions of the words a filter's `words` match. ValueError for an unknown method."""
+    if method not in METHODS:
+        raise ValueError(f"unknown vocabulary filter method {method!r}")
+    patterns = {_pattern(w) for w in words} - {()}
+    longest = max(map(len, patterns), default=0)
+
+    def match(keys: list[str], start: int) -> tuple[int, None]:
+        for length in range(min(longest, len(keys) - start), 0, -1):
+            if tuple(keys[start : start + length]) in patterns:
+                return length, None
+        return 0, None
+
+    return {i for run in _find_runs(tokens, match, _filter_key) for i in run.indices}
+
+
+def _display_groups(tokens: list[Token], vocabulary: Vocabulary) -> list[_Run] | None:
+    """The positions, in order, that each output token stands for: a run with its DisplayAs
+    where a phrase matched, else one position. None when no entry has a DisplayAs."""
+    displays: dict[str, str] = {}  # spelling -> DisplayAs; the first entry wins
+    for entry in vocabulary.entries:
+        if entry.display_as and _spelling(entry.phrase):
+            displays.setdefault(_spelling(entry.phrase), entry.display_as)
+    if not displays:
+        return None
+    longest = max(map(len, displays))
+
+    def match(keys: list[str], start: int) -> tuple[int, str | None]:
+        best: tuple[int, str | None] = (0, None)
+        spelled = ""
+        for end in range(start, len(keys)):
+            spelled += keys[end]
+            if not keys[end] or len(spelled) > longest:
+                break
+            if spelled in displays:
+                best = (end - start + 1, displays[spelled])
+        return best
+
+    run_at = {run.indices[0]: run for run in _find_runs(tokens, match, _spelling)}
+    groups: list[_Run] = []
+    i = 0
+    while i < len(tokens):
+        run = run_at.get(i) or _Run((i,))
+        groups.append(run)
+        i = run.indices[-1] + 1
+    return groups
+
+
 def _segment_of(results: dict) -> dict[int, int]:
     """Item position -> audio segment number (all 0 when there are no audio_segments)."""
     position = {item.get("id", i): i for i, item in enumerate(results.get("items", []))}
@@ -149,16 +218,16 @@ def _segment_of(results: dict) -> dict[int, int]:
     return segment_of
 
 
-def _find_runs(items, segment_of, match, key=_filter_key) -> list[_Run]:
-    """Non-overlapping runs of consecutive pronunciation items that `match` accepts, left to right.
+def _find_runs(tokens: list[Token], match: Callable, key: Callable[[str], str]) -> list[_Run]:
+    """Non-overlapping runs of consecutive words that `match` accepts, left to right.
 
-    `match(keys, start)` gets the keys of a stretch's words (consecutive pronunciation items
-    of one segment) and the current word's index; it returns (how many words from there on
-    it covers, 0 for none; the text to display instead, or None).
+    `match(keys, start)` gets the keys of a stretch's words (consecutive words of one
+    segment) and the current word's index; it returns (how many words from there on it
+    covers, 0 for none; the text to display instead, or None).
     """
     runs: list[_Run] = []
-    for stretch in _stretches(items, segment_of):
-        keys = [key(items[i]["alternatives"][0]["content"]) for i in stretch]
+    for stretch in _stretches(tokens):
+        keys = [key(tokens[i].content) for i in stretch]
         start = 0
         while start < len(stretch):
             length, display = match(keys, start)
@@ -170,14 +239,14 @@ def _find_runs(items, segment_of, match, key=_filter_key) -> list[_Run]:
     return runs
 
 
-def _stretches(items: list[dict], segment_of: dict[int, int]) -> list[list[int]]:
-    """Maximal lists of consecutive pronunciation items with no punctuation between, one segment each."""
+def _stretches(tokens: list[Token]) -> list[list[int]]:
+    """Maximal lists of consecutive words with no punctuation between, one segment each."""
     stretches: list[list[int]] = []
-    for i, item in enumerate(items):
-        if item.get("type") != "pronunciation" or not item.get("alternatives"):
+    for i, token in enumerate(tokens):
+        if token.kind != PRONUNCIATION:
             continue
         last = stretches[-1][-1] if stretches else None
-        if last == i - 1 and segment_of.get(last, 0) == segment_of.get(i, 0):
+        if last == i - 1 and tokens[last].segment == token.segment:
             stretches[-1].append(i)
         else:
             stretches.append([i])
@@ -187,25 +256,24 @@ def _stretches(items: list[dict], segment_of: dict[int, int]) -> list[list[int]]
 # --- rebuilding ---------------------------------------------------------------------------
 
 
-def _without(items: list[dict], removed: set[int], segment_of: dict[int, int]) -> list[list[int]]:
-    """Groups (one kept item each) after removing words, dropping punctuation they leave dangling.
+def _kept(tokens: list[Token], removed: set[int]) -> list[int]:
+    """Positions kept after removing words, without the punctuation they leave dangling.
 
     A punctuation mark right after a removed word goes too when nothing precedes it any more
-    in its segment ("Darn. It works." -> "It works."); when the item kept before it is itself
+    in its segment ("Darn. It works." -> "It works."); when the token kept before it is itself
     punctuation, that earlier mark goes instead ("I said, darn!" -> "I said!").
     """
     kept: list[int] = []
-    for i, item in enumerate(items):
+    for i, token in enumerate(tokens):
         if i in removed:
             continue
-        if item.get("type") == "punctuation" and i - 1 in removed:
-            same_segment = kept and segment_of.get(kept[-1], 0) == segment_of.get(i, 0)
-            if not same_segment:
+        if token.kind == PUNCTUATION and i - 1 in removed:
+            if not (kept and tokens[kept[-1]].segment == token.segment):
                 continue
-            if items[kept[-1]].get("type") == "punctuation":
+            if tokens[kept[-1]].kind == PUNCTUATION:
                 kept.pop()
         kept.append(i)
-    return [[i] for i in kept]
+    return kept
 
 
 def _merge(items: list[dict], run: tuple[int, ...], display: str) -> None:

@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Callable
+from pathlib import Path
+from typing import Callable, Iterable
 
 log = logging.getLogger("emulator.health")
 
@@ -82,3 +83,73 @@ class HealthMonitor:
             started = time.monotonic()
             self.probe_once()
             log.debug("health probes took %.3f s", time.monotonic() - started)
+
+
+class HealthReport:
+    """The body and status code of GET /_emulator/health (not an AWS API): 200 when ok, 503
+    while starting or degraded (Docker's HEALTHCHECK reads the status). Besides the monitor's
+    status and reasons, the body names what a developer checks first: version, S3 endpoints,
+    the models (catalog and user models, each with its ISO 639-1 languages and whether it is
+    loaded), workers, the queued and running jobs, signature checking, the streaming ports,
+    the local CA file (absolute path; None without TLS) and the open streams.
+
+    The live parts are read on every call through the callables: `models` gives entries with
+    `name` and `languages`, `loaded_models` the names loaded now, `jobs_in_flight` the job
+    progress snapshot, `streams_in_flight` the number of open streams.
+    """
+
+    def __init__(
+        self,
+        monitor: HealthMonitor,
+        *,
+        version: str,
+        s3_endpoint: str,
+        s3_public_endpoint: str,
+        models: Callable[[], Iterable],
+        loaded_models: Callable[[], Iterable[str]],
+        workers: int,
+        jobs_in_flight: Callable[[], list[dict]],
+        verify_signatures: bool,
+        https_port: int,
+        websocket_port: int,
+        ca_file: Path | None,
+        streams_in_flight: Callable[[], int],
+    ):
+        self._monitor = monitor
+        self._version = version
+        self._s3_endpoint = s3_endpoint
+        self._s3_public_endpoint = s3_public_endpoint
+        self._models = models
+        self._loaded_models = loaded_models
+        self._workers = workers
+        self._jobs_in_flight = jobs_in_flight
+        self._verify_signatures = verify_signatures
+        self._https_port = https_port
+        self._websocket_port = websocket_port
+        self._ca_file = ca_file
+        self._streams_in_flight = streams_in_flight
+
+    def render(self) -> tuple[dict, int]:
+        """(JSON body, HTTP status code); a port of 0 (not served) reads None."""
+        status, reasons = self._monitor.status()
+        loaded = set(self._loaded_models())
+        body = {
+            "status": status,
+            "reasons": reasons,
+            "version": self._version,
+            "s3_endpoint": self._s3_endpoint,
+            "s3_public_endpoint": self._s3_public_endpoint,
+            "models": [
+                {"name": m.name, "languages": list(m.languages), "loaded": m.name in loaded} for m in self._models()
+            ],
+            "workers": self._workers,
+            "jobs_in_flight": self._jobs_in_flight(),
+            "verify_signatures": self._verify_signatures,
+            "streaming": {
+                "https_port": self._https_port or None,
+                "websocket_port": self._websocket_port or None,
+                "ca_file": str(self._ca_file.resolve()) if self._ca_file else None,
+                "streams_in_flight": self._streams_in_flight(),
+            },
+        }
+        return body, 200 if status == "ok" else 503

@@ -24,6 +24,7 @@ from emulator.service.clock import aws_now
 from emulator.service.context import RequestContext
 from emulator.service.job_settings import check_start_request
 from emulator.service.pagination import PRESIGNED_URL_LIFETIME
+from emulator.service.plan import plan_job
 from emulator.service.progress import JobProgress
 from emulator.service.resources import Resources, copy_members, given_members, members, pick
 from emulator.service.state_log import job_changed, job_resumed
@@ -172,6 +173,7 @@ class TranscriptionJobs(Resources):
         if self.pool.reserve():
             doc[self.family.status_member] = "IN_PROGRESS"
             doc["StartTime"] = now
+        internal["Plan"] = plan_job(name, doc, internal).to_json()  # issue 12: the job plan, computed once at Start
         record = Record(self.kind, ctx.region, name, doc[self.family.status_member], now, doc, internal)
         try:
             self._insert(record)

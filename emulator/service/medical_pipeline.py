@@ -6,7 +6,8 @@ and botocore's `StartMedicalTranscriptionJobRequest`:
 * media: FLAC, MP3, MP4 or WAV only; WAV must be 16-bit linear PCM; a sample rate of
   16,000 Hz or more (`MedicalMediaSampleRateHertz` is 16000-48000). Other media ends FAILED.
 * output: always the customer's bucket; without `OutputKey` the transcript is
-  `medical/<job name>.json` (as moto and observed outputs have it: digest §3.2 [unverified]).
+  `medical/<job name>.json` (as moto and observed outputs have it: digest §3.2 [unverified];
+  the job's plan holds it, emulator.service.plan).
 * `ContentIdentificationType=PHI` adds `results.entities` (emulator.service.phi).
 * vocabularies are medical vocabularies (the pipeline is built with that service).
 Everything else (speaker labels, channels, alternatives, output shape) is the batch pipeline's.
@@ -16,10 +17,9 @@ from __future__ import annotations
 
 from emulator.engine.media import MediaInfo
 from emulator.engine.pii import PiiModelMissing
-from emulator.service import s3_uri
-from emulator.service.phi import identify_phi
+from emulator.service.phi import phi_entities, render_entities
 from emulator.service.pipeline import JobFailed, TranscriptionPipeline, check_media, unsupported_format
-from emulator.storage.store import Record
+from emulator.service.plan import MediaRules
 
 KIND = "medical-transcription-job"
 MEDICAL_CONTAINERS = ("flac", "mp3", "mp4", "wav")
@@ -37,26 +37,21 @@ class MedicalTranscriptionPipeline(TranscriptionPipeline):
 
     kind = KIND
 
-    def _check_media(self, info: MediaInfo, key: str, doc: dict) -> None:
+    def _check_media(self, info: MediaInfo, key: str, declared: MediaRules) -> None:
         if info.container not in MEDICAL_CONTAINERS:
             raise JobFailed(unsupported_format(f"{info.container} files aren't supported for medical transcription"))
         if info.container == "wav" and info.codec not in PCM_16_BIT:
             raise JobFailed(NOT_16_BIT_PCM)
         if info.sample_rate < MIN_MEDICAL_SAMPLE_RATE:
             raise JobFailed(INVALID_MEDICAL_SAMPLE_RATE)
-        check_media(info, key, doc.get("MediaFormat"), doc.get("MediaSampleRateHertz"), self.limits)
+        check_media(info, key, declared, self.limits)
 
-    def _customer_key(self, record: Record) -> str:
-        if record.internal.get("OutputKey"):
-            return s3_uri.customer_output_key(record.name, record.internal["OutputKey"])
-        return f"medical/{record.name}.json"
-
-    def _post_process(self, record, settings, language, media, results):
-        results = super()._post_process(record, settings, language, media, results)
-        if record.doc.get("ContentIdentificationType") != "PHI":
+    def _results(self, run, language, media, tokens):
+        results = super()._results(run, language, media, tokens)
+        if not run.plan.identify_phi:
             return results
         try:
-            entities = identify_phi(results, self.pii_detector)
+            entities = render_entities(phi_entities(tokens, self.pii_detector))
         except PiiModelMissing as e:
             raise JobFailed(f"Internal failure: {e}") from None
         out: dict = {}

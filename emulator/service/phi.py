@@ -1,6 +1,6 @@
 """PHI identification of medical jobs (ContentIdentificationType=PHI): `results.entities`.
 
-Pure: results in, entity list out; the detector (emulator.engine.pii, presidio + spaCy) is the
+Pure: results (or tokens, `phi_entities`) in, entity list out; the detector (emulator.engine.pii, presidio + spaCy) is the
 only thing called. Shape, from the Transcribe Medical guide's example (digest §4, §4.5):
 
     "entities": [{"content": "Bertrand", "category": "PHI-Personal",
@@ -15,37 +15,69 @@ category names are not published).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from emulator.engine.pii import PiiDetector
 from emulator.service.redaction import transcript_chunks
+from emulator.service.tokens import PRONUNCIATION, Token
 
 CATEGORY = "PHI-Personal"
 # Detector entity types that are PHI.
 PHI_TYPES = ("PERSON", "LOCATION", "PHONE_NUMBER", "EMAIL_ADDRESS", "US_SSN", "DATE_TIME", "AGE")
 
 
-def identify_phi(results: dict, detector: PiiDetector) -> list[dict]:
-    """The `entities` list for a finished transcript's `results` (items with string times),
-    in transcript order: one entry per detected span, its content the words it covers as the
-    items spell them, times from the first and last covered word (seconds), its confidence
-    the detector's score. Raises PiiModelMissing."""
-    items = results.get("items", [])
+@dataclass(frozen=True)
+class PhiEntity:
+    """One detected PHI span: the words it covers as the tokens spell them, the first and last
+    covered word's start and end (seconds), the detector's score (0..1)."""
+
+    content: str
+    start: float
+    end: float
+    score: float
+
+
+def phi_entities(tokens: list[Token], detector: PiiDetector) -> list[PhiEntity]:
+    """The PHI entities of `tokens` (words with times), in transcript order, one per detected
+    span. Raises PiiModelMissing."""
     entities = []
-    for text, spans in transcript_chunks(items, lambda item: item["alternatives"][0]["content"]):
+    for text, spans in transcript_chunks(tokens):
         for entity in detector.detect(text, "en", list(PHI_TYPES)):
             words = [
-                items[position]
+                tokens[position]
                 for position, start, end in spans
-                if start < entity.end_char and entity.start_char < end and items[position].get("type") == "pronunciation"
+                if start < entity.end_char and entity.start_char < end and tokens[position].kind == PRONUNCIATION
             ]
-            if not words:
-                continue
-            entities.append(
-                {
-                    "content": " ".join(w["alternatives"][0]["content"] for w in words),
-                    "category": CATEGORY,
-                    "startTime": float(words[0]["start_time"]),
-                    "endTime": float(words[-1]["end_time"]),
-                    "confidence": round(entity.score, 4),
-                }
-            )
+            if words:
+                content = " ".join(w.content for w in words)
+                entities.append(PhiEntity(content, words[0].start, words[-1].end, entity.score))
     return entities
+
+
+def identify_phi(results: dict, detector: PiiDetector) -> list[dict]:
+    """The `entities` list for a finished transcript's `results` (items with string times):
+    `phi_entities` of its items, times as the items show them. Raises PiiModelMissing."""
+    tokens = [
+        Token(
+            item.get("type", ""),
+            item["alternatives"][0]["content"],
+            start=float(item["start_time"]) if "start_time" in item else None,
+            end=float(item["end_time"]) if "end_time" in item else None,
+        )
+        for item in results.get("items", [])
+    ]
+    return render_entities(phi_entities(tokens, detector))
+
+
+def render_entities(entities: list[PhiEntity]) -> list[dict]:
+    """`results.entities`: times in seconds to the millisecond, as the items show them."""
+    return [
+        {
+            "content": entity.content,
+            "category": CATEGORY,
+            "startTime": round(max(entity.start, 0.0), 3),
+            "endTime": round(max(entity.end, 0.0), 3),
+            "confidence": round(entity.score, 4),
+        }
+        for entity in entities
+    ]

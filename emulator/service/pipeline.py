@@ -28,22 +28,25 @@ from emulator.engine.media import SAMPLE_RATE, MediaError, MediaInfo, MediaProbl
 from emulator.engine.pii import PiiDetector, PiiModelMissing
 from emulator.engine.recognizer import RecognitionOptions, Recognizer, Transcription, shift_segment
 from emulator.service import s3_uri
-from emulator.service.alternatives import add_segments
-from emulator.service.filtering import apply_display_as, apply_vocabulary_filter
+from emulator.service.alternatives import add_segments, place_segments
+from emulator.service.filtering import display_as, vocabulary_filter
 from emulator.service.job_settings import aws_language_code
 from emulator.service.jobs import KIND
 from emulator.service.output import (
-    add_channel_labels,
+    channel_tokens,
     format_confidence,
-    render_channel_results,
-    render_results,
+    render_job_results,
+    transcription_tokens,
     wrap_transcript,
 )
+from emulator.service.plan import FIXED, IDENTIFY_MULTIPLE, JobPlan, LanguageResources, MediaRules, plan_of_record
 from emulator.service.progress import JobProgress, scaled
-from emulator.service.redaction import mark_redacted, redact_results
-from emulator.service.speakers import add_speaker_labels
+from emulator.service.redaction import find_pii, mark_redacted, redact, redact_segments
+from emulator.service.speakers import label_speakers
 from emulator.service.state_log import job_changed
 from emulator.service.subtitles import cues, render_subtitles
+from emulator.service.tokens import Token
+from emulator.service.vocabulary_tables import Vocabulary
 from emulator.storage.models import ModelStore
 from emulator.storage.s3 import OUTAGE_GRACE, ObjectNotFound, ObjectStore, StorageError, StorageUnavailable, patiently
 from emulator.storage.store import Record, Store, wait_for_room
@@ -134,8 +137,10 @@ def media_format(info: MediaInfo, key: str) -> str:
     return info.container
 
 
-def check_media(info: MediaInfo, key: str, declared_format: str | None, declared_rate: int | None, limits: Limits):
-    """Raises JobFailed with AWS's FailureReason for media AWS would not transcribe."""
+def check_media(info: MediaInfo, key: str, declared: MediaRules, limits: Limits):
+    """Raises JobFailed with AWS's FailureReason for media AWS would not transcribe
+    (declared: what the request said of the media)."""
+    declared_format, declared_rate = declared.format, declared.sample_rate
     if info.container not in SUPPORTED_CONTAINERS:
         raise JobFailed(unsupported_format(f"{info.container} files aren't supported"))
     detected = media_format(info, key)
@@ -169,16 +174,30 @@ class Media:
     mono: np.ndarray
 
 
+@dataclass(frozen=True)
+class Recognition:
+    """The runtime view of one language of a plan: its resources read from the store when the
+    job runs (once per language and run), as the recognizer and post-processing use them."""
+
+    model_name: str  # emulator.storage.models name of the Whisper model
+    options: RecognitionOptions  # with the vocabulary's hotwords and the language model's prompt
+    vocabulary: Vocabulary | None  # for DisplayAs
+
+
 @dataclass
 class JobRun:
-    """One run of a job on a worker: what its last log line reports."""
+    """One run of a job on a worker: its plan, the resources it has read, and what its last
+    log line reports."""
 
+    plan: JobPlan
     started: float  # time.monotonic() when the worker took the job
     audio_seconds: float | None = None  # once the media is decoded
+    recognition: dict[str, Recognition] = field(default_factory=dict)  # by language code
+    filter_words: dict[str, list[str]] = field(default_factory=dict)  # by language code
 
 
 @dataclass(frozen=True)
-class LanguagePlan:
+class IdentifiedLanguage:
     """The language to recognise in (the dominant one for several), what the job object and
     the results show of the identification, and for several languages where each is spoken."""
 
@@ -195,8 +214,9 @@ class TranscriptionPipeline:
     uses (`terms_for_job`, `words_for_job`); None leaves those settings unresolvable.
     progress: the registry that shows how far each running job has got (shared with the
     job services, which register jobs at Start).
-    The `_check_media`, `_customer_key` and `_post_process` steps are where a variant of the
-    job (emulator.service.medical_pipeline) differs.
+    Each run executes the job's plan (emulator.service.plan), stored with the job at Start.
+    The `_check_media` and `_results` steps are where a variant of the job
+    (emulator.service.medical_pipeline) differs.
     """
 
     kind = KIND  # the Store kind of the job records this pipeline runs
@@ -236,7 +256,7 @@ class TranscriptionPipeline:
     def __call__(self, key: tuple[str, str]) -> None:
         region, name = key
         job_key = (self.kind, region, name)
-        run = JobRun(time.monotonic())
+        started = time.monotonic()
         was_queued = False
 
         def start(record: Record) -> None:
@@ -253,6 +273,7 @@ class TranscriptionPipeline:
         if was_queued:
             job_changed(self.kind, region, name, "QUEUED", "IN_PROGRESS")
         self.progress.running(job_key)
+        run = JobRun(plan_of_record(record.name, record.doc, record.internal), started)
         work_dir = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=self._scratch()))
         try:
             outcome = self._run(record, work_dir, run)
@@ -279,48 +300,60 @@ class TranscriptionPipeline:
     # --- the steps --------------------------------------------------------------------
 
     def _run(self, record: Record, work_dir: Path, run: JobRun) -> Outcome | None:
-        doc = record.doc
-        media = self._load_media(record, work_dir)
+        plan = run.plan
+        media = self._load_media(record, plan, work_dir)
         run.audio_seconds = len(media.mono) / SAMPLE_RATE
-        language = self._language(record, media.mono)
-        settings = effective_settings(doc, language.code)
-        results, transcription = self._recognize(record, media, language)
-        results = self._post_process(record, settings, language, media, results)
-        if settings.get("ShowAlternatives"):
-            results = self._alternatives(record, media, language, transcription, results, settings["MaxAlternatives"])
+        language = self._language(plan, media.mono)
+        tokens, transcription = self._recognize(record, run, media, language)
+        tokens = self._post_process(record, run, language, media, tokens)
+        results = self._results(run, language, media, tokens)
+        if plan.max_alternatives:
+            results = self._alternatives(run, media, language, transcription, results)
 
         if self.store.get(self.kind, record.region, record.name) is None:
             return None  # deleted while it ran: write nothing
         outcome = Outcome(
             doc={
-                "MediaFormat": doc.get("MediaFormat") or media_format(media.info, media.key),
-                "MediaSampleRateHertz": doc.get("MediaSampleRateHertz") or media.info.sample_rate,
+                "MediaFormat": plan.media.format or media_format(media.info, media.key),
+                "MediaSampleRateHertz": plan.media.sample_rate or media.info.sample_rate,
             },
         )
         outcome.doc.update(language.job_members)
-        results = self._write_transcripts(record, results, media.output, outcome)
-        if "Subtitles" in doc:
-            outcome.internal["Subtitles"] = self._write_subtitles(results, media.output, doc["Subtitles"])
+        redacted = self._redacted(run, language, media, tokens, results) if plan.redaction else None
+        results = self._write_transcripts(record.name, plan, results, redacted, media.output, outcome)
+        if plan.subtitles:
+            outcome.internal["Subtitles"] = self._write_subtitles(results, media.output, plan)
         return outcome
 
-    def _write_transcripts(self, record: Record, results: dict, output: dict, outcome: Outcome) -> dict:
+    def _redacted(self, run: JobRun, language, media: "Media", tokens: list[Token], results: dict) -> dict:
+        """The redacted `results` (ContentRedaction): the tokens' PII words as `[PII]`, rendered
+        as the results were; each alternative of `segments` redacted on its own."""
+        redaction = run.plan.redaction
+        types = list(redaction.entity_types) if redaction.entity_types is not None else None
+        try:
+            redacted = self._results(run, language, media, redact(find_pii(tokens, self.pii_detector, types)))
+            if "segments" in results:
+                redacted = place_segments(redacted, redact_segments(results["segments"], self.pii_detector, types))
+        except PiiModelMissing as e:
+            raise JobFailed(f"Internal failure: {e}") from None
+        return redacted
+
+    def _write_transcripts(
+        self, name: str, plan: JobPlan, results: dict, redacted: dict | None, output: dict, outcome: Outcome
+    ) -> dict:
         """Writes the transcript file(s); returns the results the subtitles show (redacted when
         redaction is on). ContentRedaction: `redacted` writes only `redacted-<name>.json`,
         `redacted_and_unredacted` both (digest §3.2)."""
-        name, account = record.name, record.internal["AccountId"]
-        redaction = record.doc.get("ContentRedaction")
+        account = plan.output.account_id
+        redaction = plan.redaction
         if not redaction:
             self._put_json(output, wrap_transcript(name, account, results))
             outcome.internal["Transcript"] = output
             return results
-        try:
-            redacted = redact_results(results, self.pii_detector, redaction.get("PiiEntityTypes"))
-        except PiiModelMissing as e:
-            raise JobFailed(f"Internal failure: {e}") from None
         location = {**output, "key": redacted_key(output["key"])}
         self._put_json(location, mark_redacted(wrap_transcript(name, account, redacted), True))
         outcome.internal["RedactedTranscript"] = location
-        if redaction["RedactionOutput"] == "redacted_and_unredacted":
+        if redaction.output == "redacted_and_unredacted":
             self._put_json(output, mark_redacted(wrap_transcript(name, account, results), False))
             outcome.internal["Transcript"] = output
         return redacted
@@ -340,42 +373,46 @@ class TranscriptionPipeline:
         except StorageError as e:
             raise JobFailed(CANNOT_WRITE.format(cause=e)) from None
 
-    def _load_media(self, record: Record, work_dir: Path) -> "Media":
+    def _load_media(self, record: Record, plan: JobPlan, work_dir: Path) -> "Media":
         """Fetches, checks and decodes the job's media (FAILED reasons as AWS words them)."""
-        doc = record.doc
-        bucket, key = s3_uri.parse_s3_uri(doc["Media"]["MediaFileUri"], (self.objects.endpoint,))
-        output = self._output_location(record)
+        bucket, key = s3_uri.parse_s3_uri(plan.media.uri, (self.objects.endpoint,))
+        output = self._output_location(record, plan)
         media_path = work_dir / "media"
         self._fetch(bucket, key, media_path)
         try:
             info = probe(media_path)
         except MediaError as e:
             raise JobFailed(unsupported_format(_UNREADABLE[e.problem])) from e
-        self._check_media(info, key, doc)
-        per_channel = doc["Settings"].get("ChannelIdentification", False)
+        self._check_media(info, key, plan.media)
+        per_channel = plan.media.channel_identification
         if per_channel and info.channels > MAX_CHANNELS:
             raise JobFailed(TOO_MANY_CHANNELS)
         channels = self._decode(media_path, per_channel)
         mono = channels.mean(axis=0) if channels.shape[0] > 1 else channels[0]
         return Media(info, key, output, channels if per_channel else None, mono)
 
-    def _check_media(self, info: MediaInfo, key: str, doc: dict) -> None:
-        check_media(info, key, doc.get("MediaFormat"), doc.get("MediaSampleRateHertz"), self.limits)
+    def _check_media(self, info: MediaInfo, key: str, declared: MediaRules) -> None:
+        check_media(info, key, declared, self.limits)
 
-    def _options(self, region: str, doc: dict, language_code: str) -> RecognitionOptions:
-        """Decoder options for one language: its vocabulary's hotwords, its custom language
-        model's prompt (emulator.service.language_models explains the approximation)."""
-        settings = effective_settings(doc, language_code)
-        vocabulary = self._vocabulary(region, settings, language_code)
-        return RecognitionOptions(
-            language=language_code.split("-")[0],
-            beam_size=self.beam_size,
-            hotwords=vocabulary_hotwords(vocabulary) if vocabulary else None,
-            initial_prompt=self._language_model_prompt(region, settings, language_code),
-        )
+    def _recognition(self, region: str, run: JobRun, language_code: str) -> Recognition:
+        """The runtime view of one language: its vocabulary's hotwords, its custom language
+        model's prompt (emulator.service.language_models explains the approximation); read from
+        the store on first use in a run, then kept. JobFailed when a resource is unusable."""
+        if language_code not in run.recognition:
+            resources = run.plan.resources_for(language_code)
+            vocabulary = self._vocabulary(region, resources, language_code)
+            options = RecognitionOptions(
+                language=language_code.split("-")[0],
+                beam_size=self.beam_size,
+                hotwords=vocabulary_hotwords(vocabulary) if vocabulary else None,
+                initial_prompt=self._language_model_prompt(region, resources, language_code),
+            )
+            model_name = self.models.model_for_language(options.language)
+            run.recognition[language_code] = Recognition(model_name, options, vocabulary)
+        return run.recognition[language_code]
 
-    def _language_model_prompt(self, region: str, settings: dict, language_code: str) -> str | None:
-        name = settings.get("LanguageModelName")
+    def _language_model_prompt(self, region: str, resources: LanguageResources, language_code: str) -> str | None:
+        name = resources.language_model_name
         if not name or self.language_models is None:
             return None
         try:
@@ -383,18 +420,19 @@ class TranscriptionPipeline:
         except AWSError as e:
             raise JobFailed(e.message) from None
 
-    def _transcribe(self, samples: np.ndarray, region: str, doc: dict, language_code: str, progress=None):
-        options = self._options(region, doc, language_code)
-        model = self.models.model_for_language(options.language)
-        return self.recognizer.transcribe(samples, model, options, progress=progress)
+    def _transcribe(self, samples: np.ndarray, region: str, run: JobRun, language_code: str, progress=None):
+        recognition = self._recognition(region, run, language_code)
+        return self.recognizer.transcribe(samples, recognition.model_name, recognition.options, progress=progress)
 
-    def _recognize(self, record: Record, media: "Media", language: "LanguagePlan") -> tuple[dict, Transcription | None]:
-        """The `results` of recognition alone (items, audio segments, transcript), and the
-        transcription behind them when it is one piece of mono audio (alternatives need it).
+    def _recognize(
+        self, record: Record, run: JobRun, media: "Media", language: "IdentifiedLanguage"
+    ) -> tuple[list[Token], Transcription | None]:
+        """The tokens of recognition, and the transcription behind them when it is one piece
+        of mono audio (alternatives need it).
 
         Progress: the fraction of the job's audio transcribed; a job of several passes (one
         per channel, one per language span) gives each pass its share of the whole."""
-        region, doc = record.region, record.doc
+        region = record.region
         key = (self.kind, region, record.name)
 
         def report(fraction: float) -> None:
@@ -403,10 +441,10 @@ class TranscriptionPipeline:
         if media.channels is not None:
             count = len(media.channels)
             channels = [
-                self._transcribe(channel, region, doc, language.code, scaled(report, i / count, (i + 1) / count))
+                self._transcribe(channel, region, run, language.code, scaled(report, i / count, (i + 1) / count))
                 for i, channel in enumerate(media.channels)
             ]
-            return render_channel_results(channels), None
+            return channel_tokens(channels), None
         if language.spans:
             segments = []
             total = sum(end - start for _, start, end in language.spans) or 1.0
@@ -414,44 +452,54 @@ class TranscriptionPipeline:
             for code, start, end in language.spans:
                 piece = media.mono[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
                 share = scaled(report, done / total, (done + end - start) / total)
-                transcription = self._transcribe(piece, region, doc, code, share)
+                transcription = self._transcribe(piece, region, run, code, share)
                 segments.extend(shift_segment(s, start) for s in transcription.segments)
                 done += end - start
             duration = len(media.mono) / SAMPLE_RATE
-            return render_results(Transcription(language.code.split("-")[0], 1.0, duration, tuple(segments))), None
-        transcription = self._transcribe(media.mono, region, doc, language.code, report)
-        return render_results(transcription), transcription
+            return transcription_tokens(Transcription(language.code.split("-")[0], 1.0, duration, tuple(segments))), None
+        transcription = self._transcribe(media.mono, region, run, language.code, report)
+        return transcription_tokens(transcription), transcription
 
-    def _alternatives(self, record, media, language, transcription, results: dict, max_alternatives: int) -> dict:
+    def _alternatives(self, run: JobRun, media, language, transcription, results: dict) -> dict:
         """`segments` with real n-best hypotheses of each segment (ShowAlternatives)."""
-        options = self._options(record.region, record.doc, language.code)
-        model = self.recognizer.model(self.models.model_for_language(options.language))
+        recognition = run.recognition[language.code]  # read when the audio was recognised
+        options = recognition.options
+        model = self.recognizer.model(recognition.model_name)
         alternatives = n_best(
             model,
             media.mono,
             transcription.segments,
             options.language,
-            max_alternatives,
+            run.plan.max_alternatives,
             options.beam_size,
             hotwords=options.hotwords,
             initial_prompt=options.initial_prompt,
         )
         return add_segments(results, alternatives)
 
-    def _post_process(self, record: Record, settings: dict, language: "LanguagePlan", media: "Media", results: dict):
-        """DisplayAs, vocabulary filter, channel sections, speaker labels, language members — in
-        that order, so every section derived from the items shows the final words."""
-        vocabulary = self._vocabulary(record.region, settings, language.code)
+    def _post_process(
+        self, record: Record, run: JobRun, language: "IdentifiedLanguage", media: "Media", tokens: list[Token]
+    ) -> list[Token]:
+        """DisplayAs, vocabulary filter, speaker labels — in that order, so every section
+        rendered from the tokens shows the final words."""
+        plan = run.plan
+        resources = plan.resources_for(language.code)
+        vocabulary = self._recognition(record.region, run, language.code).vocabulary
         if vocabulary:
-            results = apply_display_as(results, vocabulary)
-        if settings.get("VocabularyFilterName"):
-            words = self._filter_words(record.region, settings["VocabularyFilterName"], language.code)
-            results = apply_vocabulary_filter(results, words, settings["VocabularyFilterMethod"])
-        if media.channels is not None:
-            results = add_channel_labels(results, media.channels.shape[0])
-        if settings.get("ShowSpeakerLabels"):
-            turns = self.diarizer.diarize(media.mono, max_speakers=settings["MaxSpeakerLabels"])
-            results = add_speaker_labels(results, turns)
+            tokens = display_as(tokens, vocabulary)
+        if resources.filter_name:
+            words = self._filter_words(record.region, run, resources.filter_name, language.code)
+            tokens = vocabulary_filter(tokens, words, resources.filter_method)
+        if plan.max_speaker_labels:
+            turns = self.diarizer.diarize(media.mono, max_speakers=plan.max_speaker_labels)
+            tokens = label_speakers(tokens, turns)
+        return tokens
+
+    def _results(self, run: JobRun, language: "IdentifiedLanguage", media: "Media", tokens: list[Token]) -> dict:
+        """The job's `results` from its final tokens: the language members, then the
+        transcript sections (with channel and speaker sections where the plan asks)."""
+        channels = media.channels.shape[0] if media.channels is not None else None
+        results = render_job_results(tokens, channels, speakers=bool(run.plan.max_speaker_labels))
         return {**language.results_members, **results}
 
     def _decode(self, media_path: Path, per_channel: bool) -> np.ndarray:
@@ -469,18 +517,18 @@ class TranscriptionPipeline:
             raise JobFailed(TOO_SHORT)
         return channels
 
-    def _language(self, record: Record, samples: np.ndarray) -> "LanguagePlan":
+    def _language(self, plan: JobPlan, samples: np.ndarray) -> "IdentifiedLanguage":
         """The job's language: given, identified (IdentifyLanguage) or identified per stretch
         of speech (IdentifyMultipleLanguages), with what the job and `results` show of it
         (digest §3.3, §4.5)."""
-        doc = record.doc
-        if doc.get("LanguageCode"):
-            return LanguagePlan(doc["LanguageCode"], {}, {})
-        options = doc.get("LanguageOptions")
+        choice = plan.language
+        if choice.mode == FIXED:
+            return IdentifiedLanguage(choice.code, {}, {})
+        options = list(choice.options) if choice.options else None
         candidates = sorted({code.split("-")[0] for code in options}) if options else None
         model = self.recognizer.model(self.models.model_for_language("*"))
         try:
-            if doc.get("IdentifyMultipleLanguages"):
+            if choice.mode == IDENTIFY_MULTIPLE:
                 return self._language_spans(model, samples, candidates, options)
             scores = identify_language(model, samples, candidates)
         except NoSpeechError:
@@ -490,7 +538,7 @@ class TranscriptionPipeline:
         if not ranked:
             raise JobFailed(NO_SPEECH_FOR_LANGUAGE_ID)
         code, score = ranked[0]
-        return LanguagePlan(
+        return IdentifiedLanguage(
             code,
             job_members={"LanguageCode": code, "IdentifiedLanguageScore": round(score, 4)},
             results_members={
@@ -500,7 +548,7 @@ class TranscriptionPipeline:
         )
 
     @staticmethod
-    def _language_spans(model, samples: np.ndarray, candidates, options) -> "LanguagePlan":
+    def _language_spans(model, samples: np.ndarray, candidates, options) -> "IdentifiedLanguage":
         spans = [
             (aws_language_code(span.language, options), span.start, span.end)
             for span in identify_language_spans(model, samples, candidates)
@@ -512,7 +560,7 @@ class TranscriptionPipeline:
         for code, start, end in spans:
             durations[code] = durations.get(code, 0.0) + end - start
         dominant = max(durations, key=durations.get)
-        return LanguagePlan(
+        return IdentifiedLanguage(
             dominant,
             job_members={
                 "LanguageCodes": [
@@ -528,8 +576,8 @@ class TranscriptionPipeline:
             spans=tuple(spans),
         )
 
-    def _vocabulary(self, region: str, settings: dict, language_code: str):
-        name = settings.get("VocabularyName")
+    def _vocabulary(self, region: str, resources: LanguageResources, language_code: str) -> Vocabulary | None:
+        name = resources.vocabulary_name
         if not name or self.vocabularies is None:
             return None
         try:
@@ -537,24 +585,27 @@ class TranscriptionPipeline:
         except AWSError as e:
             raise JobFailed(e.message) from None
 
-    def _filter_words(self, region: str, name: str, language_code: str) -> list[str]:
+    def _filter_words(self, region: str, run: JobRun, name: str, language_code: str) -> list[str]:
+        """The words of the language's filter, read once per run (JobFailed when unusable)."""
         if self.vocabulary_filters is None:
             raise JobFailed(f"The vocabulary filter {name} couldn't be used.")
-        try:
-            return self.vocabulary_filters.words_for_job(region, name, language_code)
-        except AWSError as e:
-            raise JobFailed(e.message) from None
+        if language_code not in run.filter_words:
+            try:
+                run.filter_words[language_code] = self.vocabulary_filters.words_for_job(region, name, language_code)
+            except AWSError as e:
+                raise JobFailed(e.message) from None
+        return run.filter_words[language_code]
 
-    def _write_subtitles(self, results: dict, output: dict, request: dict) -> list[dict]:
+    def _write_subtitles(self, results: dict, output: dict, plan: JobPlan) -> list[dict]:
         """Subtitle files beside the transcript (same name, .srt/.vtt); none without speech,
         as AWS documents. Returns their locations."""
         if not cues(results):
             return []
         locations = []
         base = output["key"].removesuffix(".json")
-        for subtitle_format in request["Formats"]:
+        for subtitle_format in plan.subtitles.formats:
             location = {**output, "key": f"{base}.{subtitle_format}"}
-            text = render_subtitles(results, subtitle_format, request.get("OutputStartIndex", 0))
+            text = render_subtitles(results, subtitle_format, plan.subtitles.start_index)
             content_type = "text/vtt" if subtitle_format == "vtt" else "application/x-subrip"
             self._put(location, text.encode(), content_type)
             locations.append(location)
@@ -582,25 +633,20 @@ class TranscriptionPipeline:
         except StorageUnavailable as e:
             raise JobFailed(S3_UNAVAILABLE.format(cause=e, grace=OUTAGE_GRACE)) from None
 
-    def _output_location(self, record: Record) -> dict:
+    def _output_location(self, record: Record, plan: JobPlan) -> dict:
         """Checked before transcribing, so a bad bucket fails fast."""
-        internal = record.internal
-        bucket = internal.get("OutputBucketName")
+        bucket = plan.output.bucket
         try:
             if bucket:
                 if not self._patient_s3(lambda: self.objects.bucket_exists(bucket), f"checking bucket {bucket}"):
                     raise JobFailed(NO_OUTPUT_BUCKET.format(bucket=bucket))
-                key = self._customer_key(record)
-                return {"type": "CUSTOMER_BUCKET", "bucket": bucket, "key": key}
+                return {"type": "CUSTOMER_BUCKET", "bucket": bucket, "key": plan.output.key}
             bucket = s3_uri.service_bucket(record.region)
             self._patient_s3(lambda: self.objects.ensure_bucket(bucket), f"creating bucket {bucket}")
         except StorageError:
             raise JobFailed(NO_OUTPUT_BUCKET.format(bucket=bucket)) from None
-        key = f"{internal['AccountId']}/{record.name}/{uuid.uuid4()}/asrOutput.json"
+        key = f"{plan.output.account_id}/{record.name}/{uuid.uuid4()}/asrOutput.json"
         return {"type": "SERVICE_BUCKET", "bucket": bucket, "key": key}
-
-    def _customer_key(self, record: Record) -> str:
-        return s3_uri.customer_output_key(record.name, record.internal.get("OutputKey"))
 
     def _finish(self, record: Record, status: str, outcome: Outcome, run: JobRun) -> None:
         def finish(current: Record) -> None:
@@ -631,16 +677,6 @@ def redacted_key(key: str) -> str:
     """`dir/job.json` -> `dir/redacted-job.json`, where AWS writes a redacted transcript."""
     folder, _, base = key.rpartition("/")
     return f"{folder}/redacted-{base}" if folder else f"redacted-{base}"
-
-
-def effective_settings(doc: dict, language_code: str) -> dict:
-    """The job's Settings and ModelSettings, with the LanguageIdSettings entry of the
-    identified language on top."""
-    settings = {**doc["Settings"], **doc.get("ModelSettings", {})}
-    settings.update(doc.get("LanguageIdSettings", {}).get(language_code, {}))
-    if settings.get("VocabularyFilterName") and "VocabularyFilterMethod" not in settings:
-        settings["VocabularyFilterMethod"] = doc["Settings"].get("VocabularyFilterMethod", "mask")
-    return settings
 
 
 def vocabulary_hotwords(vocabulary) -> str:

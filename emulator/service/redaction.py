@@ -1,6 +1,7 @@
-"""PII redaction (ContentRedaction, RedactionType=PII) of a finished transcript's `results`.
+"""PII redaction (ContentRedaction, RedactionType=PII) of a finished transcript's `results`, and
+PII identification on tokens (`find_pii`, `redact`: batch and streaming).
 
-Pure: dict in, new dict out (the detector is the only thing called).
+Pure: dict or tokens in, new ones out (the detector is the only thing called).
 
 Sources: AWS Developer Guide, "Redacting or identifying personally identifiable
 information", "Redacting PII in your batch job" and "Example PII redaction and
@@ -23,7 +24,10 @@ What AWS does, and so what this does:
   `accountId` (see `mark_redacted`): true in the redacted file, false in the unredacted
   one that `redacted_and_unredacted` adds (AWS's example pair).
 
-Apply it after vocabulary filtering and DisplayAs (so it sees the words as written).
+Apply it after vocabulary filtering and DisplayAs (so it sees the words as written). The
+batch pipeline marks and redacts its tokens (`find_pii`, `redact`) and renders them again
+(emulator.service.output renders a token with `pii` as a redacted item), then adds
+`redact_segments`; `redact_results` does the same on a rendered `results` dict.
 `channel_labels`, when present, is rebuilt from the redacted items; each `segments`
 alternative (ShowAlternatives) is analysed and redacted on its own. AWS redacts en-US
 and es-US only, and not with language identification; the detector here speaks English
@@ -33,15 +37,15 @@ only.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import Callable
 
 from emulator.engine.pii import PiiDetector
 from emulator.service.filtering import join_items
-from emulator.service.output import format_confidence
+from emulator.service.output import render_redaction
+from emulator.service.tokens import PRONUNCIATION, Pii, Token
 
 REDACTED = "[PII]"
-CATEGORY = "PII"
 ALL = "ALL"
 # botocore `PiiEntityType`, without ALL.
 PII_ENTITY_TYPES = (
@@ -104,7 +108,7 @@ def redact_results(
     items = results.get("items", [])
     found = find_pii_items(items, lambda item: item["alternatives"][0]["content"], detector, types, language)
     for position, redaction in found.items():
-        items[position]["alternatives"] = [{"content": REDACTED, "redactions": [redaction.as_json()]}]
+        items[position]["alternatives"] = [{"content": REDACTED, "redactions": [render_redaction(redaction)]}]
     if "transcripts" in results:
         results["transcripts"] = [{"transcript": join_items(items)}]
     by_id = {item.get("id", i): item for i, item in enumerate(items)}
@@ -116,10 +120,24 @@ def redact_results(
             channel["items"] = [
                 {k: v for k, v in item.items() if k != "id"} for item in items if item.get("channel_label") == label
             ]
-    for segment in results.get("segments", []):
+    if "segments" in results:
+        results["segments"] = _redact_segments(results["segments"], detector, types, language)
+    return results
+
+
+def redact_segments(
+    segments: list[dict], detector: PiiDetector, requested_types: list[str] | None = None, language: str = "en"
+) -> list[dict]:
+    """A copy of `results.segments` (ShowAlternatives) with each alternative analysed and
+    redacted on its own. ValueError (unknown type), PiiModelMissing."""
+    return _redact_segments(json.loads(json.dumps(segments)), detector, detector_types(requested_types), language)
+
+
+def _redact_segments(segments: list[dict], detector: PiiDetector, types: list[str], language: str) -> list[dict]:
+    for segment in segments:
         for alternative in segment.get("alternatives", []):
             _redact_flat(alternative, detector, types, language)
-    return results
+    return segments
 
 
 def mark_redacted(transcript: dict, is_redacted: bool) -> dict:
@@ -135,55 +153,79 @@ def mark_redacted(transcript: dict, is_redacted: bool) -> dict:
     return out
 
 
+# --- on tokens ----------------------------------------------------------------------------
+
+
+def find_pii(
+    tokens: list[Token], detector: PiiDetector, requested_types: list[str] | None = None, language: str = "en"
+) -> list[Token]:
+    """`tokens` with `pii` set on the words that PII entities of the requested types touch
+    (requested_types: PiiEntityTypes; None, [] or ALL: every type). ValueError for an unknown
+    type; PiiModelMissing."""
+    found = pii_positions(tokens, detector, detector_types(requested_types), language)
+    return [replace(t, pii=found[i]) if i in found else t for i, t in enumerate(tokens)]
+
+
+def redact(tokens: list[Token]) -> list[Token]:
+    """`tokens` whose PII words read `[PII]`."""
+    return [replace(t, content=REDACTED) if t.pii is not None else t for t in tokens]
+
+
 # --- finding ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Redaction:
-    type: str  # PiiEntityType
-    score: float  # 0..1
-
-    def as_json(self) -> dict:
-        return {"confidence": format_confidence(self.score), "type": self.type, "category": CATEGORY}
 
 
 def find_pii_items(
     items: list[dict], content: Callable[[dict], str], detector: PiiDetector, types: list[str], language: str
-) -> dict[int, _Redaction]:
-    """Positions of the pronunciation items that PII entities touch, with their type.
+) -> dict[int, Pii]:
+    """Positions of the pronunciation items that PII entities touch, with their type
+    (types: the detector's, see `detector_types`)."""
+    return pii_positions(item_tokens(items, content), detector, types, language)
 
-    An item two entities touch takes the better-scored one.
-    """
-    found: dict[int, _Redaction] = {}
+
+def pii_positions(
+    tokens: list[Token | None], detector: PiiDetector, types: list[str], language: str
+) -> dict[int, Pii]:
+    """Positions of the words that PII entities touch, with their type (None entries are no
+    part of the text). A word two entities touch takes the better-scored one."""
+    found: dict[int, Pii] = {}
     if not types:
         return found
-    for text, spans in transcript_chunks(items, content):
+    for text, spans in transcript_chunks(tokens):
         for entity in detector.detect(text, language, types):
-            redaction = _Redaction(AWS_TYPE[entity.entity_type], entity.score)
+            redaction = Pii(AWS_TYPE[entity.entity_type], entity.score)
             for position, start, end in spans:
                 touched = start < entity.end_char and entity.start_char < end
-                if not touched or items[position].get("type") != "pronunciation":
+                if not touched or tokens[position].kind != PRONUNCIATION:
                     continue
                 if position not in found or found[position].score < redaction.score:
                     found[position] = redaction
     return found
 
 
-def transcript_chunks(items: list[dict], content: Callable[[dict], str]):
-    """(text, [(item position, start, end)]) pieces of the transcript, joined as join_items
+def item_tokens(items: list[dict], content: Callable[[dict], str]) -> list[Token | None]:
+    """Items (of `results` or of an alternative) as the tokens the detector reads: kind and
+    content; None for an item with no content."""
+    return [
+        Token(item.get("type", ""), content(item)) if item.get("alternatives") or "content" in item else None
+        for item in items
+    ]
+
+
+def transcript_chunks(tokens: list[Token | None]):
+    """(text, [(token position, start, end)]) pieces of the transcript, joined as join_tokens
     joins them (a space before each word, punctuation attached), cut after a sentence end
-    once longer than CHUNK_CHARS."""
+    once longer than CHUNK_CHARS. None entries are skipped."""
     text = ""
     spans: list[tuple[int, int, int]] = []
-    for position, item in enumerate(items):
-        if not item.get("alternatives") and "content" not in item:
+    for position, token in enumerate(tokens):
+        if token is None:
             continue
-        word = content(item)
-        if text and item.get("type") != "punctuation":
+        word = token.content
+        if text and token.kind != "punctuation":
             text += " "
         spans.append((position, len(text), len(text) + len(word)))
         text += word
-        if len(text) >= CHUNK_CHARS and item.get("type") == "punctuation" and word in _SENTENCE_END:
+        if len(text) >= CHUNK_CHARS and token.kind == "punctuation" and word in _SENTENCE_END:
             yield text, spans
             text, spans = "", []
     if text:
@@ -198,7 +240,7 @@ def _redact_flat(alternative: dict, detector: PiiDetector, types: list[str], lan
     for position, redaction in found.items():
         word = {k: v for k, v in words[position].items() if k != "confidence"}
         word["content"] = REDACTED
-        word["redactions"] = [redaction.as_json()]
+        word["redactions"] = [render_redaction(redaction)]
         words[position] = word
     if "transcript" in alternative:
         alternative["transcript"] = join_items([{"type": w.get("type"), "alternatives": [w]} for w in words])

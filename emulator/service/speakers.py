@@ -1,4 +1,5 @@
-"""Speaker labels (ShowSpeakerLabels) on a finished transcript's `results`. Pure: dict in, new dict out.
+"""Speaker labels (ShowSpeakerLabels): on tokens (`label_speakers`, then `speaker_sections` on
+their rendering) or on a finished transcript's `results` (`add_speaker_labels`). Pure.
 
 Shape source: digest §4 and §4.2, and the real output recorded in
 shared/reference/aws-recorded-responses.json (test_transcribe_speaker_diarization):
@@ -34,23 +35,44 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Sequence
+from dataclasses import replace
 
 from emulator.engine.diarization import SpeakerTurn
-from emulator.service.output import Token, join_tokens
+from emulator.service.tokens import Token, join_tokens
 
 
 def speaker_label(index: int) -> str:
     return f"spk_{index}"
 
 
+def label_speakers(tokens: list[Token], turns: Sequence[SpeakerTurn]) -> list[Token]:
+    """`tokens` with `speaker` from `turns` (see the module docstring). Words are placed by
+    their times as the transcript shows them (milliseconds), as `add_speaker_labels` places items."""
+    spans = [
+        (round(max(t.start, 0.0), 3), round(max(t.end, 0.0), 3)) if t.start is not None and t.end is not None else None
+        for t in tokens
+    ]
+    return [replace(token, speaker=label) for token, label in zip(tokens, _labels(spans, turns))]
+
+
 def add_speaker_labels(results: dict, turns: Sequence[SpeakerTurn]) -> dict:
     """`results` with speaker labels from `turns` (sorted, non-overlapping; see the module
     docstring for what changes). Does not modify its argument."""
     items = [dict(item) for item in results.get("items", [])]
-    labels = _item_labels(items, turns)
-    for item, label in zip(items, labels):
+    spans = [
+        (float(item["start_time"]), float(item["end_time"])) if "start_time" in item and "end_time" in item else None
+        for item in items
+    ]
+    for item, label in zip(items, _labels(spans, turns)):
         item["speaker_label"] = label
+    return speaker_sections({**results, "items": items})
 
+
+def speaker_sections(results: dict) -> dict:
+    """`results` whose items carry `speaker_label`, with the sections speaker labels change:
+    `speaker_labels` added after `transcripts`, `audio_segments` split where the speaker
+    changes, the item copies of `channel_labels` labelled."""
+    items = results.get("items", [])
     out: dict = {}
     for key, value in results.items():
         if key == "items":
@@ -71,18 +93,16 @@ def add_speaker_labels(results: dict, turns: Sequence[SpeakerTurn]) -> dict:
 # --- items ---------------------------------------------------------------------------------
 
 
-def _item_labels(items: list[dict], turns: Sequence[SpeakerTurn]) -> list[str]:
-    """One label per item: words by overlap with the turns, punctuation (and anything
-    without times) from the item before it; then renumbered by first appearance."""
+def _labels(spans: list[tuple[float, float] | None], turns: Sequence[SpeakerTurn]) -> list[str]:
+    """One label per item (spans: its start and end, None without times): words by overlap
+    with the turns, punctuation (and anything without times) from the item before it; then
+    renumbered by first appearance."""
     turns = sorted(turns, key=lambda t: t.start)
     starts = [t.start for t in turns]
     ends = [t.end for t in turns]
-    speakers: list[int | None] = []
-    for item in items:
-        if turns and "start_time" in item and "end_time" in item:
-            speakers.append(_speaker_of(float(item["start_time"]), float(item["end_time"]), turns, starts, ends))
-        else:
-            speakers.append(None)
+    speakers: list[int | None] = [
+        _speaker_of(span[0], span[1], turns, starts, ends) if turns and span is not None else None for span in spans
+    ]
     # Punctuation follows the word before it; a leading one takes the first word's speaker.
     first = next((s for s in speakers if s is not None), 0)
     previous = first

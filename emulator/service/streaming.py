@@ -1,21 +1,23 @@
 """Streaming transcription sessions (StartStreamTranscription, StartMedicalStreamTranscription):
 Transcribe semantics, independent of the transport. Plain Python + asyncio.
 
-Use (a transport: HTTP/2 `emulator.streaming.http2`, WebSocket `emulator.streaming.websocket`):
+Use (by the streaming transports, HTTP/2 and WebSocket,
+which turn parameters into the plain dict below and results into wire messages):
 
     sessions = StreamingSessions(recognizer, models, vocabularies=..., ...)   # one per process
     session = sessions.open(ctx, parameters, medical=False, transport="http2")  # short names
-        # raises AWSError (BadRequestException, ConflictException, ...) BEFORE the stream starts:
-        # render it as a restJson error (HTTP/2) or refuse the upgrade (WebSocket)
-    send_headers(200, session.response_headers())              # at once: clients wait for them
+        # raises AWSError (BadRequestException, ConflictException, ...) BEFORE the stream starts
     try:
         for each AudioEvent payload:                            # raw audio bytes of one event
-            for message in await session.audio(payload): send(message)   # encoded event-stream messages
-        for message in await session.end(): send(message)       # end of audio: final results
+            results = await session.audio(payload)              # list[TranscriptResult]
+        results = await session.end()                           # end of audio: final results
     except AWSError as error:                                   # during the stream
-        send(session.error_event(error))                        # `:message-type: exception`
+        session.fail(error)                                     # the error ends it (logged)
     finally:
         session.close()                                         # always: frees the session id
+
+`session.request_id`, `session.session_id` and `session.settings.echoed` (short name, value)
+are what the transport echoes back when the stream starts.
 
 Logs (logger `emulator.streaming`, info): one line when a session opens (operation, transport,
 session id, language, sample rate, encoding) and one when it closes (audio seconds, result
@@ -23,16 +25,11 @@ events sent, final results, how it ended: "end of stream", the error type that e
 (at warning), or "client disconnected").
 
 An empty AudioEvent payload means end of stream: `audio(b"")` returns the final results and the
-transport should stop reading. No audio for `IDLE_TIMEOUT_SECONDS`: send
-`session.error_event(idle_timeout_error())` and close (AWS's message).
+transport should stop reading.
 
-Output (digest §5.6; Smithy `TranscriptEvent` / `MedicalTranscriptEvent`): one
-`TranscriptEvent` message per result, payload `{"Transcript": {"Results": [Result]}}`, with
-Result = {ResultId, StartTime, EndTime, IsPartial, Alternatives: [{Transcript, Items, Entities?}],
-ChannelId?, LanguageCode?, LanguageIdentification?}; Item = {StartTime, EndTime, Type
-(pronunciation | punctuation), Content, VocabularyFilterMatch, Speaker?, Confidence?, Stable?}.
-Times in seconds (JSON numbers). Medical results use the MedicalResult / MedicalItem shapes
-(no VocabularyFilterMatch, Stable, LanguageCode).
+Output: `emulator.service.stream_results.TranscriptResult` (Smithy `Result` / `MedicalResult`),
+one per partial or final result; partials repeat the whole utterance under one ResultId. The
+medical shapes have no VocabularyFilterMatch, Stable, LanguageCode.
 
 What each setting does here:
 * recognition: `emulator.engine.streaming.StreamingTranscriber` (one per channel, on the
@@ -60,7 +57,6 @@ What each setting does here:
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import threading
 import time
@@ -71,21 +67,23 @@ from typing import Callable
 import numpy as np
 
 from emulator.aws.errors import AWSError, BadRequestException, ConflictException, LimitExceededException
-from emulator.aws.eventstream import event, exception_event
 from emulator.engine.media import SAMPLE_RATE
 from emulator.engine.stream_audio import AudioDecodeError, audio_decoder
-from emulator.engine.streaming import StreamingOptions, StreamingTranscriber, StreamResult, StreamWord
-from emulator.service.filtering import apply_display_as, apply_vocabulary_filter, join_items
+from emulator.engine.streaming import StreamingOptions, StreamingTranscriber, StreamResult
 from emulator.service.job_settings import aws_language_code
-from emulator.service.output import format_confidence, format_seconds, join_tokens, split_word
-from emulator.service.streaming_settings import HEADER_PREFIX, StreamSettings, parse_settings
+from emulator.service.output import join_tokens
+from emulator.service.stream_postprocessing import StreamPostProcessor, StreamToken, label_speakers, tokens_from_words
+from emulator.service.stream_results import (
+    LanguageScore,
+    ResultAlternative,
+    ResultItem,
+    TranscriptResult,
+)
+from emulator.service.streaming_settings import StreamSettings, parse_settings
 
 log = logging.getLogger(__name__)
 session_log = logging.getLogger("emulator.streaming")
 
-IDLE_TIMEOUT_SECONDS = 15.0
-# AWS wording (observed; awslabs/amazon-transcribe-streaming-sdk issue 118).
-IDLE_TIMEOUT_MESSAGE = "Your request timed out because no new audio was received for 15 seconds."
 MAX_STREAM_SECONDS = 4 * 3600.0  # AWS: streams up to 4 hours
 # Emulator wording where AWS's is not published.
 STREAM_TOO_LONG = "Your stream is too long. The maximum audio duration of a stream is 4 hours."
@@ -99,12 +97,6 @@ UNDECODABLE_AUDIO = (
 )
 DIARIZATION_MAX_SPEAKERS = 5  # streaming has no MaxSpeakerLabels; the most voices reported
 DIARIZATION_WINDOW_SECONDS = 600.0  # audio kept for diarization and language scoring
-REDACTED = "[PII]"
-
-
-def idle_timeout_error() -> BadRequestException:
-    """What AWS answers when no audio arrived for IDLE_TIMEOUT_SECONDS."""
-    return BadRequestException(IDLE_TIMEOUT_MESSAGE)
 
 
 class StreamingSessions:
@@ -225,21 +217,6 @@ class _Channel:
     label: str  # ch_0, ch_1
 
 
-@dataclass
-class _Token:
-    """One output item: word or punctuation; times in seconds."""
-
-    kind: str
-    content: str
-    start: float
-    end: float
-    confidence: float
-    stable: bool
-    filter_match: bool = False
-    speaker: str | None = None
-    pii: tuple[str, float] | None = None  # (PiiEntityType, score)
-
-
 class StreamSession:
     """One stream. Created by StreamingSessions.open; see the module docstring for the protocol.
 
@@ -250,6 +227,7 @@ class StreamSession:
         self._owner = owner
         self.settings = settings
         self._plan = plan
+        self._post = StreamPostProcessor(settings, plan.vocabulary, plan.filter_words, owner.pii_detector)
         self.transport = transport
         self.operation = "StartMedicalStreamTranscription" if settings.medical else "StartStreamTranscription"
         self.session_id = settings.session_id
@@ -271,45 +249,30 @@ class StreamSession:
 
     # --- transport-facing -------------------------------------------------------------
 
-    def response_headers(self) -> list[tuple[str, str]]:
-        """Headers of the 200 response: request id, session id, each supplied setting echoed
-        under its `x-amzn-transcribe-` name (digest §5.3)."""
-        headers = [
-            ("x-amzn-request-id", self.request_id),
-            (HEADER_PREFIX + "session-id", self.session_id),
-        ]
-        for short, value in self.settings.echoed:
-            if short != "session-id":
-                headers.append((HEADER_PREFIX + short, value))
-        return headers
-
-    async def audio(self, chunk: bytes) -> list[bytes]:
-        """One AudioEvent's payload (raw audio bytes) in; encoded event-stream messages out.
-        An empty chunk ends the stream (returns the final results). Raises AWSError."""
+    async def audio(self, chunk: bytes) -> list[TranscriptResult]:
+        """One AudioEvent's payload (raw audio bytes) in; the results it completed out (partials
+        and finals). An empty chunk ends the stream (returns the final results). Raises AWSError."""
         if not chunk:
             return await self.end()
         async with self._lock:
             if self._ended:
                 return []
-            results = await asyncio.to_thread(self._accept, chunk)
-            return self._encode(results)
+            return self._count(await asyncio.to_thread(self._accept, chunk))
 
-    async def end(self) -> list[bytes]:
+    async def end(self) -> list[TranscriptResult]:
         """End of audio: the final results of what is pending. Idempotent."""
         async with self._lock:
             if self._ended:
                 return []
             self._ended = True
-            results = await asyncio.to_thread(self._finish)  # an error here: the transport closes
-            messages = self._encode(results)
+            results = self._count(await asyncio.to_thread(self._finish))  # an error: the transport closes
             self.close()
-            return messages
+            return results
 
-    def error_event(self, error: AWSError) -> bytes:
-        """The `:message-type: exception` message for an error during the stream (which the
-        error then ends: the close line names it)."""
+    def fail(self, error: AWSError) -> None:
+        """Record the error that ends the stream (the transport reports it to the client); the
+        close line names the first one."""
         self._ended_by = self._ended_by or error
-        return exception_event(error.code, error.message)
 
     def close(self) -> None:
         """Free the session id and the decoder; log the session's end. Idempotent; call it in
@@ -384,7 +347,7 @@ class StreamSession:
             ]
         return self._channels
 
-    def _accept(self, chunk: bytes) -> list[dict]:
+    def _accept(self, chunk: bytes) -> list[TranscriptResult]:
         try:
             samples = self._decoder.feed(chunk)
         except AudioDecodeError as error:
@@ -394,7 +357,7 @@ class StreamSession:
             ) from None
         return self._recognise(samples, final=False)
 
-    def _finish(self) -> list[dict]:
+    def _finish(self) -> list[TranscriptResult]:
         try:
             samples = self._decoder.flush()
         except AudioDecodeError as error:
@@ -406,12 +369,12 @@ class StreamSession:
             samples = np.zeros((self.settings.channels, 0), dtype=np.float32)  # a truncated tail
         return self._recognise(samples, final=True)
 
-    def _recognise(self, samples: np.ndarray, final: bool) -> list[dict]:
+    def _recognise(self, samples: np.ndarray, final: bool) -> list[TranscriptResult]:
         channels = self._ensure_channels()
         self._keep(samples)
         if self._heard_samples > MAX_STREAM_SECONDS * SAMPLE_RATE:
             raise LimitExceededException(STREAM_TOO_LONG)
-        out: list[dict] = []
+        out: list[TranscriptResult] = []
         for index, channel in enumerate(channels):
             results = channel.transcriber.accept(samples[index]) if samples.shape[1] else []
             if final:
@@ -448,8 +411,8 @@ class StreamSession:
 
     # --- rendering ---------------------------------------------------------------------
 
-    def _render(self, result: StreamResult, channel: _Channel) -> dict | None:
-        tokens = self._transform(_tokens(result.words), result.is_partial)
+    def _render(self, result: StreamResult, channel: _Channel) -> TranscriptResult | None:
+        tokens = self._post.transform(tokens_from_words(result.words), result.is_partial)
         if not tokens and (result.is_partial or result.result_id not in self._announced):
             return None  # nothing to show (a final still closes a result the client has seen)
         if result.is_partial:
@@ -459,128 +422,40 @@ class StreamSession:
         if not result.is_partial and (self.settings.show_speaker_label):
             self._diarize()
         if self.settings.show_speaker_label:
-            _label_speakers(tokens, self._turns)
-        medical = self.settings.medical
-        alternative: dict = {"Transcript": join_tokens(tokens), "Items": [self._item(t, result.is_partial) for t in tokens]}
-        if medical:
-            entities = self._phi_entities(tokens) if self.settings.content_identification_type and not result.is_partial else None
-        else:
-            entities = self._entities(tokens, result.is_partial)
-        if entities is not None:
-            alternative["Entities"] = entities
-        out: dict = {
-            "ResultId": result.result_id,
-            "StartTime": round(result.start, 3),
-            "EndTime": round(result.end, 3),
-            "IsPartial": result.is_partial,
-            "Alternatives": [alternative],
-        }
-        if self.settings.enable_channel_identification:
-            out["ChannelId"] = channel.label
-        if not medical and self.settings.language_code is None:
-            self._add_language(out, result, channel)
-        return out
-
-    def _item(self, token: _Token, partial: bool) -> dict:
-        item: dict = {
-            "StartTime": round(token.start, 3),
-            "EndTime": round(token.end, 3),
-            "Type": token.kind,
-            "Content": token.content,
-        }
-        if not self.settings.medical:
-            item["VocabularyFilterMatch"] = token.filter_match
-        if token.speaker is not None:
-            item["Speaker"] = token.speaker
-        if not partial and token.kind == "pronunciation":
-            item["Confidence"] = round(token.confidence, 4)
-        if self.settings.enable_partial_results_stabilization and not self.settings.medical:
-            item["Stable"] = token.stable or not partial
-        return item
-
-    def _transform(self, tokens: list[_Token], partial: bool) -> list[_Token]:
-        """DisplayAs, vocabulary filter, PII (finals), through the batch transforms."""
-        plan = self._plan
-        identify = not self.settings.medical and (
-            self.settings.content_identification_type or self.settings.content_redaction_type
+            label_speakers(tokens, self._turns)
+        alternative = ResultAlternative(
+            transcript=join_tokens(tokens),
+            items=tuple(self._item(t, result.is_partial) for t in tokens),
+            entities=self._post.entities(tokens, result.is_partial),
         )
-        if not (plan.vocabulary or plan.filter_words or (identify and not partial)):
-            return tokens
-        results = _as_batch_results(tokens)
-        if plan.vocabulary is not None:
-            results = apply_display_as(results, plan.vocabulary)
-        if plan.filter_words:
-            results = apply_vocabulary_filter(results, plan.filter_words, self.settings.vocabulary_filter_method)
-        tokens = _from_batch_results(results)
-        if identify and not partial:
-            self._find_pii(tokens)
-        return tokens
+        language_code, scores = None, ()
+        if not self.settings.medical and self.settings.language_code is None:
+            language_code, scores = self._language(result, channel)
+        return TranscriptResult(
+            result_id=result.result_id,
+            start_time=round(result.start, 3),
+            end_time=round(result.end, 3),
+            is_partial=result.is_partial,
+            alternatives=(alternative,),
+            channel_id=channel.label if self.settings.enable_channel_identification else None,
+            language_code=language_code,
+            language_identification=scores,
+        )
 
-    def _find_pii(self, tokens: list[_Token]) -> None:
-        from emulator.service.redaction import detector_types, find_pii_items  # the batch redaction's finder
-
-        detector = self._owner.pii_detector
-        if detector is None:
-            return
-        types = detector_types(list(self.settings.pii_entity_types) or None)
-        items = [{"type": t.kind, "alternatives": [{"content": t.content}]} for t in tokens]
-        found = find_pii_items(items, lambda item: item["alternatives"][0]["content"], detector, types, "en")
-        for position, redaction in found.items():
-            tokens[position].pii = (redaction.type, redaction.score)
-        if self.settings.content_redaction_type:
-            for token in tokens:
-                if token.pii is not None:
-                    token.content = REDACTED
-
-    def _entities(self, tokens: list[_Token], partial: bool) -> list[dict] | None:
-        identify = self.settings.content_identification_type or self.settings.content_redaction_type
-        if not identify or partial:
-            return None
-        entities: list[dict] = []
-        run: list[_Token] = []
-        for token in [*tokens, None]:
-            same = (
-                token is not None
-                and token.pii is not None
-                and run
-                and token.pii[0] == run[-1].pii[0]
-            )
-            if token is not None and token.kind == "punctuation" and run:
-                continue
-            if run and not same:
-                entity = {
-                    "StartTime": round(run[0].start, 3),
-                    "EndTime": round(run[-1].end, 3),
-                    "Category": "PHI" if self.settings.medical else "PII",
-                    "Content": " ".join(t.content for t in run),
-                }
-                if not self.settings.medical:
-                    entity["Type"] = run[0].pii[0]
-                entity["Confidence"] = round(max(t.pii[1] for t in run), 4)
-                entities.append(entity)
-                run = []
-            if token is not None and token.pii is not None:
-                run.append(token)
-        return entities
-
-    def _phi_entities(self, tokens: list[_Token]) -> list[dict]:
-        """MedicalEntity list (PHI identification) from the batch PHI finder."""
-        from emulator.service.phi import identify_phi
-
-        detector = self._owner.pii_detector
-        if detector is None or not tokens:
-            return []
-        found = identify_phi(_as_batch_results(tokens), detector)
-        return [
-            {
-                "StartTime": round(e["startTime"], 3),
-                "EndTime": round(e["endTime"], 3),
-                "Category": "PHI",
-                "Content": e["content"],
-                "Confidence": e["confidence"],
-            }
-            for e in found
-        ]
+    def _item(self, token: StreamToken, partial: bool) -> ResultItem:
+        medical = self.settings.medical
+        return ResultItem(
+            start_time=round(token.start, 3),
+            end_time=round(token.end, 3),
+            type=token.kind,
+            content=token.content,
+            vocabulary_filter_match=None if medical else token.filter_match,
+            speaker=token.speaker,
+            confidence=round(token.confidence, 4) if not partial and token.kind == "pronunciation" else None,
+            stable=(token.stable or not partial)
+            if self.settings.enable_partial_results_stabilization and not medical
+            else None,
+        )
 
     def _diarize(self) -> None:
         diarizer = self._owner.diarizer
@@ -596,18 +471,15 @@ class StreamSession:
             return
         self._turns = [(t.speaker, t.start + offset, t.end + offset) for t in turns]
 
-    def _add_language(self, out: dict, result: StreamResult, channel: _Channel) -> None:
+    def _language(self, result: StreamResult, channel: _Channel) -> tuple[str | None, tuple[LanguageScore, ...]]:
+        """LanguageCode of a result, and on finals its LanguageIdentification."""
         options = list(self.settings.language_options)
         code = aws_language_code(result.language, options) if result.language else None
-        if code:
-            out["LanguageCode"] = code
         if result.is_partial:
-            return
-        scores = self._language_scores(result, channel, options)
-        if scores:
-            out["LanguageIdentification"] = scores
+            return code or None, ()
+        return code or None, self._language_scores(result, channel, options)
 
-    def _language_scores(self, result: StreamResult, channel: _Channel, options: list[str]) -> list[dict]:
+    def _language_scores(self, result: StreamResult, channel: _Channel, options: list[str]) -> tuple[LanguageScore, ...]:
         from emulator.engine.language_id import NoSpeechError, identify_language
 
         index = int(channel.label.split("_")[1])
@@ -617,100 +489,18 @@ class StreamSession:
             model = self._owner.recognizer.model(self._plan.options.model_name)
             scores = identify_language(model, audio, candidates, max_windows=1, min_speech_seconds=0.3)
         except (NoSpeechError, ValueError):
-            return []
+            return ()
         by_language = {s.language: s.probability for s in scores}
-        out = [
-            {"LanguageCode": option, "Score": round(by_language.get(option.split("-")[0], 0.0), 4)}
-            for option in options
-        ]
-        return sorted(out, key=lambda s: -s["Score"])
+        out = [LanguageScore(option, round(by_language.get(option.split("-")[0], 0.0), 4)) for option in options]
+        return tuple(sorted(out, key=lambda s: -s.score))
 
-    def _encode(self, results: list[dict]) -> list[bytes]:
+    def _count(self, results: list[TranscriptResult]) -> list[TranscriptResult]:
         self.results_sent += len(results)
-        self.final_results_sent += sum(1 for result in results if not result["IsPartial"])
-        return [
-            event("TranscriptEvent", json.dumps({"Transcript": {"Results": [result]}}).encode("utf-8"))
-            for result in results
-        ]
-
-
-# --- tokens -----------------------------------------------------------------------------
-
-
-def _tokens(words: tuple[StreamWord, ...]) -> list[_Token]:
-    """Whisper words -> items: punctuation split off (as batch output does), word pieces
-    ("ill" + "-disposed") joined; punctuation takes the time of the word before it."""
-    tokens: list[_Token] = []
-    for word in words:
-        text = word.text
-        if text[:1] in ("-", "'") and tokens and tokens[-1].kind == "pronunciation" and not text.startswith(" "):
-            previous = tokens.pop()
-            core, marks = split_word(previous.content + text)
-            tokens.append(
-                _Token("pronunciation", core, previous.start, word.end,
-                       min(previous.confidence, word.confidence), previous.stable and word.stable)
-            )
-        else:
-            core, marks = split_word(text)
-            if core:
-                tokens.append(_Token("pronunciation", core, word.start, word.end, word.confidence, word.stable))
-        for mark in marks:
-            if not tokens or (tokens[-1].kind == "punctuation" and tokens[-1].content == mark):
-                continue
-            tokens.append(_Token("punctuation", mark, word.end, word.end, 0.0, word.stable))
-    return tokens
-
-
-def _as_batch_results(tokens: list[_Token]) -> dict:
-    """Tokens as a batch transcript's `results` (what emulator.service.filtering transforms);
-    each item carries its token's fields under "_token" so they survive the transforms."""
-    items = []
-    for i, token in enumerate(tokens):
-        item: dict = {"id": i, "type": token.kind,
-                      "alternatives": [{"confidence": format_confidence(token.confidence), "content": token.content}]}
-        if token.kind == "pronunciation":
-            item["start_time"] = format_seconds(token.start)
-            item["end_time"] = format_seconds(token.end)
-        item["_token"] = [token.start, token.end, token.confidence, token.stable]
-        items.append(item)
-    return {
-        "transcripts": [{"transcript": join_items(items)}],
-        "items": items,
-        "audio_segments": [{"id": 0, "transcript": join_items(items), "items": [i for i in range(len(items))]}],
-    }
-
-
-def _from_batch_results(results: dict) -> list[_Token]:
-    tokens: list[_Token] = []
-    for item in results["items"]:
-        start, end, confidence, stable = item["_token"]
-        if item["type"] == "pronunciation" and "end_time" in item:
-            end = max(end, float(item["end_time"]))
-        alternative = item["alternatives"][0]
-        tokens.append(
-            _Token(item["type"], alternative["content"], start, end,
-                   float(alternative.get("confidence", confidence)), stable,
-                   filter_match=bool(item.get("vocabularyFilterMatch")))
-        )
-    return tokens
-
-
-def _label_speakers(tokens: list[_Token], turns: list[tuple[int, float, float]]) -> None:
-    """Each word takes the speaker of the turn it overlaps most (else the nearest turn);
-    punctuation takes its word's. Labels are "0", "1", ... (AWS streaming's form)."""
-    speaker = "0"
-    for token in tokens:
-        if token.kind == "pronunciation" and turns:
-            best = max(turns, key=lambda t: (min(t[2], token.end) - max(t[1], token.start),
-                                             -abs((t[1] + t[2]) / 2 - (token.start + token.end) / 2)))
-            speaker = str(best[0])
-        token.speaker = speaker
+        self.final_results_sent += sum(1 for result in results if not result.is_partial)
+        return results
 
 
 __all__ = [
     "StreamingSessions",
     "StreamSession",
-    "IDLE_TIMEOUT_SECONDS",
-    "IDLE_TIMEOUT_MESSAGE",
-    "idle_timeout_error",
 ]

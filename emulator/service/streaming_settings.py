@@ -1,8 +1,7 @@
 """Settings of a streaming transcription: parse and validate the start parameters.
 
-Input: the parameters keyed by their short names ("language-code", "sample-rate", ...), as
-HTTP/2 headers carry them after the `x-amzn-transcribe-` prefix and WebSocket URLs carry them
-as query parameters (digest §5.2, §5.8). Output: a frozen `StreamSettings`, or an AWS error
+Input: a plain dict of the parameters keyed by their short names ("language-code",
+"sample-rate", ...), which the transports read off the wire (digest §5.2, §5.8). Output: a frozen `StreamSettings`, or an AWS error
 raised before the stream starts.
 
 Sources: the Smithy model of transcribe-streaming (`StartStreamTranscriptionRequest`,
@@ -32,8 +31,6 @@ from dataclasses import dataclass, field
 
 from emulator.aws.errors import BadRequestException, ValidationException
 from emulator.aws.model import shape
-
-HEADER_PREFIX = "x-amzn-transcribe-"
 
 # Streaming-only enums of the transcribe-streaming Smithy model.
 MEDIA_ENCODINGS = ("pcm", "ogg-opus", "flac")  # MediaEncoding (g711/g729 of newer models: not decoded here)
@@ -351,15 +348,3 @@ def _check_standard(language_code: str | None, identify: bool, extra: dict) -> N
     if extra["enable_partial_results_stabilization"] and not extra["partial_results_stability"]:
         extra["partial_results_stability"] = "high"
 
-
-def parameters_from_headers(headers) -> dict[str, str]:
-    """`x-amzn-transcribe-*` request headers (name, value pairs, any case, str or bytes) ->
-    parameters keyed by short name. Repeated headers: the first wins."""
-    out: dict[str, str] = {}
-    for name, value in headers:
-        name = name.decode("latin-1") if isinstance(name, bytes) else name
-        value = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
-        lowered = name.lower()
-        if lowered.startswith(HEADER_PREFIX):
-            out.setdefault(lowered[len(HEADER_PREFIX):], value)
-    return out

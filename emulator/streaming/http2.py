@@ -25,67 +25,55 @@ Per request (digest §5.1-§5.6, §6.1, §6.3):
 from __future__ import annotations
 
 import asyncio
-import collections
-import json
 import logging
 import uuid
 from collections.abc import Mapping
 
-from emulator.aws.errors import AWSError, BadRequestException, InternalFailureException
+from emulator.aws.errors import AWSError, BadRequestException
 from emulator.aws.event_signing import ChunkSignatureChain, is_signed_envelope
 from emulator.aws.eventstream import EventStreamDecoder, EventStreamError, Message
-from emulator.aws.sigv4 import SigV4Verifier
+from emulator.aws.sigv4 import SigV4Verifier, region_from_unverified
 from emulator.service.context import RequestContext
-from emulator.service.streaming import IDLE_TIMEOUT_SECONDS, StreamingSessions, idle_timeout_error
-from emulator.service.streaming_settings import parameters_from_headers
+from emulator.service.streaming import StreamingSessions, StreamSession
+from emulator.streaming.session_io import (
+    HEADER_PREFIX,
+    IDLE_TIMEOUT_SECONDS,
+    MAX_JOINED_AUDIO,
+    AudioInbox,
+    StreamEnded,
+    audio_of,
+    open_envelope,
+    pump,
+    read_audio,
+    receive_within,
+    render_error,
+    response_headers,
+)
 
 log = logging.getLogger(__name__)
 
 STANDARD_PATH = "/stream-transcription"
 MEDICAL_PATH = "/medical-stream-transcription"
 EVENT_STREAM_CONTENT_TYPE = "application/vnd.amazon.eventstream"
-# restJson1 statuses of the streaming API's errors (Smithy httpError traits, digest §5.3);
-# other errors keep the status of their class.
-_STATUS = {
-    "BadRequestException": 400,
-    "ConflictException": 409,
-    "LimitExceededException": 429,
-    "InternalFailureException": 500,
-    "ServiceUnavailableException": 503,
-}
 # Emulator wording (AWS does not publish these).
 MALFORMED_FRAME = "The event stream message couldn't be read: {detail}. Send well-formed event stream messages."
 UNEXPECTED_EVENT = (
-    "The input stream carried an unexpected message ({kind}). "
+    "The input stream carried an unexpected message ({}). "
     "Send AudioEvent messages (and ConfigurationEvent where the operation accepts it)."
 )
 
 
-def render_error(error: AWSError, request_id: str) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-    """(status, headers, body) of a restJson1 error before the stream starts."""
-    body = json.dumps({"__type": error.code, "Message": error.message}).encode("utf-8")
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"x-amzn-requestid", request_id.encode()),
-        (b"x-amzn-errortype", error.code.encode()),
-        (b"content-length", str(len(body)).encode()),
-    ]
-    return _STATUS.get(error.code, error.status), headers, body
-
-
-def _region_from_unverified(headers: list[tuple[bytes, bytes]]) -> str | None:
+def parameters_from_headers(headers) -> dict[str, str]:
+    """`x-amzn-transcribe-*` request headers (name, value pairs, any case, str or bytes) ->
+    parameters keyed by short name (digest §5.2). Repeated headers: the first wins."""
+    out: dict[str, str] = {}
     for name, value in headers:
-        if name.lower() == b"authorization":
-            text = value.decode("latin-1")
-            if "Credential=" in text:
-                scope = text.split("Credential=", 1)[1].split(",", 1)[0].split("/")
-                if len(scope) >= 5:
-                    return scope[2]
-    return None
-
-
-class _StreamEnded(Exception):
-    """The client signalled the end of its audio."""
+        name = name.decode("latin-1") if isinstance(name, bytes) else name
+        value = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+        lowered = name.lower()
+        if lowered.startswith(HEADER_PREFIX):
+            out.setdefault(lowered[len(HEADER_PREFIX):], value)
+    return out
 
 
 class Http2StreamingEndpoint:
@@ -130,8 +118,7 @@ class Http2StreamingEndpoint:
             await send({"type": "http.response.body", "body": body, "more_body": False})
             return
         try:
-            headers = [(b"content-type", EVENT_STREAM_CONTENT_TYPE.encode())]
-            headers += [(k.encode("latin-1"), v.encode("utf-8")) for k, v in session.response_headers()]
+            headers = [(b"content-type", EVENT_STREAM_CONTENT_TYPE.encode()), *response_headers(session)]
             await send({"type": "http.response.start", "status": 200, "headers": headers})
             await send({"type": "http.response.body", "body": b"", "more_body": True})
             await self._stream(session, chain, receive, send)
@@ -141,7 +128,7 @@ class Http2StreamingEndpoint:
     def _authenticate(self, scope) -> tuple[ChunkSignatureChain | None, str]:
         headers = scope["headers"]
         if self.verifier is None:
-            return None, _region_from_unverified(headers) or self.default_region
+            return None, region_from_unverified(headers) or self.default_region
         raw_path = scope.get("raw_path") or scope["path"].encode()
         identity = self.verifier.verify_headers(
             scope["method"],
@@ -153,7 +140,7 @@ class Http2StreamingEndpoint:
         secret = self.credentials[identity.access_key]
         return ChunkSignatureChain(identity.signature, secret, identity.region, identity.service), identity.region
 
-    async def _stream(self, session, chain: ChunkSignatureChain | None, receive, send) -> None:
+    async def _stream(self, session: StreamSession, chain: ChunkSignatureChain | None, receive, send) -> None:
         """Reads the request body on a task of its own while results are written here, so audio
         that arrives during recognition is passed on together (a client faster than real time
         gets fewer, larger steps instead of a growing backlog)."""
@@ -162,7 +149,7 @@ class Http2StreamingEndpoint:
             inbox = AudioInbox(max(MAX_JOINED_AUDIO, settings.sample_rate * 2 * settings.channels))
         else:
             inbox = AudioInbox(MAX_JOINED_AUDIO)
-        reader = asyncio.create_task(self._read(receive, chain, inbox))
+        reader = asyncio.create_task(read_audio(inbox, self._read(receive, chain, inbox), "stream"))
         disconnected = False
 
         async def emit(messages: list[bytes]) -> None:
@@ -170,110 +157,46 @@ class Http2StreamingEndpoint:
                 await send({"type": "http.response.body", "body": message, "more_body": True})
 
         try:
-            while True:
-                kind, value = await inbox.get()
-                if kind == "audio":
-                    await emit(await session.audio(value))
-                elif kind == "end":
-                    await emit(await session.end())
-                    return
-                elif kind == "error":
-                    raise value
-                else:  # disconnect
-                    disconnected = True
-                    return
-        except AWSError as error:
-            await emit([session.error_event(error)])
-        except Exception:  # noqa: BLE001 - one stream's failure must not take the server down
-            log.exception("stream %s failed", session.session_id)
-            await emit([session.error_event(InternalFailureException("An internal error occurred."))])
+            disconnected = await pump(session, inbox, emit) == "disconnect"
         finally:
             reader.cancel()
             if not disconnected:
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
 
-    async def _read(self, receive, chain: ChunkSignatureChain | None, inbox: "AudioInbox") -> None:
-        """Request body -> inbox: ("audio", bytes), then ("end", None), ("error", AWSError) or
-        ("disconnect", None)."""
+    async def _read(self, receive, chain: ChunkSignatureChain | None, inbox: AudioInbox) -> None:
+        """Request body -> ("audio", bytes) in the inbox; returns at a disconnect, raises
+        StreamEnded at the end of the audio, BadRequestException for a malformed stream."""
         decoder = EventStreamDecoder()
-        try:
-            while True:
-                try:
-                    message = await asyncio.wait_for(receive(), IDLE_TIMEOUT_SECONDS)
-                except asyncio.TimeoutError:
-                    raise idle_timeout_error() from None
-                if message["type"] == "http.disconnect":
-                    inbox.put("disconnect", None)
-                    return
-                body = message.get("body", b"")
-                try:
-                    for payload in self._audio_payloads(decoder.feed(body) if body else [], chain):
-                        inbox.put("audio", payload)
-                except EventStreamError as error:
-                    raise BadRequestException(MALFORMED_FRAME.format(detail=str(error).rstrip("."))) from None
-                if not message.get("more_body", False):
-                    if decoder.pending:
-                        raise BadRequestException(MALFORMED_FRAME.format(detail="the stream ended inside a message"))
-                    raise _StreamEnded
-        except _StreamEnded:
-            inbox.put("end", None)
-        except AWSError as error:
-            inbox.put("error", error)
-        except Exception:  # noqa: BLE001
-            log.exception("reading a stream failed")
-            inbox.put("error", InternalFailureException("An internal error occurred."))
+        while True:
+            message = await receive_within(receive, IDLE_TIMEOUT_SECONDS)
+            if message["type"] == "http.disconnect":
+                return
+            body = message.get("body", b"")
+            try:
+                for payload in self._audio_payloads(decoder.feed(body) if body else [], chain):
+                    inbox.put("audio", payload)
+            except EventStreamError as error:
+                raise BadRequestException(MALFORMED_FRAME.format(detail=str(error).rstrip("."))) from None
+            if not message.get("more_body", False):
+                if decoder.pending:
+                    raise BadRequestException(MALFORMED_FRAME.format(detail="the stream ended inside a message"))
+                raise StreamEnded
 
     @staticmethod
     def _audio_payloads(messages: list[Message], chain: ChunkSignatureChain | None):
         """AudioEvent payloads of decoded messages (envelopes verified and opened); raises
-        _StreamEnded at an end-of-stream signal, BadRequestException / EventStreamError."""
+        StreamEnded at an end-of-stream signal, BadRequestException / EventStreamError."""
         for message in messages:
             if is_signed_envelope(message):
-                inner_bytes = (message.payload or None) if chain is None else chain.open(message)
+                inner_bytes = open_envelope(message, chain)
                 if inner_bytes is None:  # the empty envelope: end of stream
-                    raise _StreamEnded
+                    raise StreamEnded
                 inner_messages = EventStreamDecoder().feed(inner_bytes)
             else:
                 inner_messages = [message]
             for inner in inner_messages:
-                kind = (inner.message_type, inner.event_type)
-                if kind == ("event", "AudioEvent"):
-                    if not inner.payload:  # the empty AudioEvent: end of stream
-                        raise _StreamEnded
-                    yield inner.payload
-                elif kind != ("event", "ConfigurationEvent"):  # call analytics only: ignored
-                    raise BadRequestException(UNEXPECTED_EVENT.format(kind=f"{kind[0]}/{kind[1]}"))
-
-
-# Audio handed to recognition at once when it queued up: about one second (PCM), or AWS's largest
-# AudioEvent (32 KB) for compressed audio, so a client ahead of real time still sees partials.
-MAX_JOINED_AUDIO = 32 * 1024
-
-
-class AudioInbox:
-    """What the reader found, in order; consecutive audio is handed out joined."""
-
-    def __init__(self, max_joined: int = 0) -> None:
-        self.max_joined = max_joined or MAX_JOINED_AUDIO  # bytes
-        self._items: collections.deque[tuple[str, object]] = collections.deque()
-        self._ready = asyncio.Event()
-
-    def put(self, kind: str, value) -> None:
-        self._items.append((kind, value))
-        self._ready.set()
-
-    async def get(self) -> tuple[str, object]:
-        while not self._items:
-            self._ready.clear()
-            await self._ready.wait()
-        kind, value = self._items.popleft()
-        if kind == "audio":
-            pieces = [value]
-            size = len(value)
-            while (
-                self._items and self._items[0][0] == "audio" and size + len(self._items[0][1]) <= self.max_joined
-            ):
-                size += len(self._items[0][1])
-                pieces.append(self._items.popleft()[1])
-            value = b"".join(pieces)
-        return kind, value
+                audio = audio_of(inner, UNEXPECTED_EVENT)
+                if audio is None:  # the empty AudioEvent: end of stream
+                    raise StreamEnded
+                if audio:
+                    yield audio

@@ -1,7 +1,7 @@
 """Streaming transcription over WebSocket: `GET /stream-transcription-websocket` (and medical).
 
 A raw ASGI app, like the HTTP/2 endpoints (`emulator.streaming.http2`) and over the same core:
-`emulator.aws.eventstream`, `emulator.aws.event_signing`, `emulator.service.streaming`.
+`emulator.streaming.session_io` (inbox, envelopes, errors), `emulator.service.streaming`.
 Sources: TRANSCRIBE_API_DIGEST.md §5.8 (URL, frames) and §6.2 (presigned SigV4); AWS docs
 "Setting up a WebSocket stream" (docs.aws.amazon.com/transcribe/latest/dg/streaming-websocket.html);
 the AWS SDK for JavaScript v3 browser transport (`@aws-sdk/middleware-websocket`
@@ -16,7 +16,7 @@ The conversation:
    upgrade, as AWS refuses an unauthenticated handshake: an HTTP response with the error's
    status (403 InvalidSignatureException / MissingAuthenticationTokenException, 400
    IncompleteSignatureException / UnrecognizedClientException), `x-amzn-ErrorType`,
-   `x-amzn-RequestId` and the restJson1 body `{"__type", "Message"}` (`http2.render_error`).
+   `x-amzn-RequestId` and the restJson1 body `{"__type", "Message"}` (`session_io.render_error`).
    ASGI servers without the `websocket.http.response` extension answer a bare 403 instead.
 2. The other query parameters (short names, digest §5.8; `X-Amz-*` and the JS SDK's
    `user-agent` left out) open a `StreamSession`. A settings error (BadRequestException with
@@ -32,7 +32,7 @@ The conversation:
    the JS SDK send it, or inside a `:date`/`:chunk-signature` envelope verified as a chain
    seeded by the URL's X-Amz-Signature (digest §6.3). TranscriptEvent messages go back one a
    binary frame. Frames are read on a task of their own while recognition runs; audio that
-   queued up meanwhile is recognised together (`http2.AudioInbox`).
+   queued up meanwhile is recognised together (`session_io.AudioInbox`).
 4. End of audio: an empty AudioEvent, an empty signed envelope, a zero-length binary frame or
    the client's close. Then the final results, then the handler lets the CLIENT close first
    (FIELD_NOTES: the JS SDK closes right after its last frame; hypercorn answers a client's
@@ -55,13 +55,28 @@ import uuid
 from collections.abc import Mapping
 from urllib.parse import parse_qsl
 
-from emulator.aws.errors import AWSError, BadRequestException, InternalFailureException
+from starlette.responses import Response
+from starlette.websockets import WebSocket
+
+from emulator.aws.errors import AWSError, BadRequestException
 from emulator.aws.event_signing import ChunkSignatureChain, is_signed_envelope
-from emulator.aws.eventstream import EventStreamError, Message, decode_message, exception_event
-from emulator.aws.sigv4 import SignedIdentity, SigV4Verifier
+from emulator.aws.eventstream import EventStreamError, Message, decode_message
+from emulator.aws.sigv4 import SignedIdentity, SigV4Verifier, region_from_unverified
 from emulator.service.context import RequestContext
-from emulator.service.streaming import IDLE_TIMEOUT_SECONDS, StreamingSessions, idle_timeout_error
-from emulator.streaming.http2 import AudioInbox, render_error
+from emulator.service.streaming import StreamingSessions, StreamSession
+from emulator.streaming.session_io import (
+    IDLE_TIMEOUT_SECONDS,
+    AudioInbox,
+    StreamEnded,
+    audio_of,
+    exception_frame,
+    open_envelope,
+    pump,
+    read_audio,
+    receive_within,
+    render_error,
+    response_headers,
+)
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +103,6 @@ CLOSE_POLICY = 1008  # refusal without the websocket.http.response extension
 MSG_TEXT_FRAME = "The audio stream couldn't be read: WebSocket frames must be binary event stream messages."
 MSG_BAD_FRAME = "The audio stream couldn't be read: {}. Send well-formed event stream messages."
 MSG_UNEXPECTED_EVENT = "The audio stream carried an unexpected message ({}). Send AudioEvent messages."
-MSG_INTERNAL = "An internal error occurred."
 
 END_OF_STREAM = None  # what `audio_payload` returns for an end-of-stream frame
 
@@ -128,26 +142,11 @@ def audio_payload(frame: bytes, chain: ChunkSignatureChain | None = None) -> byt
         return END_OF_STREAM
     message = _decode(frame)
     if is_signed_envelope(message):
-        inner = (message.payload or None) if chain is None else chain.open(message)
+        inner = open_envelope(message, chain)
         if inner is None:
             return END_OF_STREAM
         message = _decode(inner)
-    message_type = message.headers.get(":message-type", "event")
-    event_type = message.headers.get(":event-type")
-    if message_type == "event" and event_type == "AudioEvent":
-        return message.payload or END_OF_STREAM
-    if message_type == "event" and event_type == "ConfigurationEvent":
-        return b""
-    raise BadRequestException(MSG_UNEXPECTED_EVENT.format(f"{message_type}/{event_type}"))
-
-
-def _region_from_unverified(query_string: str) -> str | None:
-    for name, value in parse_qsl(query_string):
-        if name == "X-Amz-Credential":
-            parts = value.split("/")
-            if len(parts) >= 5 and parts[2]:
-                return parts[2]
-    return None
+    return audio_of(message, MSG_UNEXPECTED_EVENT, implied_type="event")
 
 
 class WebSocketStreamingEndpoint:
@@ -188,7 +187,7 @@ class WebSocketStreamingEndpoint:
         try:
             identity = self._authenticate(scope, query_string)
         except AWSError as error:
-            await self._refuse(scope, send, error)
+            await self._refuse(scope, receive, send, error)
             return
         chain = None
         if identity is not None:
@@ -196,7 +195,7 @@ class WebSocketStreamingEndpoint:
             chain = ChunkSignatureChain(identity.signature, secret, identity.region, identity.service)
             region = identity.region
         else:
-            region = _region_from_unverified(query_string) or self.default_region
+            region = region_from_unverified(query_string=query_string) or self.default_region
 
         try:
             session = self.sessions.open(
@@ -205,12 +204,13 @@ class WebSocketStreamingEndpoint:
             )
         except AWSError as error:
             await send({"type": "websocket.accept", "headers": [(b"x-amzn-request-id", str(uuid.uuid4()).encode())]})
-            await self._fail(send, error)
+            log.info("stream refused over websocket: %s: %s", error.code, error.message)
+            await send({"type": "websocket.send", "bytes": exception_frame(error)})
+            await send({"type": "websocket.close", "code": CLOSE_NORMAL})
             await _drain(receive)
             return
         try:
-            headers = [(k.lower().encode("latin-1"), v.encode("utf-8")) for k, v in session.response_headers()]
-            await send({"type": "websocket.accept", "headers": headers})
+            await send({"type": "websocket.accept", "headers": response_headers(session)})
             await self._stream(session, chain, receive, send)
         finally:
             session.close()  # logs the session's end (emulator.service.streaming)
@@ -229,102 +229,67 @@ class WebSocketStreamingEndpoint:
             max_expires=MAX_EXPIRES_SECONDS,
         )
 
-    async def _refuse(self, scope, send, error: AWSError) -> None:
+    async def _refuse(self, scope, receive, send, error: AWSError) -> None:
+        """The restJson1 error as the handshake's HTTP response (ASGI's WebSocket Denial
+        Response extension, which hypercorn offers), else a close with 1008."""
         log.info("stream refused over websocket: %s: %s", error.code, error.message)
         if "websocket.http.response" not in scope.get("extensions", {}):
             await send({"type": "websocket.close", "code": CLOSE_POLICY})
             return
         status, headers, body = render_error(error, str(uuid.uuid4()))
-        await send({"type": "websocket.http.response.start", "status": status, "headers": headers})
-        await send({"type": "websocket.http.response.body", "body": body})
+        denial = Response(body, status, {name.decode(): value.decode() for name, value in headers})
+        await WebSocket(scope, receive, send).send_denial_response(denial)
 
     # --- the stream -------------------------------------------------------------------
 
-    async def _stream(self, session, chain: ChunkSignatureChain | None, receive, send) -> None:
+    async def _stream(self, session: StreamSession, chain: ChunkSignatureChain | None, receive, send) -> None:
+        """Audio in, results out until the end of the audio; then the client closes first. After
+        an error: the exception frame and close 1000. The client's close drops queued audio (its
+        results could not reach the client)."""
         inbox = AudioInbox()
         gone = asyncio.Event()  # set by the reader when the client has closed
         reader = asyncio.create_task(self._read(receive, chain, inbox, gone))
+
+        async def emit(messages: list[bytes]) -> None:
+            for message in messages:
+                await send({"type": "websocket.send", "bytes": message})
+
         try:
-            if await self._recognise(session, inbox, gone, send):
+            outcome = await pump(session, inbox, emit, gone)
+            if outcome == "error":
+                await send({"type": "websocket.close", "code": CLOSE_NORMAL})
+            elif outcome == "end":
                 await self._let_client_close(gone, send)
             await _wait(gone, CLOSING_HANDSHAKE_SECONDS)
         finally:
             reader.cancel()
 
-    async def _recognise(self, session, inbox: AudioInbox, gone: asyncio.Event, send) -> bool:
-        """Audio in, results out until the end of the audio. True when the final results went
-        out; False after an error (exception frame and close sent) or the client's close (audio
-        still queued then is dropped: its results could not reach the client)."""
-        try:
-            while not gone.is_set():
-                kind, value = await inbox.get()
-                if kind == "audio" and not gone.is_set():
-                    await _send_all(send, await session.audio(value))
-                elif kind == "end":
-                    await _send_all(send, await session.end())
-                    return True
-                elif kind == "error":
-                    raise value
-                elif kind == "disconnect":
-                    return False
-        except AWSError as error:
-            await self._fail(send, error, session)
-        except Exception:  # noqa: BLE001 - one stream's failure must not take the server down
-            log.exception("stream %s failed", session.session_id)
-            await self._fail(send, InternalFailureException(MSG_INTERNAL), session)
-        return False
-
     async def _read(self, receive, chain: ChunkSignatureChain | None, inbox: AudioInbox, gone: asyncio.Event) -> None:
         """Frames -> inbox: ("audio", bytes)..., then ("end", None) or ("error", AWSError);
         ("disconnect", None) and `gone` when the client has closed. Frames after the end or an
         error are read and ignored, until the client's close."""
-        try:
-            while True:
-                try:
-                    message = await asyncio.wait_for(receive(), self.idle_timeout_seconds)
-                except asyncio.TimeoutError:
-                    raise idle_timeout_error() from None
-                if message["type"] == "websocket.disconnect":
-                    break
-                if message.get("bytes") is None:
-                    raise BadRequestException(MSG_TEXT_FRAME)
-                payload = audio_payload(message["bytes"], chain)
-                if payload is END_OF_STREAM:
-                    inbox.put("end", None)
-                    await _drain(receive, timeout=None)
-                    break
-                if payload:
-                    inbox.put("audio", payload)
-        except AWSError as error:
-            inbox.put("error", error)
+        if await read_audio(inbox, self._frames(receive, chain, inbox), "WebSocket stream") != "disconnect":
             await _drain(receive, timeout=None)
-        except Exception:  # noqa: BLE001
-            log.exception("reading a WebSocket stream failed")
-            inbox.put("error", InternalFailureException(MSG_INTERNAL))
-            await _drain(receive, timeout=None)
+            inbox.put("disconnect", None)
         gone.set()  # hypercorn has answered the client's close: what we send now is dropped
-        inbox.put("disconnect", None)
+
+    async def _frames(self, receive, chain: ChunkSignatureChain | None, inbox: AudioInbox) -> None:
+        while True:
+            message = await receive_within(receive, self.idle_timeout_seconds)
+            if message["type"] == "websocket.disconnect":
+                return
+            if message.get("bytes") is None:
+                raise BadRequestException(MSG_TEXT_FRAME)
+            payload = audio_payload(message["bytes"], chain)
+            if payload is END_OF_STREAM:
+                raise StreamEnded
+            if payload:
+                inbox.put("audio", payload)
 
     async def _let_client_close(self, gone: asyncio.Event, send) -> None:
         """After the last results: wait for the client's close; close after the grace time."""
         if not await _wait(gone, self.close_grace_seconds):
             await send({"type": "websocket.close", "code": CLOSE_NORMAL})
-
-    async def _fail(self, send, error: AWSError, session=None) -> None:
-        """One exception frame, then close (AWS docs: a terminal frame, then a close frame).
-        With a session, its close line names the error; without one the stream was refused."""
-        if session is not None:
-            frame = session.error_event(error)
-        else:
-            log.info("stream refused over websocket: %s: %s", error.code, error.message)
-            frame = exception_event(error.code, error.message)
-        await send({"type": "websocket.send", "bytes": frame})
-        await send({"type": "websocket.close", "code": CLOSE_NORMAL})
-
-
-async def _send_all(send, messages: list[bytes]) -> None:
-    for message in messages:
-        await send({"type": "websocket.send", "bytes": message})
 
 
 async def _wait(event: asyncio.Event, timeout: float) -> bool:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from emulator.aws.errors import BadRequestException, ValidationException
-from emulator.service.streaming_settings import parameters_from_headers, parse_settings
+from emulator.service.streaming_settings import parse_settings
+from emulator.streaming.http2 import parameters_from_headers
 
 BASE = {"language-code": "en-US", "media-encoding": "pcm", "sample-rate": "16000"}
 

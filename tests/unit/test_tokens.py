@@ -1,0 +1,115 @@
+"""Post-processing on tokens (emulator.service.tokens) decides as it does on a `results` dict:
+the tokens' rendering equals the dict transforms' output (vocabulary filter, DisplayAs, speaker
+labels, channels), and PII/PHI found on tokens is what the items finder finds."""
+
+import pytest
+
+from emulator.engine.diarization import SpeakerTurn
+from emulator.engine.pii import PiiEntity
+from emulator.engine.recognizer import Segment, Transcription, Word
+from emulator.service.filtering import apply_display_as, apply_vocabulary_filter, display_as, vocabulary_filter
+from emulator.service.output import (
+    add_channel_labels,
+    channel_tokens,
+    render_channel_results,
+    render_job_results,
+    render_results,
+    render_tokens,
+    transcription_tokens,
+)
+from emulator.service.phi import identify_phi, phi_entities, render_entities
+from emulator.service.redaction import find_pii, find_pii_items, redact, redact_results
+from emulator.service.speakers import add_speaker_labels, label_speakers
+from emulator.service.tokens import Pii
+from emulator.service.vocabulary_tables import parse_table
+
+
+def _transcription(*segments: str, offset: float = 0.0) -> Transcription:
+    """Each segment's words 0.5 s apart, confidences falling from 0.99."""
+    built, t = [], offset
+    for text in segments:
+        words = []
+        for n, word in enumerate(text.split(" ")):
+            words.append(Word(t, t + 0.4, " " + word, 0.99 - 0.01 * n))
+            t += 0.5
+        built.append(Segment(words[0].start, words[-1].end, text, tuple(words)))
+        t += 1.0
+    return Transcription("en", 1.0, t, tuple(built))
+
+
+SPEECH = _transcription(
+    "Darn. It works in Los Angeles, darn!",
+    "I said, darn it, good grief.",
+    "Darn darn.",
+    "Dynamo D.B. is in los-angeles.",
+)
+VOCABULARY = parse_table(
+    b"Phrase\tIPA\tSoundsLike\tDisplayAs\nLos-Angeles\t\t\tL.A.\nDynamo-D.B.\t\t\tDynamoDB\n"
+)
+
+
+@pytest.mark.parametrize("method", ["mask", "remove", "tag"])
+def test_vocabulary_filter_on_tokens_renders_as_on_results(method):
+    words = ["darn", "good grief"]
+    expected = apply_vocabulary_filter(render_results(SPEECH), words, method)
+    tokens = vocabulary_filter(transcription_tokens(SPEECH), words, method)
+    assert render_tokens(tokens) == expected
+    assert expected != render_results(SPEECH)
+
+
+def test_display_as_on_tokens_renders_as_on_results():
+    expected = apply_display_as(render_results(SPEECH), VOCABULARY)
+    assert render_tokens(display_as(transcription_tokens(SPEECH), VOCABULARY)) == expected
+    assert "L.A." in expected["transcripts"][0]["transcript"]
+
+
+def test_channel_tokens_render_as_channel_results():
+    channels = [SPEECH, _transcription("Hello there.", offset=0.7)]
+    assert render_tokens(channel_tokens(channels)) == render_channel_results(channels)
+
+
+class _Detector:
+    """Finds "Angeles" as a LOCATION."""
+
+    def detect(self, text, language, types):
+        start = text.find("Angeles")
+        return [PiiEntity(start, start + len("Angeles"), "LOCATION", 0.875)] if start >= 0 else []
+
+
+def test_pii_on_tokens_finds_what_the_items_finder_finds():
+    tokens = transcription_tokens(SPEECH)
+    items = render_results(SPEECH)["items"]
+    found = find_pii_items(items, lambda i: i["alternatives"][0]["content"], _Detector(), ["LOCATION"], "en")
+    marked = find_pii(tokens, _Detector())
+    assert {i: t.pii for i, t in enumerate(marked) if t.pii} == found
+    assert set(found.values()) == {Pii("ADDRESS", 0.875)}
+    assert [t.content for t in redact(marked) if t.pii] == ["[PII]"] * len(found)
+
+
+def test_phi_on_tokens_is_the_entities_list():
+    entities = identify_phi(render_results(SPEECH), _Detector())
+    assert render_entities(phi_entities(transcription_tokens(SPEECH), _Detector())) == entities
+    assert [e["content"] for e in entities] == ["Angeles"]
+
+
+@pytest.mark.parametrize("channels", [False, True])
+def test_speaker_labels_on_tokens_render_as_on_results(channels):
+    turns = [SpeakerTurn(0, 0.0, 3.1), SpeakerTurn(1, 3.2, 9.0), SpeakerTurn(2, 9.0, 30.0)]
+    if channels:
+        speech = [SPEECH, _transcription("Hello there.", offset=0.7)]
+        tokens, results = channel_tokens(speech), add_channel_labels(render_channel_results(speech), 2)
+    else:
+        tokens, results = transcription_tokens(SPEECH), render_results(SPEECH)
+    expected = add_speaker_labels(results, turns)
+    rendered = render_job_results(label_speakers(tokens, turns), 2 if channels else None, speakers=True)
+    assert rendered == expected
+    assert len(expected["audio_segments"]) > len(results["audio_segments"])
+
+
+def test_redacted_tokens_render_as_redacted_results():
+    turns = [SpeakerTurn(0, 0.0, 3.1), SpeakerTurn(1, 3.2, 30.0)]
+    tokens = label_speakers(transcription_tokens(SPEECH), turns)
+    results = render_job_results(tokens, speakers=True)
+    expected = redact_results(results, _Detector())
+    assert render_job_results(redact(find_pii(tokens, _Detector())), speakers=True) == expected
+    assert "[PII]" in expected["transcripts"][0]["transcript"]
