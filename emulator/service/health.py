@@ -131,8 +131,13 @@ class HealthReport:
 
     def render(self) -> tuple[dict, int]:
         """(JSON body, HTTP status code); a port of 0 (not served) reads None."""
-        status, reasons = self._monitor.status()
+        # One consistent snapshot: the models loaded are read before the status, and again once
+        # the status is ok (models never unload), so a report never says "starting" with the
+        # model loaded nor "ok" with it not loaded because the preload ended between two reads.
         loaded = set(self._loaded_models())
+        status, reasons = self._monitor.status()
+        if status == "ok":
+            loaded = set(self._loaded_models())
         body = {
             "status": status,
             "reasons": reasons,

@@ -150,7 +150,7 @@ def plan_job(name: str, doc: dict, internal: dict) -> JobPlan:
         max_alternatives=settings["MaxAlternatives"] if settings.get("ShowAlternatives") else None,
         redaction=RedactionPlan(redaction["RedactionOutput"], _tuple(redaction.get("PiiEntityTypes"))) if redaction else None,
         identify_phi=doc.get("ContentIdentificationType") == "PHI",
-        subtitles=SubtitlesPlan(tuple(subtitles["Formats"]), subtitles.get("OutputStartIndex", 0)) if subtitles else None,
+        subtitles=SubtitlesPlan(tuple(subtitles.get("Formats", ())), subtitles.get("OutputStartIndex", 0)) if subtitles else None,
     )
 
 

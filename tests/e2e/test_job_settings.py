@@ -298,6 +298,13 @@ def test_subtitles_are_written_beside_the_transcript(transcribe, s3, upload, job
     assert "fellow Americans" in srt and "fellow Americans" in vtt
 
 
+def test_subtitles_without_formats_complete_with_no_subtitle_files(transcribe, upload, job_name):
+    # Formats is optional in botocore's Subtitles shape: the job runs and writes no subtitle file.
+    job = _run(transcribe, job_name, LanguageCode="en-US", Media={"MediaFileUri": upload("jfk")}, Subtitles={})
+    assert job["TranscriptionJobStatus"] == "COMPLETED", job.get("FailureReason")
+    assert job["Subtitles"] == {"OutputStartIndex": 0}
+
+
 def test_service_bucket_subtitles_are_presigned(transcribe, upload, job_name):
     job = _run(
         transcribe,
