@@ -1,30 +1,27 @@
 """Vocabulary filtering and DisplayAs. Pure: tokens in, new tokens out (`vocabulary_filter`,
-`display_as`, for batch and streaming), or a finished transcript's `results` dict in, new dict
-out (`apply_vocabulary_filter`, `apply_display_as`); both decide alike.
-
-Shape: the `results` of Transcribe's output JSON (digest §4; emulator.service.output):
-`transcripts` [{"transcript"}], `items` [{"id", "type", "alternatives": [{"confidence",
-"content"}], "start_time", "end_time", ...}], `audio_segments` [{"id", "transcript",
-"start_time", "end_time", "items": [item ids]}]. Times and confidences are strings.
+`display_as`), for batch and streaming alike (emulator.service.tokens); the tokens are rendered
+as Transcribe's `results` (digest §4) afterwards, by emulator.service.output.
 
 Vocabulary filter methods (AWS Developer Guide, "Using custom vocabulary filters"; the
 `VocabularyFilterMethod` enum):
-* "mask": each matching word's content becomes "***" in items, transcripts and segments;
-* "remove": matching words disappear; item ids are renumbered from 0 and every list of
-  item ids, every segment and the transcripts are rebuilt to agree;
-* "tag": matching items get `"vocabularyFilterMatch": true`; text unchanged.
+* "mask": each matching word's content becomes "***" (so in items, transcripts and segments);
+* "remove": matching words disappear, with the punctuation they leave dangling (item ids,
+  segments and transcripts, rendered afterwards, agree);
+* "tag": matching tokens get `filter_match` (`"vocabularyFilterMatch": true`); text unchanged.
 
-Matching is on whole words, ignoring case (and ’ versus '); punctuation items never match.
-A filter entry of several words ("good grief") matches the same words in consecutive items
+Matching is on whole words, ignoring case (and ’ versus '); punctuation never matches.
+A filter entry of several words ("good grief") matches the same words in consecutive tokens
 with no punctuation between them, inside one audio segment (a token's `segment`).
 
-Other sections (`speaker_labels`, `channel_labels`, `segments` with alternatives) are
-left as they are: apply these transforms before deriving those sections from `items`.
+DisplayAs: a phrase is recognised when the words of consecutive tokens (no punctuation
+between, one audio segment) spell it, ignoring case, hyphens, periods and apostrophes, and
+regardless of how the recogniser split it into words ("Los Angeles", "LosAngeles" and
+"los-angeles" all match Phrase "Los-Angeles"; "DynamoDB" matches "Dynamo-D.B."). Entries
+without DisplayAs leave the text alone. Longest match wins.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
 from typing import Callable
 
@@ -55,7 +52,7 @@ def vocabulary_filter(tokens: list[Token], words: list[str], method: str) -> lis
 def display_as(tokens: list[Token], vocabulary: Vocabulary) -> list[Token]:
     """`tokens` with each recognised phrase of `vocabulary` written as its DisplayAs: the
     tokens that spell it become one token spanning their times, with their lowest confidence
-    (see `apply_display_as` for the matching)."""
+    (see the module docstring for the matching)."""
     groups = _display_groups(tokens, vocabulary)
     if groups is None:
         return list(tokens)
@@ -71,68 +68,6 @@ def display_as(tokens: list[Token], vocabulary: Vocabulary) -> list[Token]:
             )
         out.append(first)
     return out
-
-
-# --- on a transcript's `results` ----------------------------------------------------------
-
-
-def apply_vocabulary_filter(results: dict, words: list[str], method: str) -> dict:
-    """`results` with the filter's `words` masked, removed or tagged (see the module docstring).
-
-    Raises ValueError for a method outside VocabularyFilterMethod (remove | mask | tag).
-    """
-    results = _copy(results)
-    items = results.get("items", [])
-    view = _view(results)
-    matched = _filter_matches(view, words, method)
-    if method == "tag":
-        for i in matched:
-            items[i]["vocabularyFilterMatch"] = True
-        return results
-    if method == "mask":
-        for i in matched:
-            for alternative in items[i]["alternatives"]:
-                alternative["content"] = MASK
-        return _rebuild(results, [[i] for i in range(len(items))])
-    return _rebuild(results, [[i] for i in _kept(view, matched)])
-
-
-def apply_display_as(results: dict, vocabulary: Vocabulary) -> dict:
-    """`results` with each recognised phrase of `vocabulary` written as its DisplayAs.
-
-    A phrase is recognised when the words of consecutive items (no punctuation between,
-    one audio segment) spell it, ignoring case, hyphens, periods and apostrophes, and
-    regardless of how the recogniser split it into words ("Los Angeles", "LosAngeles" and
-    "los-angeles" all match Phrase "Los-Angeles"; "DynamoDB" matches "Dynamo-D.B.").
-    Several items become one item that spans their times with the lowest confidence.
-    Entries without DisplayAs leave the text alone. Longest match wins.
-    """
-    results = _copy(results)
-    groups = _display_groups(_view(results), vocabulary)
-    if groups is None:
-        return results
-    items = results.get("items", [])
-    for group in groups:
-        if group.display is not None:
-            _merge(items, group.indices, group.display)
-    return _rebuild(results, [list(group.indices) for group in groups])
-
-
-def _copy(results: dict) -> dict:
-    """A deep copy; a JSON round trip is several times faster than copy.deepcopy on long transcripts."""
-    return json.loads(json.dumps(results))
-
-
-def _view(results: dict) -> list[Token]:
-    """The items of `results` as tokens, as far as matching reads them (kind, content, segment).
-    An item without alternatives has kind "" and takes part in nothing."""
-    segment_of = _segment_of(results)
-    return [
-        Token(item.get("type", ""), item["alternatives"][0]["content"], segment=segment_of.get(i, 0))
-        if item.get("alternatives")
-        else Token("", "", segment=segment_of.get(i, 0))
-        for i, item in enumerate(results.get("items", []))
-    ]
 
 
 # --- matching -----------------------------------------------------------------------------
@@ -207,17 +142,6 @@ def _display_groups(tokens: list[Token], vocabulary: Vocabulary) -> list[_Run] |
     return groups
 
 
-def _segment_of(results: dict) -> dict[int, int]:
-    """Item position -> audio segment number (all 0 when there are no audio_segments)."""
-    position = {item.get("id", i): i for i, item in enumerate(results.get("items", []))}
-    segment_of: dict[int, int] = {}
-    for number, segment in enumerate(results.get("audio_segments", [])):
-        for item_id in segment.get("items", []):
-            if item_id in position:
-                segment_of[position[item_id]] = number
-    return segment_of
-
-
 def _find_runs(tokens: list[Token], match: Callable, key: Callable[[str], str]) -> list[_Run]:
     """Non-overlapping runs of consecutive words that `match` accepts, left to right.
 
@@ -274,57 +198,6 @@ def _kept(tokens: list[Token], removed: set[int]) -> list[int]:
                 kept.pop()
         kept.append(i)
     return kept
-
-
-def _merge(items: list[dict], run: tuple[int, ...], display: str) -> None:
-    """Rewrites items[run[0]] as one item showing `display` across the run's times."""
-    first, last = items[run[0]], items[run[-1]]
-    confidences = [items[i]["alternatives"][0].get("confidence") for i in run]
-    known = [c for c in confidences if c is not None]
-    first["alternatives"] = [dict(first["alternatives"][0], content=display)]
-    if known:
-        first["alternatives"][0]["confidence"] = min(known, key=float)
-    if "end_time" in last:
-        first["end_time"] = last["end_time"]
-
-
-def _rebuild(results: dict, groups: list[list[int]]) -> dict:
-    """Keeps items[group[0]] for each group, renumbers ids, and rebuilds segments and transcripts.
-
-    `groups` lists, in order, the old positions each new item stands for.
-    """
-    old_items = results.get("items", [])
-    new_items: list[dict] = []
-    new_id_of: dict = {}
-    for new_id, group in enumerate(groups):
-        item = old_items[group[0]]
-        for i in group:
-            new_id_of[old_items[i].get("id", i)] = new_id
-        if "id" in item:
-            item["id"] = new_id
-        new_items.append(item)
-    results["items"] = new_items
-
-    if "audio_segments" in results:
-        segments = []
-        for segment in results["audio_segments"]:
-            ids = list(dict.fromkeys(new_id_of[i] for i in segment.get("items", []) if i in new_id_of))
-            words = [new_items[i] for i in ids if new_items[i].get("type") == "pronunciation"]
-            if not words:
-                continue
-            segment["id"] = len(segments)
-            segment["items"] = ids
-            segment["transcript"] = join_items([new_items[i] for i in ids])
-            if "start_time" in words[0]:
-                segment["start_time"] = words[0]["start_time"]
-            if "end_time" in words[-1]:
-                segment["end_time"] = words[-1]["end_time"]
-            segments.append(segment)
-        results["audio_segments"] = segments
-
-    if "transcripts" in results:
-        results["transcripts"] = [{"transcript": join_items(new_items)}]
-    return results
 
 
 def join_items(items: list[dict]) -> str:

@@ -163,23 +163,8 @@ def render_tokens(tokens: list[Token]) -> dict:
     }
 
 
-def render_results(transcription: Transcription) -> dict:
-    """`results` of a plain job: transcripts, items, audio_segments."""
-    return render_tokens(transcription_tokens(transcription))
-
-
 def channel_label(index: int) -> str:
     return f"ch_{index}"
-
-
-def render_channel_results(channels: list[Transcription]) -> dict:
-    """`results` of a ChannelIdentification job (digest §4.3), one transcription per channel,
-    before its `channel_labels` section (see add_channel_labels).
-
-    Segments of all channels in time order make the items (each with `channel_label`),
-    audio_segments and the one merged transcript.
-    """
-    return render_tokens(channel_tokens(channels))
 
 
 def add_channel_labels(results: dict, number_of_channels: int) -> dict:
@@ -210,8 +195,3 @@ def render_job_results(tokens: list[Token], number_of_channels: int | None = Non
 def wrap_transcript(job_name: str, account_id: str, results: dict) -> dict:
     """The whole transcript file around a `results` dict."""
     return {"jobName": job_name, "accountId": account_id, "status": "COMPLETED", "results": results}
-
-
-def render_transcript(job_name: str, account_id: str, transcription: Transcription) -> dict:
-    """The whole transcript file of a plain job."""
-    return wrap_transcript(job_name, account_id, render_results(transcription))

@@ -1,7 +1,8 @@
 """PHI identification of medical jobs (ContentIdentificationType=PHI): `results.entities`.
 
-Pure: results (or tokens, `phi_entities`) in, entity list out; the detector (emulator.engine.pii, presidio + spaCy) is the
-only thing called. Shape, from the Transcribe Medical guide's example (digest §4, §4.5):
+Pure: tokens in (`phi_entities`), entities out, rendered as the list by `render_entities`; the
+detector (emulator.engine.pii, presidio + spaCy) is the only thing called. Shape, from the
+Transcribe Medical guide's example (digest §4, §4.5):
 
     "entities": [{"content": "Bertrand", "category": "PHI-Personal",
                   "startTime": 0.92, "endTime": 1.2, "confidence": 0.9989}]
@@ -52,21 +53,6 @@ def phi_entities(tokens: list[Token], detector: PiiDetector) -> list[PhiEntity]:
                 content = " ".join(w.content for w in words)
                 entities.append(PhiEntity(content, words[0].start, words[-1].end, entity.score))
     return entities
-
-
-def identify_phi(results: dict, detector: PiiDetector) -> list[dict]:
-    """The `entities` list for a finished transcript's `results` (items with string times):
-    `phi_entities` of its items, times as the items show them. Raises PiiModelMissing."""
-    tokens = [
-        Token(
-            item.get("type", ""),
-            item["alternatives"][0]["content"],
-            start=float(item["start_time"]) if "start_time" in item else None,
-            end=float(item["end_time"]) if "end_time" in item else None,
-        )
-        for item in results.get("items", [])
-    ]
-    return render_entities(phi_entities(tokens, detector))
 
 
 def render_entities(entities: list[PhiEntity]) -> list[dict]:

@@ -1,5 +1,5 @@
-"""Speaker labels (ShowSpeakerLabels): on tokens (`label_speakers`, then `speaker_sections` on
-their rendering) or on a finished transcript's `results` (`add_speaker_labels`). Pure.
+"""Speaker labels (ShowSpeakerLabels): on tokens (`label_speakers`), then the sections they
+change on the tokens' rendering (`speaker_sections`, called by output.render_job_results). Pure.
 
 Shape source: digest §4 and §4.2, and the real output recorded in
 shared/reference/aws-recorded-responses.json (test_transcribe_speaker_diarization):
@@ -47,25 +47,12 @@ def speaker_label(index: int) -> str:
 
 def label_speakers(tokens: list[Token], turns: Sequence[SpeakerTurn]) -> list[Token]:
     """`tokens` with `speaker` from `turns` (see the module docstring). Words are placed by
-    their times as the transcript shows them (milliseconds), as `add_speaker_labels` places items."""
+    their times as the transcript shows them (milliseconds)."""
     spans = [
         (round(max(t.start, 0.0), 3), round(max(t.end, 0.0), 3)) if t.start is not None and t.end is not None else None
         for t in tokens
     ]
     return [replace(token, speaker=label) for token, label in zip(tokens, _labels(spans, turns))]
-
-
-def add_speaker_labels(results: dict, turns: Sequence[SpeakerTurn]) -> dict:
-    """`results` with speaker labels from `turns` (sorted, non-overlapping; see the module
-    docstring for what changes). Does not modify its argument."""
-    items = [dict(item) for item in results.get("items", [])]
-    spans = [
-        (float(item["start_time"]), float(item["end_time"])) if "start_time" in item and "end_time" in item else None
-        for item in items
-    ]
-    for item, label in zip(items, _labels(spans, turns)):
-        item["speaker_label"] = label
-    return speaker_sections({**results, "items": items})
 
 
 def speaker_sections(results: dict) -> dict:

@@ -71,8 +71,7 @@ from emulator.engine.media import SAMPLE_RATE
 from emulator.engine.stream_audio import AudioDecodeError, audio_decoder
 from emulator.engine.streaming import StreamingOptions, StreamingTranscriber, StreamResult
 from emulator.service.job_settings import aws_language_code
-from emulator.service.output import join_tokens
-from emulator.service.stream_postprocessing import StreamPostProcessor, StreamToken, label_speakers, tokens_from_words
+from emulator.service.stream_postprocessing import StreamPostProcessor, label_speakers, tokens_from_words
 from emulator.service.stream_results import (
     LanguageScore,
     ResultAlternative,
@@ -80,6 +79,7 @@ from emulator.service.stream_results import (
     TranscriptResult,
 )
 from emulator.service.streaming_settings import StreamSettings, parse_settings
+from emulator.service.tokens import Token, join_tokens
 
 log = logging.getLogger(__name__)
 session_log = logging.getLogger("emulator.streaming")
@@ -422,7 +422,7 @@ class StreamSession:
         if not result.is_partial and (self.settings.show_speaker_label):
             self._diarize()
         if self.settings.show_speaker_label:
-            label_speakers(tokens, self._turns)
+            tokens = label_speakers(tokens, self._turns)
         alternative = ResultAlternative(
             transcript=join_tokens(tokens),
             items=tuple(self._item(t, result.is_partial) for t in tokens),
@@ -442,7 +442,7 @@ class StreamSession:
             language_identification=scores,
         )
 
-    def _item(self, token: StreamToken, partial: bool) -> ResultItem:
+    def _item(self, token: Token, partial: bool) -> ResultItem:
         medical = self.settings.medical
         return ResultItem(
             start_time=round(token.start, 3),

@@ -1,6 +1,6 @@
 """Subtitle files (WebVTT, SubRip) rendered from a job's transcript `results`.
 
-Input: the `results` dict of a transcript (digest §4, `output.render_results`): `items` in
+Input: the `results` dict of a transcript (digest §4, `output.render_tokens`): `items` in
 order, pronunciations with string `start_time`/`end_time` in seconds, punctuation without times,
 optional `speaker_label`/`channel_label`, optional `audio_segments` listing item ids.
 Output: the text of a `.srt` or `.vtt` file (UTF-8, LF line endings).

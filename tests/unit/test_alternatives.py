@@ -10,8 +10,8 @@ from emulator.engine.alternatives import Hypothesis, SegmentAlternatives, n_best
 from emulator.engine.media import decode
 from emulator.engine.recognizer import ModelLoadOptions, RecognitionOptions, Recognizer, Word
 from emulator.service.alternatives import add_segments, render_segments, with_main_items
-from emulator.service.filtering import apply_vocabulary_filter
-from emulator.service.output import render_results
+from emulator.service.filtering import vocabulary_filter
+from emulator.service.output import render_tokens, transcription_tokens
 from emulator.storage.models import ModelStore
 from tests.support import audio_path
 
@@ -175,7 +175,7 @@ def test_segments_have_aws_shape(decoded, item_id):
 @pytest.mark.parametrize("item_id", ITEMS)
 def test_first_alternative_reads_as_the_transcript(decoded, item_id):
     _, main, alternatives = decoded(item_id)
-    results = render_results(main)
+    results = render_tokens(transcription_tokens(main))
 
     out = add_segments(results, alternatives)
 
@@ -199,7 +199,7 @@ def test_first_alternative_reads_as_the_transcript(decoded, item_id):
 
 def test_masked_words_are_masked_in_the_first_alternative(decoded):
     _, main, alternatives = decoded("jfk")
-    results = apply_vocabulary_filter(render_results(main), ["country"], "mask")
+    results = render_tokens(vocabulary_filter(transcription_tokens(main), ["country"], "mask"))
 
     segments = with_main_items(render_segments(alternatives), results["items"])
 
@@ -211,7 +211,7 @@ def test_masked_words_are_masked_in_the_first_alternative(decoded):
 def test_segment_whose_words_were_all_removed_is_dropped(decoded):
     _, main, alternatives = decoded("cards_002")
     words = [w.text.strip(" .,") for w in main.segments[0].words]
-    results = apply_vocabulary_filter(render_results(main), words, "remove")
+    results = render_tokens(vocabulary_filter(transcription_tokens(main), words, "remove"))
 
     assert with_main_items(render_segments(alternatives), results["items"]) == []
 

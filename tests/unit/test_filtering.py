@@ -1,10 +1,13 @@
-"""Vocabulary filters (mask/remove/tag) and DisplayAs on hand-built Transcribe `results` (digest §4)."""
+"""Vocabulary filters (mask/remove/tag) and DisplayAs on hand-built tokens, checked on the
+Transcribe `results` they render as (digest §4; emulator.service.output.render_tokens)."""
 
-import copy
+from dataclasses import replace
 
 import pytest
 
-from emulator.service.filtering import apply_display_as, apply_vocabulary_filter, join_items
+from emulator.service.filtering import display_as, join_items, vocabulary_filter
+from emulator.service.output import render_tokens
+from emulator.service.tokens import Token
 from emulator.service.vocabulary_tables import parse_phrases, parse_table
 
 
@@ -51,6 +54,34 @@ def build(*segments: str) -> dict:
         "items": items,
         "audio_segments": audio_segments,
     }
+
+
+def tokens_of(*segments: str) -> list[Token]:
+    """The tokens of `build(*segments)`: its items' kinds, contents, confidences and times, and
+    the audio segment each belongs to."""
+    results = build(*segments)
+    segment_of = {i: number for number, segment in enumerate(results["audio_segments"]) for i in segment["items"]}
+    return [
+        Token(
+            item["type"],
+            item["alternatives"][0]["content"],
+            float(item["alternatives"][0]["confidence"]),
+            float(item["start_time"]) if "start_time" in item else None,
+            float(item["end_time"]) if "end_time" in item else None,
+            segment=segment_of[item["id"]],
+        )
+        for item in results["items"]
+    ]
+
+
+def filtered(tokens: list[Token], words: list[str], method: str) -> dict:
+    """The `results` of `tokens` after the filter."""
+    return render_tokens(vocabulary_filter(tokens, words, method))
+
+
+def displayed(tokens: list[Token], vocabulary) -> dict:
+    """The `results` of `tokens` after DisplayAs."""
+    return render_tokens(display_as(tokens, vocabulary))
 
 
 def contents(results: dict) -> list[str]:
@@ -109,7 +140,7 @@ def test_builder_matches_the_digest_shape():
 
 
 def test_mask_replaces_each_matching_word_everywhere():
-    results = apply_vocabulary_filter(build("Oh darn, it broke.", "Darn it!"), ["darn"], "mask")
+    results = filtered(tokens_of("Oh darn, it broke.", "Darn it!"), ["darn"], "mask")
     assert contents(results) == ["Oh", "***", ",", "it", "broke", ".", "***", "it", "!"]
     assert transcript(results) == "Oh ***, it broke. *** it!"
     assert segment_texts(results) == ["Oh ***, it broke.", "*** it!"]
@@ -117,50 +148,52 @@ def test_mask_replaces_each_matching_word_everywhere():
 
 
 def test_mask_is_case_insensitive_and_whole_word_only():
-    results = apply_vocabulary_filter(build("DARN darned darn's Darn."), ["Darn"], "mask")
+    results = filtered(tokens_of("DARN darned darn's Darn."), ["Darn"], "mask")
     assert contents(results) == ["***", "darned", "darn's", "***", "."]
 
 
 def test_mask_keeps_times_and_confidence():
-    original = build("Oh darn.")
-    masked = apply_vocabulary_filter(original, ["darn"], "mask")["items"][1]
+    tokens = tokens_of("Oh darn.")
+    original = render_tokens(tokens)
+    masked = filtered(tokens, ["darn"], "mask")["items"][1]
     assert masked == {**original["items"][1], "alternatives": [{"confidence": "0.91", "content": "***"}]}
 
 
 def test_curly_and_straight_apostrophes_match():
-    results = apply_vocabulary_filter(build("I don’t know."), ["don't"], "mask")
+    results = filtered(tokens_of("I don’t know."), ["don't"], "mask")
     assert transcript(results) == "I *** know."
 
 
 def test_filter_does_not_modify_its_input():
-    original = build("Oh darn.")
-    kept = copy.deepcopy(original)
+    original = tokens_of("Oh darn.")
+    kept = list(original)
     for method in ("mask", "remove", "tag"):
-        apply_vocabulary_filter(original, ["darn"], method)
+        filtered(original, ["darn"], method)
     assert original == kept
 
 
 def test_punctuation_never_matches():
-    results = apply_vocabulary_filter(build("Stop."), ["."], "mask")
+    results = filtered(tokens_of("Stop."), ["."], "mask")
     assert transcript(results) == "Stop."
 
 
 def test_multi_word_entry_masks_consecutive_words():
-    results = apply_vocabulary_filter(build("Oh good grief, good work."), ["good grief"], "mask")
+    results = filtered(tokens_of("Oh good grief, good work."), ["good grief"], "mask")
     assert transcript(results) == "Oh *** ***, good work."
 
 
 def test_multi_word_entry_does_not_span_punctuation_or_segments():
-    assert transcript(apply_vocabulary_filter(build("Good, grief."), ["good grief"], "mask")) == "Good, grief."
-    assert transcript(apply_vocabulary_filter(build("So good", "grief."), ["good grief"], "mask")) == "So good grief."
+    assert transcript(filtered(tokens_of("Good, grief."), ["good grief"], "mask")) == "Good, grief."
+    assert transcript(filtered(tokens_of("So good", "grief."), ["good grief"], "mask")) == "So good grief."
 
 
 # --- tag ----------------------------------------------------------------------------------------
 
 
 def test_tag_marks_matching_items_only():
-    original = build("Oh darn, darn it.")
-    results = apply_vocabulary_filter(original, ["darn"], "tag")
+    tokens = tokens_of("Oh darn, darn it.")
+    original = render_tokens(tokens)
+    results = filtered(tokens, ["darn"], "tag")
     assert [i for i, item in enumerate(results["items"]) if item.get("vocabularyFilterMatch")] == [1, 3]
     assert all("vocabularyFilterMatch" not in item for i, item in enumerate(results["items"]) if i not in (1, 3))
     assert results["items"][1]["vocabularyFilterMatch"] is True
@@ -172,7 +205,7 @@ def test_tag_marks_matching_items_only():
 
 
 def test_remove_drops_words_and_renumbers():
-    results = apply_vocabulary_filter(build("Oh darn it broke.", "Fix it."), ["darn"], "remove")
+    results = filtered(tokens_of("Oh darn it broke.", "Fix it."), ["darn"], "remove")
     assert contents(results) == ["Oh", "it", "broke", ".", "Fix", "it", "."]
     assert transcript(results) == "Oh it broke. Fix it."
     assert results["audio_segments"][0]["items"] == [0, 1, 2, 3]
@@ -181,7 +214,7 @@ def test_remove_drops_words_and_renumbers():
 
 
 def test_remove_first_word_drops_dangling_punctuation_and_moves_segment_start():
-    results = apply_vocabulary_filter(build("Darn. It works.", "Darn, again."), ["darn"], "remove")
+    results = filtered(tokens_of("Darn. It works.", "Darn, again."), ["darn"], "remove")
     assert transcript(results) == "It works. again."
     assert segment_texts(results) == ["It works.", "again."]
     assert results["audio_segments"][0]["start_time"] == "1.0"
@@ -189,38 +222,39 @@ def test_remove_first_word_drops_dangling_punctuation_and_moves_segment_start():
 
 
 def test_remove_between_punctuation_keeps_the_later_mark():
-    results = apply_vocabulary_filter(build("Hello, darn, world.", "I said, darn!"), ["darn"], "remove")
+    results = filtered(tokens_of("Hello, darn, world.", "I said, darn!"), ["darn"], "remove")
     assert transcript(results) == "Hello, world. I said!"
     assert_consistent(results)
 
 
 def test_remove_every_word_of_a_segment_drops_the_segment():
-    results = apply_vocabulary_filter(build("First part.", "Darn darn.", "Last part."), ["darn"], "remove")
+    results = filtered(tokens_of("First part.", "Darn darn.", "Last part."), ["darn"], "remove")
     assert segment_texts(results) == ["First part.", "Last part."]
     assert transcript(results) == "First part. Last part."
     assert_consistent(results)
 
 
 def test_remove_everything():
-    results = apply_vocabulary_filter(build("Darn!"), ["darn"], "remove")
+    results = filtered(tokens_of("Darn!"), ["darn"], "remove")
     assert results == {"transcripts": [{"transcript": ""}], "items": [], "audio_segments": []}
 
 
 def test_remove_multi_word_entry():
-    results = apply_vocabulary_filter(build("Oh good grief, it broke."), ["Good Grief"], "remove")
+    results = filtered(tokens_of("Oh good grief, it broke."), ["Good Grief"], "remove")
     assert transcript(results) == "Oh, it broke."
     assert_consistent(results)
 
 
 def test_no_match_changes_nothing():
-    original = build("Hello there.", "General Kenobi!")
+    tokens = tokens_of("Hello there.", "General Kenobi!")
+    original = render_tokens(tokens)
     for method in ("mask", "remove", "tag"):
-        assert apply_vocabulary_filter(original, ["darn"], method) == original
+        assert filtered(tokens, ["darn"], method) == original
 
 
 def test_unknown_method():
     with pytest.raises(ValueError):
-        apply_vocabulary_filter(build("Hi."), ["hi"], "redact")
+        filtered(tokens_of("Hi."), ["hi"], "redact")
 
 
 # --- DisplayAs ----------------------------------------------------------------------------------
@@ -231,14 +265,14 @@ def vocabulary(*rows: str):
 
 
 def test_single_word_display_as():
-    results = apply_display_as(build("Ask the fbi now."), vocabulary("F.B.I.\tFBI"))
+    results = displayed(tokens_of("Ask the fbi now."), vocabulary("F.B.I.\tFBI"))
     assert contents(results) == ["Ask", "the", "FBI", "now", "."]
     assert transcript(results) == "Ask the FBI now."
     assert_consistent(results)
 
 
 def test_multi_word_phrase_merges_items_across_their_times():
-    results = apply_display_as(build("We flew to los angeles today.", "Bye."), vocabulary("Los-Angeles\tL.A."))
+    results = displayed(tokens_of("We flew to los angeles today.", "Bye."), vocabulary("Los-Angeles\tL.A."))
     assert contents(results) == ["We", "flew", "to", "L.A.", "today", ".", "Bye", "."]
     merged = results["items"][3]
     assert merged == {
@@ -256,42 +290,42 @@ def test_multi_word_phrase_merges_items_across_their_times():
 
 def test_phrase_matches_however_the_recogniser_split_it():
     vocab = vocabulary("Dynamo-D.B.\tDynamoDB")
-    assert transcript(apply_display_as(build("Use dynamodb."), vocab)) == "Use DynamoDB."
-    assert transcript(apply_display_as(build("Use Dynamo DB."), vocab)) == "Use DynamoDB."
-    assert transcript(apply_display_as(build("Use dynamo-db."), vocab)) == "Use DynamoDB."
+    assert transcript(displayed(tokens_of("Use dynamodb."), vocab)) == "Use DynamoDB."
+    assert transcript(displayed(tokens_of("Use Dynamo DB."), vocab)) == "Use DynamoDB."
+    assert transcript(displayed(tokens_of("Use dynamo-db."), vocab)) == "Use DynamoDB."
 
 
 def test_lowest_confidence_of_the_merged_words():
-    results = build("in new york")
-    results["items"][1]["alternatives"][0]["confidence"] = "0.5"
-    merged = apply_display_as(results, vocabulary("New-York\tNYC"))["items"][1]
+    tokens = tokens_of("in new york")
+    tokens[1] = replace(tokens[1], confidence=0.5)
+    merged = displayed(tokens, vocabulary("New-York\tNYC"))["items"][1]
     assert merged["alternatives"][0] == {"confidence": "0.5", "content": "NYC"}
 
 
 def test_longest_phrase_wins():
     vocab = vocabulary("New\tNEW", "New-York-City\tNYC", "New-York\tNY")
-    assert transcript(apply_display_as(build("new york city and new york and new."), vocab)) == "NYC and NY and NEW."
+    assert transcript(displayed(tokens_of("new york city and new york and new."), vocab)) == "NYC and NY and NEW."
 
 
 def test_phrase_does_not_span_punctuation_or_segments():
     vocab = vocabulary("Los-Angeles\tL.A.")
-    assert transcript(apply_display_as(build("Los, angeles."), vocab)) == "Los, angeles."
-    assert segment_texts(apply_display_as(build("Los", "angeles."), vocab)) == ["Los", "angeles."]
+    assert transcript(displayed(tokens_of("Los, angeles."), vocab)) == "Los, angeles."
+    assert segment_texts(displayed(tokens_of("Los", "angeles."), vocab)) == ["Los", "angeles."]
 
 
 def test_partial_phrase_is_not_replaced():
-    assert transcript(apply_display_as(build("The los lobos band."), vocabulary("Los-Angeles\tL.A."))) == (
+    assert transcript(displayed(tokens_of("The los lobos band."), vocabulary("Los-Angeles\tL.A."))) == (
         "The los lobos band."
     )
 
 
 def test_entries_without_display_as_leave_text_alone():
-    original = build("We use kubernetes.")
-    assert apply_display_as(original, parse_phrases(["Kubernetes"])) == original
+    tokens = tokens_of("We use kubernetes.")
+    assert displayed(tokens, parse_phrases(["Kubernetes"])) == render_tokens(tokens)
 
 
 def test_display_as_then_filter():
-    results = apply_display_as(build("Darn los angeles traffic."), vocabulary("Los-Angeles\tLos Angeles"))
-    results = apply_vocabulary_filter(results, ["traffic"], "remove")
+    tokens = display_as(tokens_of("Darn los angeles traffic."), vocabulary("Los-Angeles\tLos Angeles"))
+    results = filtered(tokens, ["traffic"], "remove")
     assert transcript(results) == "Darn Los Angeles."
     assert_consistent(results)

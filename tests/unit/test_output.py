@@ -5,13 +5,22 @@ from pathlib import Path
 
 from emulator.engine.recognizer import Segment, Transcription, Word
 from emulator.service.output import (
+    channel_tokens,
     format_confidence,
     format_seconds,
-    render_transcript,
+    render_job_results,
+    render_tokens,
     split_word,
+    transcription_tokens,
+    wrap_transcript,
 )
 
 RECORDED = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "aws-recorded-responses.json"
+
+
+def transcript_of(job_name: str, account_id: str, transcription: Transcription) -> dict:
+    """The transcript file of a plain job: its recognition's tokens rendered and wrapped."""
+    return wrap_transcript(job_name, account_id, render_tokens(transcription_tokens(transcription)))
 
 
 def _transcription(*segments: list[tuple[str, float, float, float]]) -> Transcription:
@@ -54,7 +63,7 @@ def test_plain_job_shape_matches_aws():
         [(" Hey,", 0.119, 0.389, 0.998), (" I", 0.479, 0.68, 0.999), (" am.", 0.68, 0.879, 0.997)],
         [(" Yeah.", 2.559, 2.759, 0.9)],
     )
-    out = render_transcript("job-1", "000000000000", t)
+    out = transcript_of("job-1", "000000000000", t)
     assert list(out) == ["jobName", "accountId", "status", "results"]
     assert out["status"] == "COMPLETED"
     results = out["results"]
@@ -79,7 +88,7 @@ def test_item_keys_and_types_match_the_aws_recording():
     recorded = json.loads(RECORDED.read_text())
     real = next(v for k, v in recorded.items() if "diarization" in k)["recorded-content"]
     real = real["transcribe_speaker_diarization"]
-    ours = render_transcript("j", "000000000000", _transcription([(" Hey,", 0.1, 0.3, 0.9)]))
+    ours = transcript_of("j", "000000000000", _transcription([(" Hey,", 0.1, 0.3, 0.9)]))
     real_word = next(i for i in real["results"]["items"] if i["type"] == "pronunciation")
     real_mark = next(i for i in real["results"]["items"] if i["type"] == "punctuation")
     our_word, our_mark = ours["results"]["items"]
@@ -94,7 +103,7 @@ def test_item_keys_and_types_match_the_aws_recording():
 
 
 def test_hyphenated_and_clitic_pieces_join_the_word_before():
-    out = render_transcript(
+    out = transcript_of(
         "j", "0", _transcription([(" ill", 1.0, 1.2, 0.9), ("-disposed.", 1.2, 1.8, 0.8), (" it", 2.0, 2.1, 0.9), ("'s", 2.1, 2.2, 0.7)])
     )
     words = [i["alternatives"][0]["content"] for i in out["results"]["items"]]
@@ -104,16 +113,14 @@ def test_hyphenated_and_clitic_pieces_join_the_word_before():
 
 
 def test_silence_gives_an_empty_transcript():
-    out = render_transcript("j", "0", _transcription())
+    out = transcript_of("j", "0", _transcription())
     assert out["results"] == {"transcripts": [{"transcript": ""}], "items": [], "audio_segments": []}
 
 
 def test_channel_results_interleave_channels_in_time_order():
-    from emulator.service.output import add_channel_labels, render_channel_results
-
     left = _transcription([(" Yes.", 0.5, 0.8, 0.99)], [(" Right.", 3.0, 3.4, 0.9)])
     right = _transcription([(" No.", 1.2, 1.4, 0.95)])
-    results = add_channel_labels(render_channel_results([left, right]), 2)
+    results = render_job_results(channel_tokens([left, right]), 2)
     assert list(results) == ["transcripts", "channel_labels", "items", "audio_segments"]
     assert results["transcripts"] == [{"transcript": "Yes. No. Right."}]
     assert [(i["id"], i["channel_label"], i["alternatives"][0]["content"]) for i in results["items"]] == [

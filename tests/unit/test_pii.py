@@ -18,8 +18,9 @@ from emulator.engine.media import decode
 from emulator.engine.pii import PiiDetector, PiiModelMissing, spoken_digits
 from emulator.engine.recognizer import ModelLoadOptions, RecognitionOptions, Recognizer
 from emulator.service.filtering import join_items
-from emulator.service.output import render_results
-from emulator.service.redaction import redact_results
+from emulator.service.output import render_tokens, transcription_tokens
+from emulator.service.redaction import find_pii, redact
+from emulator.service.tokens import Token
 from emulator.storage.models import ModelStore
 
 # Fixed voice and rate: what tiny.en hears, and so what it writes, depends on both.
@@ -167,15 +168,20 @@ def espeak() -> str:
 
 @pytest.fixture
 def spoken(espeak, recognizer, tmp_path):
-    """spoken(sentence) -> Transcribe `results` of the sentence as espeak-ng says it."""
+    """spoken(sentence) -> the tokens of the sentence as espeak-ng says it and tiny.en writes it."""
 
-    def _spoken(sentence: str) -> dict:
+    def _spoken(sentence: str) -> list[Token]:
         wav = tmp_path / "speech.wav"
         subprocess.run([espeak, *ESPEAK, "-w", str(wav), sentence], check=True, capture_output=True)
         transcription = recognizer.transcribe(decode(wav), "tiny.en", RecognitionOptions(language="en"))
-        return render_results(transcription)
+        return transcription_tokens(transcription)
 
     return _spoken
+
+
+def redacted_results(tokens: list[Token], detector: PiiDetector, requested: list[str] | None = None) -> dict:
+    """Transcribe `results` of `tokens` with their PII found and redacted (a redaction job's order)."""
+    return render_tokens(redact(find_pii(tokens, detector, requested)))
 
 
 def content(item: dict) -> str:
@@ -213,30 +219,33 @@ def has_digits(word: str) -> bool:
 
 
 def test_speech_with_a_name_and_a_city(spoken, detector):
-    results = spoken("Hello, my name is John Smith and I live in Seattle.")
+    tokens = spoken("Hello, my name is John Smith and I live in Seattle.")
+    results = render_tokens(tokens)
 
-    redacted = redact_results(results, detector)
+    redacted = redacted_results(tokens, detector)
 
     assert_redacted(results, redacted, {"John": "NAME", "Smith": "NAME", "Seattle": "ADDRESS"}.get)
     assert redacted["transcripts"][0]["transcript"] == "Hello, my name is [PII] [PII] and I live in [PII]."
 
 
 def test_speech_with_a_phone_number(spoken, detector):
-    results = spoken("Call my cell phone at two zero six, five five five, zero one two three.")
+    tokens = spoken("Call my cell phone at two zero six, five five five, zero one two three.")
+    results = render_tokens(tokens)
 
-    redacted = redact_results(results, detector)
+    redacted = redacted_results(tokens, detector)
 
     assert_redacted(results, redacted, lambda word: "PHONE" if has_digits(word) else None)
     assert redacted["transcripts"][0]["transcript"].startswith("Call my cell phone at [PII]")
 
 
 def test_speech_with_a_card_number_and_its_expiry(spoken, detector):
-    results = spoken(
+    tokens = spoken(
         "My credit card number is four five three two, zero one five one, one two eight three, "
         "zero three six six, and it expires in March twenty twenty seven."
     )
+    results = render_tokens(tokens)
 
-    redacted = redact_results(results, detector)
+    redacted = redacted_results(tokens, detector)
 
     def expected(word: str) -> str | None:
         if word in ("March", "2027"):
@@ -250,9 +259,10 @@ def test_speech_with_a_card_number_and_its_expiry(spoken, detector):
 
 
 def test_speech_with_an_email_address(spoken, detector):
-    results = spoken("My email address is john smith at gmail dot com.")
+    tokens = spoken("My email address is john smith at gmail dot com.")
+    results = render_tokens(tokens)
 
-    redacted = redact_results(results, detector)
+    redacted = redacted_results(tokens, detector)
 
     email_words = {"john", "smith", "at", "gmail", "com"}
     assert_redacted(results, redacted, lambda word: "EMAIL" if word.lower() in email_words else None)
@@ -260,8 +270,9 @@ def test_speech_with_an_email_address(spoken, detector):
 
 
 def test_speech_redacts_only_the_requested_types(spoken, detector):
-    results = spoken("Hello, my name is John Smith and I live in Seattle.")
+    tokens = spoken("Hello, my name is John Smith and I live in Seattle.")
+    results = render_tokens(tokens)
 
-    assert redact_results(results, detector, ["PHONE", "EMAIL"]) == results
-    only_address = redact_results(results, detector, ["ADDRESS"])
+    assert redacted_results(tokens, detector, ["PHONE", "EMAIL"]) == results
+    only_address = redacted_results(tokens, detector, ["ADDRESS"])
     assert only_address["transcripts"][0]["transcript"] == "Hello, my name is John Smith and I live in [PII]."

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import copy
-
 import pytest
 
 from emulator.engine.pii import PiiDetector
-from emulator.service.redaction import detector_types, mark_redacted, redact_results
+from emulator.service.output import render_job_results
+from emulator.service.redaction import detector_types, find_pii, mark_redacted, redact, redact_segments
+from emulator.service.tokens import PRONUNCIATION, PUNCTUATION, Token
 
 
 @pytest.fixture(scope="module")
@@ -15,45 +15,28 @@ def detector() -> PiiDetector:
     return PiiDetector()
 
 
-def item(item_id: int, kind: str, content: str, start: float | None, labels: dict) -> dict:
-    """An item in output.render_item's key order; speaker_label last, as diarization adds it."""
-    out: dict = {"id": item_id}
-    if "channel_label" in labels:
-        out["channel_label"] = labels["channel_label"]
-    out["type"] = kind
-    out["alternatives"] = [{"confidence": "0.99" if start is not None else "0.0", "content": content}]
-    if start is not None:
-        out["start_time"] = f"{start:.2f}"
-        out["end_time"] = f"{start + 0.3:.2f}"
-    out.update((k, v) for k, v in labels.items() if k != "channel_label")
-    return out
-
-
-def results_of(*segments: list[str], **labels) -> dict:
-    """Results as output.render_results builds them: one audio segment per list of tokens."""
-    items: list[dict] = []
-    audio_segments = []
-    for tokens in segments:
-        first = len(items)
-        for token in tokens:
-            if token in ".,?!":
-                items.append(item(len(items), "punctuation", token, None, labels))
+def tokens_of(*segments: list[str], channel: str | None = None, speaker: str | None = None) -> list[Token]:
+    """Tokens of hand-written segments (one audio segment per list): each word 0.3 s long,
+    starting at 0.3 s times its position, confidence 0.99; punctuation without times."""
+    tokens: list[Token] = []
+    for number, words in enumerate(segments):
+        for word in words:
+            if word in ".,?!":
+                tokens.append(Token(PUNCTUATION, word, 0.0, segment=number, channel=channel, speaker=speaker))
             else:
-                items.append(item(len(items), "pronunciation", token, 0.3 * len(items), labels))
-        ids = list(range(first, len(items)))
-        words = [items[i] for i in ids if items[i]["type"] == "pronunciation"]
-        text = "".join(t if t in ".,?!" or not i else " " + t for i, t in enumerate(tokens))
-        audio_segments.append(
-            {
-                "id": len(audio_segments),
-                "transcript": text,
-                "start_time": words[0]["start_time"],
-                "end_time": words[-1]["end_time"],
-                "items": ids,
-            }
-        )
-    transcript = " ".join(s["transcript"] for s in audio_segments)
-    return {"transcripts": [{"transcript": transcript}], "items": items, "audio_segments": audio_segments}
+                start = round(0.3 * len(tokens), 2)
+                tokens.append(
+                    Token(PRONUNCIATION, word, 0.99, start, round(start + 0.3, 2), segment=number,
+                          channel=channel, speaker=speaker)
+                )
+    return tokens
+
+
+def redacted_results(
+    tokens: list[Token], detector: PiiDetector, requested: list[str] | None = None, number_of_channels=None
+) -> dict:
+    """The `results` of a redaction job whose final tokens are `tokens`: PII found, redacted, rendered."""
+    return render_job_results(redact(find_pii(tokens, detector, requested)), number_of_channels)
 
 
 def contents(results: dict) -> list[str]:
@@ -75,9 +58,10 @@ NAME_AND_PHONE = (
 
 
 def test_each_word_of_an_entity_becomes_a_pii_item(detector):
-    results = results_of(*NAME_AND_PHONE)
+    tokens = tokens_of(*NAME_AND_PHONE)
+    results = render_job_results(tokens)
 
-    redacted = redact_results(results, detector)
+    redacted = redacted_results(tokens, detector)
 
     assert redactions(redacted) == {5: "NAME", 6: "NAME", 12: "PHONE"}
     assert redacted["items"][5] == {
@@ -97,9 +81,10 @@ def test_each_word_of_an_entity_becomes_a_pii_item(detector):
 
 
 def test_everything_else_is_unchanged(detector):
-    results = results_of(*NAME_AND_PHONE)
+    tokens = tokens_of(*NAME_AND_PHONE)
+    results = render_job_results(tokens)
 
-    redacted = redact_results(results, detector)
+    redacted = redacted_results(tokens, detector)
 
     for before, after in zip(results["items"], redacted["items"]):
         if before["id"] not in (5, 6, 12):
@@ -111,23 +96,24 @@ def test_everything_else_is_unchanged(detector):
 
 
 def test_the_unredacted_results_are_left_alone(detector):
-    results = results_of(*NAME_AND_PHONE)
-    original = copy.deepcopy(results)
+    tokens = tokens_of(*NAME_AND_PHONE)
+    original = list(tokens)
 
-    redact_results(results, detector)
+    redacted_results(tokens, detector)
 
-    assert results == original
+    assert tokens == original
 
 
 def test_no_pii_no_change(detector):
-    results = results_of(["The", "weather", "is", "fine", "today", "."])
+    tokens = tokens_of(["The", "weather", "is", "fine", "today", "."])
+    results = render_job_results(tokens)
 
-    assert redact_results(results, detector) == results
+    assert redacted_results(tokens, detector) == results
 
 
 @pytest.mark.parametrize("requested", [None, [], ["ALL"], ["NAME", "ALL"]])
 def test_all_types_by_default(detector, requested):
-    assert redactions(redact_results(results_of(*NAME_AND_PHONE), detector, requested)) == {
+    assert redactions(redacted_results(tokens_of(*NAME_AND_PHONE), detector, requested)) == {
         5: "NAME",
         6: "NAME",
         12: "PHONE",
@@ -135,31 +121,32 @@ def test_all_types_by_default(detector, requested):
 
 
 def test_only_the_requested_types(detector):
-    results = results_of(*NAME_AND_PHONE)
+    tokens = tokens_of(*NAME_AND_PHONE)
+    results = render_job_results(tokens)
 
-    assert redactions(redact_results(results, detector, ["PHONE"])) == {12: "PHONE"}
-    assert redactions(redact_results(results, detector, ["NAME", "SSN"])) == {5: "NAME", 6: "NAME"}
-    assert redact_results(results, detector, ["EMAIL"]) == results
+    assert redactions(redacted_results(tokens, detector, ["PHONE"])) == {12: "PHONE"}
+    assert redactions(redacted_results(tokens, detector, ["NAME", "SSN"])) == {5: "NAME", 6: "NAME"}
+    assert redacted_results(tokens, detector, ["EMAIL"]) == results
 
 
 def test_unknown_type_is_refused(detector):
     with pytest.raises(ValueError, match="PERSON"):
-        redact_results(results_of(*NAME_AND_PHONE), detector, ["PERSON"])
+        redacted_results(tokens_of(*NAME_AND_PHONE), detector, ["PERSON"])
 
 
 def test_a_spoken_email_address_is_one_entity(detector):
-    results = results_of(["My", "email", "address", "is", "John", "Smith", "at", "gmail", "com", "."])
+    tokens = tokens_of(["My", "email", "address", "is", "John", "Smith", "at", "gmail", "com", "."])
 
-    redacted = redact_results(results, detector)
+    redacted = redacted_results(tokens, detector)
 
     assert redactions(redacted) == {4: "EMAIL", 5: "EMAIL", 6: "EMAIL", 7: "EMAIL", 8: "EMAIL"}
     assert redacted["transcripts"][0]["transcript"] == "My email address is [PII] [PII] [PII] [PII] [PII]."
 
 
 def test_punctuation_inside_an_entity_stays(detector):
-    results = results_of(["My", "credit", "card", "number", "is", "4532", ",", "0151", ",", "1283", ",", "0366", "."])
+    tokens = tokens_of(["My", "credit", "card", "number", "is", "4532", ",", "0151", ",", "1283", ",", "0366", "."])
 
-    redacted = redact_results(results, detector)
+    redacted = redacted_results(tokens, detector)
 
     assert set(redactions(redacted).values()) == {"CREDIT_DEBIT_NUMBER"}
     assert redacted["transcripts"][0]["transcript"] == "My credit card number is [PII], [PII], [PII], [PII]."
@@ -169,14 +156,14 @@ def test_punctuation_inside_an_entity_stays(detector):
 
 
 def test_bank_and_identity_numbers(detector):
-    results = results_of(
+    tokens = tokens_of(
         ["My", "social", "security", "number", "is", "536-22-1457", "."],
         ["My", "routing", "number", "is", "011000015", "and"],
         ["my", "account", "number", "is", "1234", "5678", "9012", "."],
         ["The", "CVV", "is", "123", "and", "my", "PIN", "is", "4321", "."],
     )
 
-    assert redactions(redact_results(results, detector)) == {
+    assert redactions(redacted_results(tokens, detector)) == {
         5: "SSN",
         11: "BANK_ROUTING",
         17: "BANK_ACCOUNT_NUMBER",
@@ -188,17 +175,18 @@ def test_bank_and_identity_numbers(detector):
 
 
 def test_speaker_labels_stay_on_redacted_items(detector):
-    results = results_of(*NAME_AND_PHONE, speaker_label="spk_0")
+    tokens = tokens_of(*NAME_AND_PHONE, speaker="spk_0")
 
-    redacted = redact_results(results, detector)
+    redacted = redacted_results(tokens, detector)
 
     assert redacted["items"][5]["speaker_label"] == "spk_0"
     assert redacted["items"][5]["alternatives"][0]["content"] == "[PII]"
 
 
 def test_channel_labels_are_rebuilt_from_the_redacted_items(detector):
-    results = results_of(*NAME_AND_PHONE, channel_label="ch_0")
-    results["channel_labels"] = {
+    tokens = tokens_of(*NAME_AND_PHONE, channel="ch_0")
+    results = render_job_results(tokens, 2)
+    assert results["channel_labels"] == {
         "channels": [
             {"channel_label": "ch_0", "items": [{k: v for k, v in i.items() if k != "id"} for i in results["items"]]},
             {"channel_label": "ch_1", "items": []},
@@ -206,7 +194,7 @@ def test_channel_labels_are_rebuilt_from_the_redacted_items(detector):
         "number_of_channels": 2,
     }
 
-    redacted = redact_results(results, detector)
+    redacted = redacted_results(tokens, detector, number_of_channels=2)
 
     channel = redacted["channel_labels"]["channels"][0]
     assert [i["alternatives"][0]["content"] for i in channel["items"]] == contents(redacted)
@@ -217,19 +205,20 @@ def test_channel_labels_are_rebuilt_from_the_redacted_items(detector):
 
 
 def test_alternatives_segments_are_redacted_too(detector):
-    results = results_of(*NAME_AND_PHONE)
+    tokens = tokens_of(*NAME_AND_PHONE)
+    results = render_job_results(tokens)
     flat = [
         {k: v for k, v in i.items() if k not in ("id", "alternatives")} | i["alternatives"][0]
         for i in results["items"][:8]
     ]
-    results["segments"] = [
+    segments = [
         {"start_time": "0.0", "end_time": "2.4",
          "alternatives": [{"transcript": "Hello, my name is John Smith.", "items": flat}]}
     ]
 
-    redacted = redact_results(results, detector)
+    redacted = redact_segments(segments, detector)
 
-    alternative = redacted["segments"][0]["alternatives"][0]
+    alternative = redacted[0]["alternatives"][0]
     assert alternative["transcript"] == "Hello, my name is [PII] [PII]."
     assert alternative["items"][5] == {
         "type": "pronunciation",
@@ -243,9 +232,9 @@ def test_alternatives_segments_are_redacted_too(detector):
 
 def test_long_transcripts_are_analysed_in_pieces(detector):
     filler = ["The", "weather", "is", "fine", "today", "."] * 1500  # ~40,000 characters
-    results = results_of(filler + ["My", "name", "is", "John", "Smith", "."])
+    tokens = tokens_of(filler + ["My", "name", "is", "John", "Smith", "."])
 
-    redacted = redact_results(results, detector)
+    redacted = redacted_results(tokens, detector)
 
     assert redactions(redacted) == {len(filler) + 3: "NAME", len(filler) + 4: "NAME"}
     assert redacted["transcripts"][0]["transcript"].endswith("My name is [PII] [PII].")

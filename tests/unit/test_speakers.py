@@ -1,14 +1,15 @@
 """Speaker labels on transcript results: pure functions, no server (shapes from digest §4.2
-and the real AWS output recorded in shared/reference/aws-recorded-responses.json)."""
+and the real AWS output recorded in shared/reference/aws-recorded-responses.json). Tokens are
+labelled (speakers.label_speakers) and rendered as a job renders them (output.render_job_results)."""
 
-import copy
 import json
 from pathlib import Path
 
 from emulator.engine.diarization import SpeakerTurn
 from emulator.engine.recognizer import Segment, Transcription, Word
-from emulator.service.output import add_channel_labels, render_channel_results, render_results
-from emulator.service.speakers import add_speaker_labels
+from emulator.service.output import channel_tokens, render_job_results, transcription_tokens
+from emulator.service.speakers import label_speakers
+from emulator.service.tokens import Token
 
 RECORDED = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "aws-recorded-responses.json"
 DIARIZATION_TEST = (
@@ -37,12 +38,31 @@ ONE_SEGMENT_TWO_SPEAKERS = _transcription(
 TWO_TURNS = [SpeakerTurn(0, 0.1, 0.8), SpeakerTurn(1, 1.0, 2.6)]
 
 
+def labelled_results(tokens: list[Token], turns: list[SpeakerTurn], number_of_channels: int | None = None) -> dict:
+    """The `results` of a job whose final tokens are `tokens`, speakers labelled from `turns`."""
+    return render_job_results(label_speakers(tokens, turns), number_of_channels, speakers=True)
+
+
+def _tokens_of_items(items: list[dict]) -> list[Token]:
+    """The tokens a recorded transcript's items render back to (one audio segment)."""
+    return [
+        Token(
+            item["type"],
+            item["alternatives"][0]["content"],
+            float(item["alternatives"][0]["confidence"]),
+            float(item["start_time"]) if "start_time" in item else None,
+            float(item["end_time"]) if "end_time" in item else None,
+        )
+        for item in items
+    ]
+
+
 def _labels(results: dict) -> list[tuple[str, str]]:
     return [(item["alternatives"][0]["content"], item["speaker_label"]) for item in results["items"]]
 
 
 def test_every_item_gets_the_label_of_its_speaker_and_punctuation_that_of_the_word_before():
-    results = add_speaker_labels(render_results(ONE_SEGMENT_TWO_SPEAKERS), TWO_TURNS)
+    results = labelled_results(transcription_tokens(ONE_SEGMENT_TWO_SPEAKERS), TWO_TURNS)
 
     assert _labels(results) == [
         ("Hi", "spk_0"),
@@ -57,13 +77,13 @@ def test_every_item_gets_the_label_of_its_speaker_and_punctuation_that_of_the_wo
 
 
 def test_results_keep_the_recorded_key_order():
-    results = add_speaker_labels(render_results(ONE_SEGMENT_TWO_SPEAKERS), TWO_TURNS)
+    results = labelled_results(transcription_tokens(ONE_SEGMENT_TWO_SPEAKERS), TWO_TURNS)
 
     assert list(results) == ["transcripts", "speaker_labels", "items", "audio_segments"]
 
 
 def test_speaker_labels_section_has_one_segment_per_run_of_one_speaker():
-    results = add_speaker_labels(render_results(ONE_SEGMENT_TWO_SPEAKERS), TWO_TURNS)
+    results = labelled_results(transcription_tokens(ONE_SEGMENT_TWO_SPEAKERS), TWO_TURNS)
 
     assert results["speaker_labels"] == {
         "channel_label": "ch_0",
@@ -90,7 +110,7 @@ def test_speaker_labels_section_has_one_segment_per_run_of_one_speaker():
 
 
 def test_an_audio_segment_is_split_where_the_speaker_changes():
-    results = add_speaker_labels(render_results(ONE_SEGMENT_TWO_SPEAKERS), TWO_TURNS)
+    results = labelled_results(transcription_tokens(ONE_SEGMENT_TWO_SPEAKERS), TWO_TURNS)
 
     assert results["audio_segments"] == [
         {
@@ -121,7 +141,7 @@ def test_segments_of_one_speaker_stay_whole_and_are_renumbered():
     )
     turns = [SpeakerTurn(0, 0.0, 0.6), SpeakerTurn(1, 0.9, 1.5), SpeakerTurn(0, 1.5, 3.6)]
 
-    segments = add_speaker_labels(render_results(transcription), turns)["audio_segments"]
+    segments = labelled_results(transcription_tokens(transcription), turns)["audio_segments"]
 
     assert [(s["id"], s["transcript"], s["speaker_label"]) for s in segments] == [
         (0, "One.", "spk_0"),
@@ -135,7 +155,7 @@ def test_a_word_spanning_two_turns_goes_to_the_one_it_overlaps_most():
     transcription = _transcription([(" a", 0.0, 0.4), (" long", 0.9, 1.6), (" word", 1.7, 2.0)])
     turns = [SpeakerTurn(0, 0.0, 1.1), SpeakerTurn(1, 1.1, 2.0)]  # "long": 0.2 s vs 0.5 s
 
-    assert [label for _, label in _labels(add_speaker_labels(render_results(transcription), turns))] == [
+    assert [label for _, label in _labels(labelled_results(transcription_tokens(transcription), turns))] == [
         "spk_0",
         "spk_1",
         "spk_1",
@@ -146,7 +166,7 @@ def test_a_word_outside_every_turn_goes_to_the_nearest_turn():
     transcription = _transcription([(" early", 0.0, 0.3), (" gap", 2.0, 2.2), (" late", 4.0, 4.3)])
     turns = [SpeakerTurn(0, 0.5, 1.5), SpeakerTurn(1, 2.3, 3.5)]
 
-    assert [label for _, label in _labels(add_speaker_labels(render_results(transcription), turns))] == [
+    assert [label for _, label in _labels(labelled_results(transcription_tokens(transcription), turns))] == [
         "spk_0",
         "spk_1",
         "spk_1",
@@ -158,14 +178,14 @@ def test_labels_are_numbered_by_first_appearance_among_the_words():
     transcription = _transcription([(" Yes.", 2.0, 2.5)], [(" No.", 4.0, 4.5)])
     turns = [SpeakerTurn(0, 0.0, 1.0), SpeakerTurn(1, 1.9, 2.6), SpeakerTurn(2, 3.9, 4.6)]
 
-    results = add_speaker_labels(render_results(transcription), turns)
+    results = labelled_results(transcription_tokens(transcription), turns)
 
     assert [label for _, label in _labels(results)] == ["spk_0", "spk_0", "spk_1", "spk_1"]
     assert results["speaker_labels"]["speakers"] == 2
 
 
 def test_without_turns_everything_is_one_speaker():
-    results = add_speaker_labels(render_results(ONE_SEGMENT_TWO_SPEAKERS), [])
+    results = labelled_results(transcription_tokens(ONE_SEGMENT_TWO_SPEAKERS), [])
 
     assert {label for _, label in _labels(results)} == {"spk_0"}
     assert results["speaker_labels"]["speakers"] == 1
@@ -173,28 +193,28 @@ def test_without_turns_everything_is_one_speaker():
 
 
 def test_no_speech_gives_an_empty_section():
-    results = add_speaker_labels(render_results(_transcription()), [SpeakerTurn(0, 0.0, 1.0)])
+    results = labelled_results(transcription_tokens(_transcription()), [SpeakerTurn(0, 0.0, 1.0)])
 
     assert results["speaker_labels"] == {"channel_label": "ch_0", "speakers": 0, "segments": []}
     assert results["items"] == [] and results["audio_segments"] == []
 
 
 def test_the_input_is_not_modified():
-    results = render_results(ONE_SEGMENT_TWO_SPEAKERS)
-    before = copy.deepcopy(results)
+    tokens = transcription_tokens(ONE_SEGMENT_TWO_SPEAKERS)
+    before = list(tokens)
 
-    add_speaker_labels(results, TWO_TURNS)
+    label_speakers(tokens, TWO_TURNS)
 
-    assert results == before
+    assert tokens == before
 
 
 def test_channel_identification_items_keep_their_channel_and_gain_a_speaker():
     left = _transcription([(" Yes.", 0.5, 0.8)])
     right = _transcription([(" No", 1.2, 1.4), (" way.", 1.4, 1.7)])
-    results = add_channel_labels(render_channel_results([left, right]), 2)
+    tokens = channel_tokens([left, right])
     turns = [SpeakerTurn(0, 0.4, 0.9), SpeakerTurn(1, 1.1, 1.8)]
 
-    labelled = add_speaker_labels(results, turns)
+    labelled = labelled_results(tokens, turns, 2)
 
     assert list(labelled) == ["transcripts", "speaker_labels", "channel_labels", "items", "audio_segments"]
     assert [(i["channel_label"], i["speaker_label"]) for i in labelled["items"]] == [
@@ -216,16 +236,22 @@ def test_the_recorded_aws_job_gets_the_same_labels():
     recorded = json.loads(RECORDED.read_text())[DIARIZATION_TEST]["recorded-content"]
     aws = recorded["transcribe_speaker_diarization"]["results"]
     items = [{k: v for k, v in item.items() if k != "speaker_label"} for item in aws["items"]]
-    whole = {
-        "id": 0,
-        "transcript": aws["transcripts"][0]["transcript"],
-        "start_time": "0.119",
-        "end_time": "5.76",
-        "items": list(range(len(items))),
+    tokens = _tokens_of_items(items)
+    assert render_job_results(tokens) == {  # the recorded items as one audio segment
+        "transcripts": aws["transcripts"],
+        "items": items,
+        "audio_segments": [
+            {
+                "id": 0,
+                "transcript": aws["transcripts"][0]["transcript"],
+                "start_time": "0.119",
+                "end_time": "5.76",
+                "items": list(range(len(items))),
+            }
+        ],
     }
-    results = {"transcripts": aws["transcripts"], "items": items, "audio_segments": [whole]}
 
-    ours = add_speaker_labels(results, [SpeakerTurn(0, 0.0, 2.3), SpeakerTurn(1, 2.5, 5.86)])
+    ours = labelled_results(tokens, [SpeakerTurn(0, 0.0, 2.3), SpeakerTurn(1, 2.5, 5.86)])
 
     assert ours["items"] == aws["items"]
     assert ours["speaker_labels"]["speakers"] == aws["speaker_labels"]["speakers"]

@@ -3,7 +3,7 @@
 import pytest
 
 from emulator.engine.recognizer import Segment, Transcription, Word
-from emulator.service.output import render_results
+from emulator.service.output import render_tokens, transcription_tokens
 from emulator.service.subtitles import MAX_CHARS, Cue, cues, format_timestamp, render_subtitles
 
 
@@ -176,6 +176,6 @@ def test_renders_what_the_transcript_renderer_produces():
             Segment(2.559, 2.759, " Yeah.", (Word(2.559, 2.759, " Yeah.", 0.9),)),
         ),
     )
-    assert render_subtitles(render_results(transcription), "srt", start_index=1) == (
+    assert render_subtitles(render_tokens(transcription_tokens(transcription)), "srt", start_index=1) == (
         "1\n00:00:00,119 --> 00:00:00,879\nHey, I am.\n\n2\n00:00:02,559 --> 00:00:02,759\nYeah.\n"
     )

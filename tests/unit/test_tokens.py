@@ -1,27 +1,31 @@
-"""Post-processing on tokens (emulator.service.tokens) decides as it does on a `results` dict:
-the tokens' rendering equals the dict transforms' output (vocabulary filter, DisplayAs, speaker
-labels, channels), and PII/PHI found on tokens is what the items finder finds."""
+"""Post-processing on tokens (emulator.service.tokens) decides as it did on a `results` dict:
+the tokens' rendering equals what the former dict transforms returned for the same speech
+(vocabulary filter, DisplayAs, speaker labels, channels, redaction), and PII/PHI found on tokens
+is what the former items finder found.
+
+Those transforms (apply_vocabulary_filter, apply_display_as, render_channel_results,
+add_speaker_labels, redact_results, find_pii_items, identify_phi) are gone now that batch and
+streaming both post-process tokens; their outputs for these inputs are kept, as they returned
+them, in test_tokens_expected.json (one entry per test below).
+"""
+
+import json
+from pathlib import Path
 
 import pytest
 
 from emulator.engine.diarization import SpeakerTurn
 from emulator.engine.pii import PiiEntity
 from emulator.engine.recognizer import Segment, Transcription, Word
-from emulator.service.filtering import apply_display_as, apply_vocabulary_filter, display_as, vocabulary_filter
-from emulator.service.output import (
-    add_channel_labels,
-    channel_tokens,
-    render_channel_results,
-    render_job_results,
-    render_results,
-    render_tokens,
-    transcription_tokens,
-)
-from emulator.service.phi import identify_phi, phi_entities, render_entities
-from emulator.service.redaction import find_pii, find_pii_items, redact, redact_results
-from emulator.service.speakers import add_speaker_labels, label_speakers
+from emulator.service.filtering import display_as, vocabulary_filter
+from emulator.service.output import channel_tokens, render_job_results, render_tokens, transcription_tokens
+from emulator.service.phi import phi_entities, render_entities
+from emulator.service.redaction import find_pii, redact
+from emulator.service.speakers import label_speakers
 from emulator.service.tokens import Pii
 from emulator.service.vocabulary_tables import parse_table
+
+EXPECTED = json.loads((Path(__file__).parent / "test_tokens_expected.json").read_text())
 
 
 def _transcription(*segments: str, offset: float = 0.0) -> Transcription:
@@ -51,21 +55,21 @@ VOCABULARY = parse_table(
 @pytest.mark.parametrize("method", ["mask", "remove", "tag"])
 def test_vocabulary_filter_on_tokens_renders_as_on_results(method):
     words = ["darn", "good grief"]
-    expected = apply_vocabulary_filter(render_results(SPEECH), words, method)
+    expected = EXPECTED[f"vocabulary_filter_{method}"]  # apply_vocabulary_filter(render_results(SPEECH), ...)
     tokens = vocabulary_filter(transcription_tokens(SPEECH), words, method)
     assert render_tokens(tokens) == expected
-    assert expected != render_results(SPEECH)
+    assert expected != render_tokens(transcription_tokens(SPEECH))
 
 
 def test_display_as_on_tokens_renders_as_on_results():
-    expected = apply_display_as(render_results(SPEECH), VOCABULARY)
+    expected = EXPECTED["display_as"]  # apply_display_as(render_results(SPEECH), VOCABULARY)
     assert render_tokens(display_as(transcription_tokens(SPEECH), VOCABULARY)) == expected
     assert "L.A." in expected["transcripts"][0]["transcript"]
 
 
 def test_channel_tokens_render_as_channel_results():
     channels = [SPEECH, _transcription("Hello there.", offset=0.7)]
-    assert render_tokens(channel_tokens(channels)) == render_channel_results(channels)
+    assert render_tokens(channel_tokens(channels)) == EXPECTED["channels"]  # render_channel_results(channels)
 
 
 class _Detector:
@@ -78,8 +82,8 @@ class _Detector:
 
 def test_pii_on_tokens_finds_what_the_items_finder_finds():
     tokens = transcription_tokens(SPEECH)
-    items = render_results(SPEECH)["items"]
-    found = find_pii_items(items, lambda i: i["alternatives"][0]["content"], _Detector(), ["LOCATION"], "en")
+    # find_pii_items(render_results(SPEECH)["items"], <content>, _Detector(), ["LOCATION"], "en")
+    found = {position: Pii(kind, score) for position, kind, score in EXPECTED["pii"]}
     marked = find_pii(tokens, _Detector())
     assert {i: t.pii for i, t in enumerate(marked) if t.pii} == found
     assert set(found.values()) == {Pii("ADDRESS", 0.875)}
@@ -87,7 +91,7 @@ def test_pii_on_tokens_finds_what_the_items_finder_finds():
 
 
 def test_phi_on_tokens_is_the_entities_list():
-    entities = identify_phi(render_results(SPEECH), _Detector())
+    entities = EXPECTED["phi"]  # identify_phi(render_results(SPEECH), _Detector())
     assert render_entities(phi_entities(transcription_tokens(SPEECH), _Detector())) == entities
     assert [e["content"] for e in entities] == ["Angeles"]
 
@@ -97,10 +101,12 @@ def test_speaker_labels_on_tokens_render_as_on_results(channels):
     turns = [SpeakerTurn(0, 0.0, 3.1), SpeakerTurn(1, 3.2, 9.0), SpeakerTurn(2, 9.0, 30.0)]
     if channels:
         speech = [SPEECH, _transcription("Hello there.", offset=0.7)]
-        tokens, results = channel_tokens(speech), add_channel_labels(render_channel_results(speech), 2)
+        tokens = channel_tokens(speech)
+        expected = EXPECTED["speakers_channels"]  # add_speaker_labels(<channel results with channel_labels>, turns)
     else:
-        tokens, results = transcription_tokens(SPEECH), render_results(SPEECH)
-    expected = add_speaker_labels(results, turns)
+        tokens = transcription_tokens(SPEECH)
+        expected = EXPECTED["speakers"]  # add_speaker_labels(render_results(SPEECH), turns)
+    results = render_job_results(tokens, 2 if channels else None)
     rendered = render_job_results(label_speakers(tokens, turns), 2 if channels else None, speakers=True)
     assert rendered == expected
     assert len(expected["audio_segments"]) > len(results["audio_segments"])
@@ -109,7 +115,6 @@ def test_speaker_labels_on_tokens_render_as_on_results(channels):
 def test_redacted_tokens_render_as_redacted_results():
     turns = [SpeakerTurn(0, 0.0, 3.1), SpeakerTurn(1, 3.2, 30.0)]
     tokens = label_speakers(transcription_tokens(SPEECH), turns)
-    results = render_job_results(tokens, speakers=True)
-    expected = redact_results(results, _Detector())
+    expected = EXPECTED["redacted"]  # redact_results(render_job_results(tokens, speakers=True), _Detector())
     assert render_job_results(redact(find_pii(tokens, _Detector())), speakers=True) == expected
     assert "[PII]" in expected["transcripts"][0]["transcript"]
