@@ -4,7 +4,6 @@ vocabularies, vocabulary filters, subtitles, tags."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 import time
 
 import botocore.exceptions

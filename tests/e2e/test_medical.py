@@ -289,7 +289,7 @@ def test_medical_vocabulary_lifecycle_and_effect(transcribe, s3, upload, output_
     assert _error(transcribe.get_vocabulary, VocabularyName=name)[0] == "NotFoundException"
 
     media = upload("cards_002")
-    plain = _run(transcribe, job_name + "-plain", media, output_bucket)
+    _run(transcribe, job_name + "-plain", media, output_bucket)
     biased = _run(transcribe, job_name, media, output_bucket, Settings={"VocabularyName": name})
 
     reference = manifest()["cards_002"]["text"]
