@@ -194,6 +194,8 @@ class JobRun:
     audio_seconds: float | None = None  # once the media is decoded
     recognition: dict[str, Recognition] = field(default_factory=dict)  # by language code
     filter_words: dict[str, list[str]] = field(default_factory=dict)  # by language code
+    # Vocabularies given with the request rather than by name (TranscribeAudio), by language code.
+    inline_vocabularies: dict[str, Vocabulary] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -303,9 +305,8 @@ class TranscriptionPipeline:
         plan = run.plan
         media = self._load_media(record, plan, work_dir)
         run.audio_seconds = len(media.mono) / SAMPLE_RATE
-        language = self._language(plan, media.mono)
-        tokens, transcription = self._recognize(record, run, media, language)
-        tokens = self._post_process(record, run, language, media, tokens)
+        job_key = (self.kind, record.region, record.name)
+        language, tokens, transcription = self.final_tokens(record.region, job_key, run, media)
         results = self._results(run, language, media, tokens)
         if plan.max_alternatives:
             results = self._alternatives(run, media, language, transcription, results)
@@ -324,6 +325,19 @@ class TranscriptionPipeline:
         if plan.subtitles:
             outcome.internal["Subtitles"] = self._write_subtitles(results, media.output, plan)
         return outcome
+
+    def final_tokens(
+        self, region: str, progress_key, run: JobRun, media: "Media"
+    ) -> tuple["IdentifiedLanguage", list[Token], Transcription | None]:
+        """Decoded media to final tokens, as the run's plan says: the language (given or
+        identified), recognition, then post-processing (DisplayAs, vocabulary filter, speaker
+        labels); also the transcription behind the tokens when it is one piece of mono audio.
+        Shared by jobs and TranscribeAudio (emulator.service.transcribe_audio). JobFailed when
+        a resource is unusable or no speech is found for language identification.
+        progress_key: the JobProgress entry to update (unknown keys are ignored)."""
+        language = self._language(run.plan, media.mono)
+        tokens, transcription = self._recognize(region, progress_key, run, media, language)
+        return language, self._post_process(region, run, language, media, tokens), transcription
 
     def _redacted(self, run: JobRun, language, media: "Media", tokens: list[Token], results: dict) -> dict:
         """The redacted `results` (ContentRedaction): the tokens' PII words as `[PII]`, rendered
@@ -400,7 +414,8 @@ class TranscriptionPipeline:
         the store on first use in a run, then kept. JobFailed when a resource is unusable."""
         if language_code not in run.recognition:
             resources = run.plan.resources_for(language_code)
-            vocabulary = self._vocabulary(region, resources, language_code)
+            vocabulary = run.inline_vocabularies.get(language_code)
+            vocabulary = vocabulary or self._vocabulary(region, resources, language_code)
             options = RecognitionOptions(
                 language=language_code.split("-")[0],
                 beam_size=self.beam_size,
@@ -425,15 +440,13 @@ class TranscriptionPipeline:
         return self.recognizer.transcribe(samples, recognition.model_name, recognition.options, progress=progress)
 
     def _recognize(
-        self, record: Record, run: JobRun, media: "Media", language: "IdentifiedLanguage"
+        self, region: str, key, run: JobRun, media: "Media", language: "IdentifiedLanguage"
     ) -> tuple[list[Token], Transcription | None]:
         """The tokens of recognition, and the transcription behind them when it is one piece
         of mono audio (alternatives need it).
 
         Progress: the fraction of the job's audio transcribed; a job of several passes (one
-        per channel, one per language span) gives each pass its share of the whole."""
-        region = record.region
-        key = (self.kind, region, record.name)
+        per channel, one per language span) gives each pass its share of the whole (under `key`)."""
 
         def report(fraction: float) -> None:
             self.progress.update(key, fraction)
@@ -478,17 +491,17 @@ class TranscriptionPipeline:
         return add_segments(results, alternatives)
 
     def _post_process(
-        self, record: Record, run: JobRun, language: "IdentifiedLanguage", media: "Media", tokens: list[Token]
+        self, region: str, run: JobRun, language: "IdentifiedLanguage", media: "Media", tokens: list[Token]
     ) -> list[Token]:
         """DisplayAs, vocabulary filter, speaker labels — in that order, so every section
         rendered from the tokens shows the final words."""
         plan = run.plan
         resources = plan.resources_for(language.code)
-        vocabulary = self._recognition(record.region, run, language.code).vocabulary
+        vocabulary = self._recognition(region, run, language.code).vocabulary
         if vocabulary:
             tokens = display_as(tokens, vocabulary)
-        if resources.filter_name:
-            words = self._filter_words(record.region, run, resources.filter_name, language.code)
+        if resources.filter_method:  # set with every filter, named or given inline (run.filter_words)
+            words = self._filter_words(region, run, resources.filter_name, language.code)
             tokens = vocabulary_filter(tokens, words, resources.filter_method)
         if plan.max_speaker_labels:
             turns = self.diarizer.diarize(media.mono, max_speakers=plan.max_speaker_labels)
@@ -586,7 +599,10 @@ class TranscriptionPipeline:
             raise JobFailed(e.message) from None
 
     def _filter_words(self, region: str, run: JobRun, name: str, language_code: str) -> list[str]:
-        """The words of the language's filter, read once per run (JobFailed when unusable)."""
+        """The words of the language's filter, read once per run (JobFailed when unusable);
+        words given inline (TranscribeAudio) are in run.filter_words from the start."""
+        if language_code in run.filter_words:
+            return run.filter_words[language_code]
         if self.vocabulary_filters is None:
             raise JobFailed(f"The vocabulary filter {name} couldn't be used.")
         if language_code not in run.filter_words:
