@@ -19,6 +19,10 @@ class AWSError(Exception):
         super().__init__(message)
         self.message = message
 
+    def members(self) -> dict:
+        """Members of the error shape beyond `Message`, as the body carries them."""
+        return {}
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.message!r})"
 
@@ -27,7 +31,17 @@ class AWSError(Exception):
 
 
 class BadRequestException(AWSError):
+    """reason: `BadRequestExceptionReason` ("audioTooShort", ...), which TranscribeAudio
+    gives for problems with the audio only; None for every other refusal."""
+
     code, status = "BadRequestException", 400
+
+    def __init__(self, message: str, reason: str | None = None):
+        super().__init__(message)
+        self.reason = reason
+
+    def members(self) -> dict:
+        return {"Reason": self.reason} if self.reason else {}
 
 
 class ConflictException(AWSError):

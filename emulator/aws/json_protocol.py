@@ -65,6 +65,7 @@ def render_error(error: AWSError, request_id: str) -> Response:
     body: dict[str, Any] = {"__type": error.code}
     if error.message:
         body["Message"] = error.message
+    body.update(error.members())
     return Response(
         json.dumps(body),
         status_code=error.status,
@@ -140,7 +141,9 @@ class JsonProtocolEndpoint:
 
     operations: operation name -> Operation. verifier: None turns SigV4 checks off
     (requests then run in `default_region`, or the region of the credential scope if sent).
-    max_body_bytes: the largest body accepted (413 RequestEntityTooLargeException beyond).
+    max_body_bytes: the largest body accepted (413 RequestEntityTooLargeException beyond);
+    body_limits: a larger one for the operations that carry media inline (TranscribeAudio),
+    chosen by the X-Amz-Target header before the body is read.
     """
 
     def __init__(
@@ -149,18 +152,21 @@ class JsonProtocolEndpoint:
         verifier: SigV4Verifier | None,
         default_region: str,
         max_body_bytes: int = MAX_BODY_BYTES,
+        body_limits: Mapping[str, int] | None = None,
     ):
         self.operations = operations
         self.verifier = verifier
         self.default_region = default_region
         self.max_body_bytes = max_body_bytes
+        self.body_limits = dict(body_limits or {})
 
     async def handle(self, request: Request) -> Response:
         request_id = str(uuid.uuid4())
         started = time.perf_counter()
         error: AWSError | None = None
         try:
-            body = await _read_body(request, self.max_body_bytes)
+            target = _operation_name(request.headers.get("x-amz-target", ""))
+            body = await _read_body(request, self.body_limits.get(target, self.max_body_bytes))
             result = await run_in_threadpool(self._answer, request, body)
         except AWSError as e:
             error = e

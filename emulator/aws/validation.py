@@ -108,7 +108,8 @@ def _check(shape, value: Any, path: str, out: list[str]) -> None:
     if isinstance(value, str):
         _check_text(value, path)
     value = _coerce(shape, value)
-    out.extend(_violation(value, path, rule) for rule in _failed_rules(shape, value))
+    shown = _byte_buffer(value) if kind == "blob" else value
+    out.extend(_violation(shown, path, rule) for rule in _failed_rules(shape, value))
     if kind == "list":
         _check_elements(shape.member, list(enumerate(value, 1)), value, path, "Member", out)
     elif kind == "map":
@@ -151,7 +152,7 @@ def _failed_rules(shape, value) -> list[str]:
     """The constraint messages `value` (of the right type) breaks: length, then pattern, then enum."""
     meta, kind, failed = shape.metadata, shape.type_name, []
     if kind in ("string", "list", "map", "blob"):
-        size = len(value)
+        size = _blob_size(value) if kind == "blob" else len(value)
         if "max" in meta and size > meta["max"]:
             failed.append(f"Member must have length less than or equal to {meta['max']}")
         if "min" in meta and size < meta["min"]:
@@ -168,6 +169,19 @@ def _failed_rules(shape, value) -> list[str]:
         if "enum" in meta and value not in meta["enum"]:
             failed.append(_enum_rule(meta["enum"]))
     return failed
+
+
+def _blob_size(text: str) -> int:
+    """Bytes of a base64 blob (awsJson sends blobs base64-encoded; the model's `max` counts
+    bytes: `MediaBytesBlob` max 26214400), without decoding it."""
+    text = text.strip()
+    return len(text) * 3 // 4 - (len(text) - len(text.rstrip("=")))
+
+
+def _byte_buffer(text: str) -> str:
+    """How Java shows a blob in a constraint message (its ByteBuffer's toString)."""
+    size = _blob_size(text)
+    return f"java.nio.HeapByteBuffer[pos=0 lim={size} cap={size}]"
 
 
 def _all_rules(shape) -> list[str]:
