@@ -33,6 +33,9 @@ from emulator.service.pipeline import Limits, TranscriptionPipeline
 from emulator.service.progress import JobProgress
 from emulator.service.streaming import StreamingSessions
 from emulator.service.tags import Tagging
+from emulator.service.transcribe_audio import KIND as TRANSCRIBE_AUDIO
+from emulator.service.transcribe_audio import MAX_REQUEST_BYTES as TRANSCRIBE_AUDIO_MAX_BYTES
+from emulator.service.transcribe_audio import TranscribeAudio
 from emulator.service.vocabularies import Vocabularies
 from emulator.service.vocabulary_filters import VocabularyFilters
 from emulator.service.worker import WorkerPool
@@ -135,8 +138,13 @@ def build_runtime(settings: Settings, s3_endpoint: str) -> Runtime:
     )
     pipeline.clear_scratch()
     runners = {pipeline.kind: pipeline, medical_pipeline.kind: medical_pipeline}
-    # Keys are (kind, region, name): each job kind runs on its own pipeline.
+    # Keys are (kind, region, name): each job kind runs on its own pipeline; TranscribeAudio
+    # requests, (TRANSCRIBE_AUDIO, request id), share the same workers.
     pool = WorkerPool(settings.workers, lambda key: runners[key[0]](key[1:]))
+    transcribe_audio = TranscribeAudio(
+        pipeline, pool, objects, vocabularies, vocabulary_filters, allow_http_media=settings.allow_http_media
+    )
+    runners[TRANSCRIBE_AUDIO] = transcribe_audio.run
 
     jobs = TranscriptionJobs(
         store,
@@ -181,6 +189,7 @@ def build_runtime(settings: Settings, s3_endpoint: str) -> Runtime:
         vocabulary_filters,
         language_models,
         Tagging(store),
+        transcribe_audio,
     ]
     streaming = StreamingSessions(
         recognizer,
@@ -217,7 +226,12 @@ def create_app(runtime: Runtime) -> Starlette:
     verifier = (
         SigV4Verifier({settings.access_key: settings.secret_key}) if settings.verify_signatures else None
     )
-    api = JsonProtocolEndpoint(operation_table(runtime), verifier, settings.region)
+    api = JsonProtocolEndpoint(
+        operation_table(runtime),
+        verifier,
+        settings.region,
+        body_limits={"TranscribeAudio": TRANSCRIBE_AUDIO_MAX_BYTES},  # inline media up to 25 MB, base64
+    )
     http2_streaming = Http2StreamingEndpoint(
         runtime.streaming,
         verifier,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import get_args
 from pathlib import Path
+from typing import get_args
 
-from emulator import __version__
 from pydantic import ValidationError
 
+from emulator import __version__
 from emulator.config import Settings
 
 
@@ -57,6 +57,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         default=None,
         help=f"{fields['lazy_models'].description} (env TRANSCRIBE_EMULATOR_LAZY_MODELS=true)",
+    )
+    serve.add_argument(
+        "--allow-http-media",
+        action="store_true",
+        default=None,
+        help=f"{fields['allow_http_media'].description} (env TRANSCRIBE_EMULATOR_ALLOW_HTTP_MEDIA=true)",
     )
     serve.add_argument(
         "--no-verify-signatures",

@@ -70,6 +70,10 @@ class Settings(BaseSettings):
         False, description="Load models at first use instead of at start-up (health is ok at once)."
     )
 
+    allow_http_media: bool = Field(
+        False, description="Let TranscribeAudio fetch MediaFileUri from http(s) URLs other than S3 ones."
+    )
+
     max_media_bytes: int = Field(2 * 1024**3, description="AWS limit: 2 GB.")
     max_media_seconds: float = Field(4 * 3600.0, description="AWS limit: 4 hours.")
 
