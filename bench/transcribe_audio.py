@@ -76,7 +76,12 @@ def main() -> int:
         "started": datetime.now().isoformat(timespec="seconds"),
         "clip": CLIP,
         "repeats": args.repeats,
-        "raw": {"model": raw["model"], "times_s": raw_times, "median_s": raw_median, "text": raw["files"][CLIP]["text"]},
+        "raw": {
+            "model": raw["model"],
+            "times_s": raw_times,
+            "median_s": raw_median,
+            "text": raw["files"][CLIP]["text"],
+        },
         "emulator": {"times_s": emulator_times, "median_s": emulator_median, "text": text},
         "overhead_s": overhead,
         "target_overhead_max_s": OVERHEAD_MAX_S,
@@ -85,8 +90,11 @@ def main() -> int:
     RESULTS_DIR.mkdir(exist_ok=True)
     out = RESULTS_DIR / f"transcribe-audio-{datetime.now():%Y%m%d-%H%M%S}.json"
     out.write_text(json.dumps(report, indent=2))
-    print(f"raw faster-whisper ({raw['model']}): median {raw_median:.3f} s  (" + ", ".join(f"{t:.2f}" for t in raw_times) + ")")
-    print(f"emulator TranscribeAudio:     median {emulator_median:.3f} s  (" + ", ".join(f"{t:.2f}" for t in emulator_times) + ")")
+    for label, median, times in (
+        (f"raw faster-whisper ({raw['model']})", raw_median, raw_times),
+        ("emulator TranscribeAudio", emulator_median, emulator_times),
+    ):
+        print(f"{label:30s} median {median:.3f} s  (" + ", ".join(f"{t:.2f}" for t in times) + ")")
     verdict = "meets" if overhead <= OVERHEAD_MAX_S else "misses"
     print(f"overhead {overhead * 1000:+.0f} ms: {verdict} the target of +{OVERHEAD_MAX_S * 1000:.0f} ms; {out}")
     return 0

@@ -121,7 +121,10 @@ def test_inline_vocabulary_filter_masks(client):
     response = client.transcribe_audio(
         Media={"MediaBytes": audio_path("jfk").read_bytes()},
         Language="en",
-        VocabularyFilterSettings={"VocabularyFilterMethod": "mask", "Filters": [{"Language": "en", "Words": ["country"]}]},
+        VocabularyFilterSettings={
+            "VocabularyFilterMethod": "mask",
+            "Filters": [{"Language": "en", "Words": ["country"]}],
+        },
     )
     results = response["TranscriptResponse"]["Results"]
     assert "country" not in results["Transcript"].lower() and "***" in results["Transcript"]
@@ -130,12 +133,53 @@ def test_inline_vocabulary_filter_masks(client):
     assert masked and all(i["Content"] == "***" for i in masked)
 
 
+def test_a_named_vocabulary_filter_tags(client, transcribe):
+    transcribe.create_vocabulary_filter(VocabularyFilterName="sync-country", LanguageCode="en-US", Words=["country"])
+    response = client.transcribe_audio(
+        Media={"MediaBytes": audio_path("jfk").read_bytes()},
+        Language="en",
+        VocabularyFilterSettings={
+            "VocabularyFilterMethod": "tag",
+            "Filters": [{"Language": "en", "VocabularyFilterName": "sync-country"}],
+        },
+    )
+    results = response["TranscriptResponse"]["Results"]
+    tagged = {i["Content"].lower() for i in results["Items"] if i["VocabularyFilterMatch"]}
+    assert tagged == {"country"} and "country" in results["Transcript"]
+
+
+def test_a_missing_named_vocabulary_is_bad_request(client):
+    error = _error(
+        client.transcribe_audio,
+        Media={"MediaBytes": audio_path("cards_002").read_bytes()},
+        Language="en",
+        VocabularySettings=[{"Language": "en", "VocabularyName": "no-such-vocabulary"}],
+    )
+    assert error.response["Error"]["Code"] == "BadRequestException"
+    assert "Reason" not in error.response
+
+
+def test_channel_identification_labels_each_channel(client):
+    response = client.transcribe_audio(
+        Media={"MediaBytes": audio_path("jfk").read_bytes()}, Language="en", ChannelIdentification=True
+    )
+    transcript = response["TranscriptResponse"]
+    assert transcript["Metadata"]["NumberOfChannels"] == 2
+    labels = [i["ChannelLabel"] for i in transcript["Results"]["Items"]]
+    assert set(labels) == {"ch_0", "ch_1"} and labels == sorted(labels)  # ch_0's text, then ch_1's
+    assert transcript["Results"]["Transcript"].lower().count("ask not what your country") == 2
+
+
 def test_content_redaction_puts_redacted_results_beside_results(client, tmp_path):
     speech = speak(tmp_path, "Hello, my name is John Smith and I live in Seattle.")
     response = client.transcribe_audio(
         Media={"MediaBytes": speech.read_bytes()},
         Language="en",
-        ContentRedaction={"RedactionType": "PII", "RedactionOutput": "redacted_and_unredacted", "PiiEntityTypes": ["NAME"]},
+        ContentRedaction={
+            "RedactionType": "PII",
+            "RedactionOutput": "redacted_and_unredacted",
+            "PiiEntityTypes": ["NAME"],
+        },
     )
     transcript = response["TranscriptResponse"]
     assert "John Smith" in transcript["Results"]["Transcript"]

@@ -21,7 +21,8 @@ def test_items_have_numeric_times_and_punctuation_takes_the_word_before():
     tokens = [_word("Hello", 0.1234, 0.5), Token(PUNCTUATION, ","), _word("world", 0.6, 1.0), Token(PUNCTUATION, ".")]
     results = render_results(tokens, "en-US", filtered=False)
     assert results["Transcript"] == "Hello, world."
-    assert results["Items"][0] == {"Id": 0, "Content": "Hello", "StartTime": 0.123, "EndTime": 0.5, "LanguageCode": "en-US"}
+    first = {"Id": 0, "Content": "Hello", "StartTime": 0.123, "EndTime": 0.5, "LanguageCode": "en-US"}
+    assert results["Items"][0] == first
     assert results["Items"][1]["StartTime"] == results["Items"][1]["EndTime"] == 0.5
     assert results["Items"][3]["StartTime"] == 1.0
 
