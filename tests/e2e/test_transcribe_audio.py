@@ -10,13 +10,14 @@ import threading
 import time
 import wave
 
+import boto3
 import httpx
 import numpy as np
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from tests.support import audio_path, manifest, speak, wer
+from tests.support import CREDENTIALS, audio_path, manifest, speak, wer
 
 JFK = manifest()["jfk"]["text"]
 
@@ -25,12 +26,16 @@ JFK = manifest()["jfk"]["text"]
 def client(emulator):
     """A client that waits out LimitExceededException (a job of another module may hold the
     one worker), as the SDK's standard retry mode does for throttling."""
-    return emulator.transcribe(config=Config(retries={"mode": "standard", "max_attempts": 10}))
+    return _client(emulator, retries={"mode": "standard", "max_attempts": 10})
 
 
 @pytest.fixture(scope="module")
 def jfk(client):
     return client.transcribe_audio(Media={"MediaBytes": audio_path("jfk").read_bytes()}, Language="en")
+
+
+def _client(emulator, **config):
+    return boto3.client("transcribe", endpoint_url=emulator.endpoint, config=Config(**config), **CREDENTIALS)
 
 
 def _error(call, **params) -> ClientError:
@@ -249,7 +254,7 @@ def test_bytes_over_25_mb_are_refused_by_the_models_limit(client):
 
 def test_both_media_members_are_refused(emulator):
     # botocore refuses a union with two members itself: send the request as another SDK could.
-    raw = emulator.transcribe(config=Config(parameter_validation=False, retries={"max_attempts": 1}))
+    raw = _client(emulator, parameter_validation=False, retries={"max_attempts": 1})
     error = _error(raw.transcribe_audio, Media={"MediaBytes": b"x", "MediaFileUri": "s3://media/x.wav"}, Language="en")
     assert error.response["Error"]["Code"] == "BadRequestException"
 
