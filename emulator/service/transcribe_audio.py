@@ -256,7 +256,8 @@ class TranscribeAudio:
 
     def run(self, key: tuple) -> None:
         """The worker pool's runner for KIND keys: executes the request, hands back the answer."""
-        request, future = self._pending.pop(key[0])
+        with self._lock:
+            request, future = self._pending.pop(key[0])
         started = time.monotonic()
         try:
             future.set_result(self._execute(request))
@@ -265,7 +266,7 @@ class TranscribeAudio:
         except Exception as e:  # a bug: the caller gets a 500, the log the traceback
             log.exception("TranscribeAudio %s failed", request.request_id)
             future.set_exception(InternalFailureException(f"Internal failure: {type(e).__name__}: {e}"))
-        log.info("TranscribeAudio %s answered in %.2f s", request.request_id, time.monotonic() - started)
+        log.debug("TranscribeAudio %s ran %.2f s on a worker", request.request_id, time.monotonic() - started)
 
     # --- the request ------------------------------------------------------------------
 
