@@ -140,7 +140,8 @@ def decode_request(body: bytes, shape) -> dict:
     if stream.tell() != len(body):
         raise SerializationException("")
     if not isinstance(item, Mapping):
-        raise SerializationException("Start of list found where not expected" if isinstance(item, (list, tuple)) else "")
+        is_list = isinstance(item, (list, tuple))
+        raise SerializationException("Start of list found where not expected" if is_list else "")
     if shape is None:
         return {}
     return _from_cbor(shape, item)

@@ -64,13 +64,17 @@ def _parsed(protocol: str, body: bytes, shape) -> dict:
     return parsed
 
 
+def _serializer(protocol: str):
+    return serialize.create_serializer(protocol, include_validation=False)
+
+
 @pytest.mark.parametrize("operation", MODEL.operation_names)
 def test_botocores_cbor_request_decodes_to_its_json_request(operation):
     operation_model = MODEL.operation_model(operation)
     params = full_value(operation_model.input_shape, client_side=True)
 
-    cbor_request = serialize.create_serializer("smithy-rpc-v2-cbor", include_validation=False).serialize_to_request(params, operation_model)
-    json_request = serialize.create_serializer("json", include_validation=False).serialize_to_request(params, operation_model)
+    cbor_request = _serializer("smithy-rpc-v2-cbor").serialize_to_request(params, operation_model)
+    json_request = _serializer("json").serialize_to_request(params, operation_model)
 
     assert cbor_request["url_path"] == f"/service/Transcribe/operation/{operation}"
     assert cbor_request["headers"]["smithy-protocol"] == cbor_protocol.PROTOCOL
@@ -100,13 +104,15 @@ def test_timestamps_are_tag_1_epoch_seconds_and_blobs_byte_strings():
     assert b"CreationTime\xc1\xfb" + struct.pack(">d", 1765000000.25) in body
     assert b"StartTime\xc1\x1a" + (1765000001).to_bytes(4, "big") in body
     media = MODEL.operation_model("TranscribeAudio").input_shape
-    assert decode_request(cbor2.dumps({"Media": {"MediaBytes": b"\x00\x01"}}), media) == {"Media": {"MediaBytes": "AAE="}}
+    blob = cbor2.dumps({"Media": {"MediaBytes": b"\x00\x01"}})
+    assert decode_request(blob, media) == {"Media": {"MediaBytes": "AAE="}}
 
 
 def test_absent_members_are_omitted_and_an_operation_without_output_has_none():
     shape = MODEL.operation_model("GetVocabulary").output_shape
 
-    assert cbor2.loads(encode_response({"VocabularyName": "v", "FailureReason": None}, shape)) == {"VocabularyName": "v"}
+    body = encode_response({"VocabularyName": "v", "FailureReason": None}, shape)
+    assert cbor2.loads(body) == {"VocabularyName": "v"}
     assert MODEL.operation_model("DeleteVocabulary").output_shape is None
 
 
@@ -114,7 +120,10 @@ def test_absent_members_are_omitted_and_an_operation_without_output_has_none():
     "error, expected",
     [
         (NotFoundException("gone"), ("com.amazonaws.transcribe#NotFoundException", "NotFoundException")),
-        (UnknownOperationException(""), ("com.amazon.coral.service#UnknownOperationException", "UnknownOperationException")),
+        (
+            UnknownOperationException(""),
+            ("com.amazon.coral.service#UnknownOperationException", "UnknownOperationException"),
+        ),
     ],
 )
 def test_errors_carry_the_shape_id_and_botocore_reads_the_code(error: AWSError, expected):
