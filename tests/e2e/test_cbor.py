@@ -3,7 +3,8 @@ lists first (`tests.support.cbor_session`), against the session's running emulat
 
 Every operation the suite covers over awsJson runs here over CBOR: a transcription job on a
 short real clip (Start, Get until COMPLETED, List, Delete), a medical job, vocabularies and
-vocabulary filters (Create, Get, List, Update, Delete), tags, language models, and the errors
+vocabulary filters (Create, Get, List, Update, Delete), medical vocabularies, tags, a custom
+language model (Create, Describe until COMPLETED, List, Delete), and the errors
 (ConflictException, BadRequestException, validation, NotFoundException). Reads are made
 through both protocols and must parse to the same answer; errors must reach the client as the
 same exception class with the same code, message and status. Raw requests (httpx, signed with
@@ -26,11 +27,12 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from tests.support import CREDENTIALS, cbor_session, manifest, wait_for_job, wer
+from tests.support import CARD_GAMES, CREDENTIALS, cbor_session, manifest, wait_for_job, wer
 
 CLIP = "librivox_0870"  # 7 s, 16 kHz mono WAV: also a valid medical input
 PATH = "/service/Transcribe/operation/"
 MEDICAL_BUCKET = "cbor-medical"
+ROLE = "arn:aws:iam::000000000000:role/transcribe"
 # Recorded against real AWS (shared/reference/aws-recorded-responses.json), as tests/e2e/test_wire.py.
 JOB_NOT_FOUND = "The requested job couldn't be found. Check the job name and try your request again."
 JOB_EXISTS = "The requested job name already exists. Use a different job name."
@@ -376,11 +378,49 @@ def test_vocabulary_filter_lifecycle_over_cbor(transcribe, cbor, clients):
     assert code == "NotFoundException"
 
 
-def test_language_models_and_medical_vocabularies_list_the_same(transcribe, cbor, clients):
-    both(transcribe, cbor, "list_language_models")
-    both(transcribe, cbor, "list_medical_vocabularies")
-    code, _ = same_error(clients, "describe_language_model", ModelName=_name("model"))
-    assert code in ("NotFoundException", "BadRequestException")
+def test_language_model_lifecycle_over_cbor(transcribe, cbor, clients, upload, tmp_path):
+    name = _name("model")
+    training = tmp_path / "cards.txt"
+    training.write_text(CARD_GAMES)
+    upload(training, key=f"{name}/train/cards.txt")
+    created = cbor.create_language_model(
+        LanguageCode="en-US",
+        BaseModelName="WideBand",
+        ModelName=name,
+        InputDataConfig={"S3Uri": f"s3://media/{name}/train/", "DataAccessRoleArn": ROLE},
+    )
+    assert created["ModelStatus"] == "IN_PROGRESS"
+
+    model = _poll(
+        lambda: cbor.describe_language_model(ModelName=name)["LanguageModel"],
+        lambda model: model["ModelStatus"] != "IN_PROGRESS",
+    )
+
+    assert model["ModelStatus"] == "COMPLETED", model.get("FailureReason")
+    assert model["CreateTime"] <= model["LastModifiedTime"]
+    both(transcribe, cbor, "describe_language_model", ModelName=name)
+    listed = both(transcribe, cbor, "list_language_models", NameContains=name)["Models"]
+    assert [m["ModelName"] for m in listed] == [name]
+    cbor.delete_language_model(ModelName=name)
+    assert same_error(clients, "describe_language_model", ModelName=name)[0] == "NotFoundException"
+
+
+def test_medical_vocabulary_lifecycle_over_cbor(transcribe, cbor, clients, upload, tmp_path):
+    name = _name("medical-vocabulary")
+    table = tmp_path / "medical.txt"
+    table.write_text("Phrase\tIPA\tSoundsLike\tDisplayAs\nclubs\t\t\t\n")
+    table_uri = upload(table, key=f"vocabularies/{name}.txt")
+    created = cbor.create_medical_vocabulary(VocabularyName=name, LanguageCode="en-US", VocabularyFileUri=table_uri)
+    assert created["VocabularyState"] == "PENDING"
+
+    ready = _poll(lambda: cbor.get_medical_vocabulary(VocabularyName=name), lambda v: v["VocabularyState"] != "PENDING")
+
+    assert ready["VocabularyState"] == "READY", ready.get("FailureReason")
+    both(transcribe, cbor, "get_medical_vocabulary", VocabularyName=name)
+    listed = both(transcribe, cbor, "list_medical_vocabularies", NameContains=name)["Vocabularies"]
+    assert [v["VocabularyName"] for v in listed] == [name]
+    cbor.delete_medical_vocabulary(VocabularyName=name)
+    same_error(clients, "get_medical_vocabulary", VocabularyName=name)
 
 
 # --- errors: the same exception classes, codes and messages as awsJson ------------------------------
