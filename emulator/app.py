@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
 import emulator
+from emulator.aws import cbor_protocol
 from emulator.aws.json_protocol import JsonProtocolEndpoint
 from emulator.aws.sigv4 import SigV4Verifier
 from emulator.config import Settings
@@ -217,7 +218,9 @@ def create_app(runtime: Runtime) -> Starlette:
     verifier = (
         SigV4Verifier({settings.access_key: settings.secret_key}) if settings.verify_signatures else None
     )
-    api = JsonProtocolEndpoint(operation_table(runtime), verifier, settings.region)
+    operations = operation_table(runtime)
+    api = JsonProtocolEndpoint(operations, verifier, settings.region)
+    cbor_api = cbor_protocol.CborProtocolEndpoint(operations, verifier, settings.region)  # Smithy RPC v2 CBOR
     http2_streaming = Http2StreamingEndpoint(
         runtime.streaming,
         verifier,
@@ -260,6 +263,7 @@ def create_app(runtime: Runtime) -> Starlette:
         routes=[
             Route("/_emulator/health", health, methods=["GET"]),
             Route("/", api.handle, methods=["POST"]),
+            Route(cbor_protocol.PATH, cbor_api.handle, methods=["POST"]),
             Route(STANDARD_PATH, http2_streaming, methods=["POST"]),  # raw ASGI: duplex event stream
             Route(MEDICAL_PATH, http2_streaming, methods=["POST"]),
             WebSocketRoute(websocket.STANDARD_PATH, websocket_streaming(medical=False)),  # raw ASGI
