@@ -22,7 +22,7 @@ _LANGUAGE_CHOICES = ("LanguageCode", "IdentifyLanguage", "IdentifyMultipleLangua
 # Settings that need a model the emulator cannot have offline, or work that has not landed.
 UNSUPPORTED = {
     "ToxicityDetection": "ToxicityDetection: no toxicity model is available offline",
-    "AlternativesCombined": "Settings.ShowAlternatives together with ChannelIdentification or IdentifyMultipleLanguages",
+    "AlternativesCombined": "Settings.ShowAlternatives together with IdentifyMultipleLanguages",
 }
 
 
@@ -128,7 +128,7 @@ def check_start_request(params: dict) -> None:
             "To use ModelSettings, specify a LanguageCode (with language identification, name the "
             "model in LanguageIdSettings instead) and try your request again."
         )
-    if settings.get("ShowAlternatives") and (settings.get("ChannelIdentification") or params.get("IdentifyMultipleLanguages")):
+    if settings.get("ShowAlternatives") and params.get("IdentifyMultipleLanguages"):
         raise _unsupported("AlternativesCombined")
 
 

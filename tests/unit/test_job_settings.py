@@ -68,6 +68,12 @@ def test_supported_settings_pass():
     )
 
 
+def test_alternatives_go_with_channel_identification():
+    # AWS allows ShowAlternatives together with ChannelIdentification (issue 13 §4).
+    settings = {"ChannelIdentification": True, "ShowAlternatives": True, "MaxAlternatives": 2}
+    check_start_request({**BASE, "LanguageCode": "en-US", "Settings": settings})
+
+
 def test_identified_languages_map_to_transcribe_codes():
     from emulator.service.job_settings import aws_language_code
 
