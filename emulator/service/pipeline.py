@@ -46,6 +46,7 @@ from emulator.service.speakers import label_speakers
 from emulator.service.state_log import job_changed
 from emulator.service.subtitles import cues, render_subtitles
 from emulator.service.tokens import Token
+from emulator.service.toxicity import add_toxicity
 from emulator.service.vocabulary_tables import Vocabulary
 from emulator.storage.models import ModelStore
 from emulator.storage.s3 import OUTAGE_GRACE, ObjectNotFound, ObjectStore, StorageError, StorageUnavailable, patiently
@@ -505,10 +506,12 @@ class TranscriptionPipeline:
 
     def _results(self, run: JobRun, language: "IdentifiedLanguage", media: "Media", tokens: list[Token]) -> dict:
         """The job's `results` from its final tokens: the language members, then the
-        transcript sections (with channel and speaker sections where the plan asks)."""
+        transcript sections (with channel and speaker sections where the plan asks), then
+        `toxicity_detection` (ToxicityDetection)."""
         channels = media.channels.shape[0] if media.channels is not None else None
         results = render_job_results(tokens, channels, speakers=bool(run.plan.max_speaker_labels))
-        return {**language.results_members, **results}
+        results = {**language.results_members, **results}
+        return add_toxicity(results) if run.plan.toxicity else results
 
     def _decode(self, media_path: Path, per_channel: bool) -> np.ndarray:
         """Samples as (channels, n) float32 16 kHz; one row unless `per_channel`."""
