@@ -65,7 +65,8 @@ LEXICON: dict[str, tuple[tuple[str, float], ...]] = {
         (r"\b(?:all|those|these|people like) (?:immigrants|foreigners|refugees|muslims|jews|christians|"
          r"blacks|whites|gays|women|men|people|them) (?:are|should)\b", WEAK),
         (r"\b(?:do not|don'?t|doesn'?t) deserve to live\b|\bshould be (?:banned|deported|wiped out)\b", STRONG),
-        (r"\b(?:religion|race|immigrants?|foreigners?) (?:is|are) (?:a )?(?:disease|plague|cancer|criminals?)\b", STRONG),
+        (r"\b(?:religion|race|immigrants?|foreigners?) (?:is|are) (?:a )?(?:disease|plague|cancer|criminals?)\b",
+         STRONG),
     ),
     SEXUAL: (
         (r"\bporn\w*|\bhorny\b|\borgasm\w*|\bblow ?job\w*|\bhand ?job\w*|\bnudes?\b|\bnaked\b", STRONG),

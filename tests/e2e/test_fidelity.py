@@ -12,7 +12,9 @@ import pytest
 
 from tests.support import manifest, wait_for_job, wer
 
-VOCABULARY_NOT_FOUND = "The requested vocabulary couldn't be found. Check the vocabulary name and try your request again."
+VOCABULARY_NOT_FOUND = (
+    "The requested vocabulary couldn't be found. Check the vocabulary name and try your request again."
+)
 
 
 def _error(call, **kwargs) -> tuple[str, str]:
@@ -60,15 +62,13 @@ def test_show_alternatives_with_channel_identification(stereo_alternatives):
     starts = [float(s["start_time"]) for s in segments]
     assert starts == sorted(starts)
     assert all(1 <= len(s["alternatives"]) <= 3 for s in segments)
-    firsts = " ".join(s["alternatives"][0]["transcript"] for s in segments)
-    # Both channels' speech is in the segments: the first alternatives read as the transcript.
-    expected = manifest()["fw_stereo_diarization"]["channel_text"]
-    for text in expected.values():
-        assert wer(text, firsts) < 1.0
-    assert wer(" ".join(expected.values()), firsts) <= 0.3
-    # Each first alternative is the channel's own items.
-    words = {i["alternatives"][0]["content"] for i in results["items"] if i["type"] == "pronunciation"}
-    assert all(i["content"] in words for s in segments for i in s["alternatives"][0]["items"])
+    # The first alternatives are the transcript: every word of both channels, once.
+    firsts = [i["content"] for s in segments for i in s["alternatives"][0]["items"] if i["type"] == "pronunciation"]
+    words = [i["alternatives"][0]["content"] for i in results["items"] if i["type"] == "pronunciation"]
+    assert sorted(firsts) == sorted(words)
+    # And each channel's speech has its segments (the channels speak at the same time).
+    for text in manifest()["fw_stereo_diarization"]["channel_text"].values():
+        assert any(wer(text, s["alternatives"][0]["transcript"]) <= 0.3 for s in segments), text
 
 
 def test_confidences_carry_at_most_three_decimals(stereo_alternatives):

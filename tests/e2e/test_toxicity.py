@@ -30,7 +30,8 @@ def _join_with_silence(first, second, out, seconds: float = 2.0):
 @pytest.fixture(scope="module")
 def toxicity_job(transcribe, upload, tmp_path_factory):
     folder = tmp_path_factory.mktemp("toxicity")
-    speech = _join_with_silence(speak(folder, NEUTRAL, "neutral.wav"), speak(folder, TOXIC, "toxic.wav"), folder / "both.wav")
+    neutral, toxic = speak(folder, NEUTRAL, "neutral.wav"), speak(folder, TOXIC, "toxic.wav")
+    speech = _join_with_silence(neutral, toxic, folder / "both.wav")
     name = "toxicity-neutral-then-toxic"
     started = transcribe.start_transcription_job(
         TranscriptionJobName=name,

@@ -23,17 +23,20 @@ def _error(call, **kwargs) -> tuple[str, str]:
 
 def _settled(transcribe, model: str) -> dict:
     deadline = time.monotonic() + 60
-    while (described := transcribe.describe_language_model(ModelName=model)["LanguageModel"])["ModelStatus"] == "IN_PROGRESS":
+    while True:
+        described = transcribe.describe_language_model(ModelName=model)["LanguageModel"]
+        if described["ModelStatus"] != "IN_PROGRESS":
+            return described
         assert time.monotonic() < deadline
         time.sleep(0.1)
-    return described
 
 
 def _transcript_text(transcribe, name: str, **request) -> str:
     transcribe.start_transcription_job(TranscriptionJobName=name, LanguageCode="en-US", **request)
     job = wait_for_job(transcribe, name)
     assert job["TranscriptionJobStatus"] == "COMPLETED", job.get("FailureReason")
-    return httpx.get(job["Transcript"]["TranscriptFileUri"], timeout=30).json()["results"]["transcripts"][0]["transcript"]
+    results = httpx.get(job["Transcript"]["TranscriptFileUri"], timeout=30).json()["results"]
+    return results["transcripts"][0]["transcript"]
 
 
 def test_update_language_model_keeps_the_model_in_use(transcribe, upload, job_name, tmp_path):
@@ -45,7 +48,10 @@ def test_update_language_model_keeps_the_model_in_use(transcribe, upload, job_na
         LanguageCode="en-US",
         BaseModelName="WideBand",
         ModelName=model,
-        InputDataConfig={"S3Uri": f"s3://media/clm-{job_name}/train/", "DataAccessRoleArn": "arn:aws:iam::000000000000:role/t"},
+        InputDataConfig={
+            "S3Uri": f"s3://media/clm-{job_name}/train/",
+            "DataAccessRoleArn": "arn:aws:iam::000000000000:role/transcribe",
+        },
     )
     trained = _settled(transcribe, model)
     assert trained["ModelStatus"] == "COMPLETED", trained.get("FailureReason")
