@@ -212,11 +212,11 @@ class LanguageModels(ProcessedResources):
         name = params["ModelName"]
         before = None
 
-        def change(record: Record) -> None:
+        def change(record: Record) -> None:  # an exception here leaves the record as it was
             nonlocal before
             before = record.status
             if before == "IN_PROGRESS":
-                return
+                raise ConflictException(UPDATE_IN_PROGRESS.format(name=name))
             doc = record.doc
             doc["LastModifiedTime"] = self.clock()
             doc.pop("EncryptionConfiguration", None)
@@ -229,8 +229,6 @@ class LanguageModels(ProcessedResources):
             record = self.store.modify(KIND, ctx.region, name, change)
         if record is None:
             raise self.not_found(self.NOT_FOUND)
-        if before == "IN_PROGRESS":
-            raise ConflictException(UPDATE_IN_PROGRESS.format(name=name))
         if record.status == "IN_PROGRESS":
             resource_changed(KIND, ctx.region, name, before, "IN_PROGRESS")
             self._submit(record)
