@@ -152,7 +152,9 @@ class TranscriptionJobs(Resources):
             }
         )
         copy_members(doc, params, self.family.echoed)
-        if "Subtitles" in params and "Subtitles" in members(self.family.noun):
+        if params.get("Subtitles", {}).get("Formats") and "Subtitles" in members(self.family.noun):
+            # Only a job that asks for subtitle files shows Subtitles (issue 13 §4: AWS shows no
+            # OutputStartIndex otherwise); its OutputStartIndex defaults to 0 (botocore docs).
             doc["Subtitles"] = {"OutputStartIndex": 0, **params["Subtitles"]}
         internal = {m: params.get(m) for m in self.family.kept}
         internal["AccountId"] = ctx.account_id
