@@ -23,7 +23,7 @@ TOLERANCE = 450  # ms: word timings against the voiced span of each clip
 
 # (role, text, start of the clip's speech in seconds)
 LINES = [
-    ("AGENT", "Hello, thank you for calling. How can I help you today?", 0.5),
+    ("AGENT", "Hello, my name is John Smith. How can I help you today?", 0.5),
     ("CUSTOMER", "My internet is not working and I am very angry. This is terrible service.", None),  # 1 s after
     ("AGENT", "I am sorry about that. Your router has been reset. I will send you an email with the details.", None),  # 4.5 s after
     ("CUSTOMER", "Wonderful, thank you so much, that is great.", None),  # starts 2 s before the agent ends
@@ -116,12 +116,28 @@ def call(tmp_path_factory, transcribe, s3, upload, output_bucket):
         Media={"MediaFileUri": upload(path, "support-call.wav")},
         OutputLocation=f"s3://{OUTPUT_BUCKET}/analytics/",
         ChannelDefinitions=[{"ChannelId": 0, "ParticipantRole": "AGENT"}, {"ChannelId": 1, "ParticipantRole": "CUSTOMER"}],
-        Settings={"LanguageOptions": ["en-US"], "Summarization": {"GenerateAbstractiveSummary": True}},
+        Settings={
+            "LanguageOptions": ["en-US"],
+            "Summarization": {"GenerateAbstractiveSummary": True},
+            "ContentRedaction": {"RedactionType": "PII", "RedactionOutput": "redacted_and_unredacted"},
+        },
     )
     job = wait_for_analytics(transcribe, name)
     assert job["CallAnalyticsJobStatus"] == "COMPLETED", job.get("FailureReason")
     body = s3.get_object(Bucket=OUTPUT_BUCKET, Key=f"analytics/{name}.json")["Body"].read()
     return job, json.loads(body), spans
+
+
+def test_redacted_output_beside_the_raw_one(call, s3):
+    job, raw, _ = call
+    assert job["Transcript"]["RedactedTranscriptFileUri"].endswith(f"/{OUTPUT_BUCKET}/analytics/redacted-support-call.json")
+    redacted = json.loads(s3.get_object(Bucket=OUTPUT_BUCKET, Key="analytics/redacted-support-call.json")["Body"].read())
+    assert raw["ContentMetadata"] == {"Output": "Raw"} and redacted["ContentMetadata"] == {"Output": "Redacted"}
+    assert "smith" in raw["Transcript"][0]["Content"].lower()
+    first = redacted["Transcript"][0]
+    assert "[PII]" in first["Content"] and "smith" not in first["Content"].lower()
+    (hidden, *_) = [i for i in first["Items"] if i["Content"] == "[PII]"]
+    assert hidden["Redaction"][0]["Type"] == "NAME" and hidden["Redaction"][0]["Category"] == "PII"
 
 
 def _ms(seconds: float) -> int:
@@ -285,9 +301,8 @@ def test_categories_evaluated_on_the_call(call):
 
 def test_mono_call_roles_by_speaker(transcribe, s3, upload, output_bucket, tmp_path):
     """Mono media: two speakers told apart by diarization; the first to speak is the AGENT."""
-    pieces = [decode(audio_path(item)) for item in ("sb_spk1_snt1", "sb_spk2_snt1", "sb_spk1_snt2")]
-    silence = np.zeros(SAMPLE_RATE, dtype=np.float32)
-    mono = np.concatenate([pieces[0], silence, pieces[1], silence, pieces[2]])
+    pieces = [decode(audio_path(item)) for item in ("sb_spk1_snt1", "sb_spk2_snt1")]
+    mono = np.concatenate([pieces[0], np.zeros(SAMPLE_RATE, dtype=np.float32), pieces[1]])
     path = tmp_path / "mono-call.wav"
     with wave.open(str(path), "wb") as out:
         out.setnchannels(1)
