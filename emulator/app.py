@@ -22,6 +22,9 @@ from emulator.aws.sigv4 import SigV4Verifier
 from emulator.config import Settings
 from emulator.console import console_routes
 from emulator.engine.recognizer import ModelLoadOptions, Recognizer, supports_language
+from emulator.service.call_analytics import call_analytics_jobs
+from emulator.service.call_analytics_categories import CallAnalyticsCategories
+from emulator.service.call_analytics_pipeline import CallAnalyticsPipeline
 from emulator.service.clock import aws_now
 from emulator.service.context import RequestContext
 from emulator.service.health import HealthMonitor, HealthReport
@@ -134,8 +137,24 @@ def build_runtime(settings: Settings, s3_endpoint: str) -> Runtime:
         pii_detector=pipeline.pii_detector,
         diarizer=pipeline.diarizer,
     )
+    categories = CallAnalyticsCategories(store, clock=aws_now)
+    # Call Analytics jobs: the standard resources, model, PII detector and diarizer.
+    call_analytics_pipeline = CallAnalyticsPipeline(
+        store,
+        objects,
+        recognizer,
+        models,
+        **common,
+        vocabularies=vocabularies,
+        vocabulary_filters=vocabulary_filters,
+        language_models=language_models,
+        pii_detector=pipeline.pii_detector,
+        diarizer=pipeline.diarizer,
+        categories=categories,
+    )
     pipeline.clear_scratch()
     runners = {pipeline.kind: pipeline, medical_pipeline.kind: medical_pipeline}
+    runners[call_analytics_pipeline.kind] = call_analytics_pipeline
     # Keys are (kind, region, name): each job kind runs on its own pipeline.
     pool = WorkerPool(settings.workers, lambda key: runners[key[0]](key[1:]))
 
@@ -160,10 +179,22 @@ def build_runtime(settings: Settings, s3_endpoint: str) -> Runtime:
         max_concurrent_jobs=settings.max_concurrent_jobs,
         progress=progress,
     )
+    analytics_jobs = call_analytics_jobs(
+        store,
+        pool,
+        objects,
+        supports_language,
+        clock=aws_now,
+        vocabularies=vocabularies,
+        vocabulary_filters=vocabulary_filters,
+        language_models=language_models,
+        max_concurrent_jobs=settings.max_concurrent_jobs,
+        progress=progress,
+    )
     resumed = (
         vocabularies.resume_pending() + medical_vocabularies.resume_pending(),
         language_models.resume_in_progress(),
-        jobs.resume_unfinished() + medical_jobs.resume_unfinished(),
+        jobs.resume_unfinished() + medical_jobs.resume_unfinished() + analytics_jobs.resume_unfinished(),
     )
     if any(resumed):
         log.info("resumed %d vocabularies, %d language models and %d jobs", *resumed)
@@ -182,6 +213,8 @@ def build_runtime(settings: Settings, s3_endpoint: str) -> Runtime:
         vocabulary_filters,
         language_models,
         Tagging(store),
+        categories,
+        analytics_jobs,
     ]
     streaming = StreamingSessions(
         recognizer,

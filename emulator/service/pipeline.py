@@ -221,6 +221,7 @@ class TranscriptionPipeline:
     """
 
     kind = KIND  # the Store kind of the job records this pipeline runs
+    status_member = "TranscriptionJobStatus"  # the job doc's status member (botocore job shape)
 
     def __init__(
         self,
@@ -264,7 +265,7 @@ class TranscriptionPipeline:
             nonlocal was_queued
             if record.status == "QUEUED":
                 was_queued = True
-                record.status = record.doc["TranscriptionJobStatus"] = "IN_PROGRESS"
+                record.status = record.doc[self.status_member] = "IN_PROGRESS"
                 record.doc["StartTime"] = self.clock()
 
         record = wait_for_room(lambda: self.store.modify(self.kind, region, name, start), f"job {name}")
@@ -666,7 +667,7 @@ class TranscriptionPipeline:
 
     def _finish(self, record: Record, status: str, outcome: Outcome, run: JobRun) -> None:
         def finish(current: Record) -> None:
-            current.status = current.doc["TranscriptionJobStatus"] = status
+            current.status = current.doc[self.status_member] = status
             current.doc.update(outcome.doc)
             current.internal.update(outcome.internal)
             if status == "COMPLETED":
