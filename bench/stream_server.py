@@ -17,6 +17,9 @@ ends the stream. The client stamps every event with seconds since the stream req
 
 Figures (seconds, median over runs, per clip; then pooled medians):
 - first words: the first result (partial or final) with a non-empty transcript.
+- last final after clip: from the moment the client sent the clip's last audio (before the
+  padding: the stream's start + the clip's seconds, as the SDK paces it) to the last final
+  result. Includes the engine's 0.6 s end-of-speech wait and the clip's own trailing silence.
 - final after end: from the moment the client has sent its last audio event to the moment
   the stream is done (every final received). The engine waits 0.6 s of silence before a
   final by design; the silence padding means finals come out while audio still flows.
@@ -34,7 +37,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from datetime import datetime
 from pathlib import Path
 
@@ -63,8 +65,9 @@ def write_clip(item_id: str, folder: Path) -> tuple[Path, float]:
     return path, len(samples) / 16000
 
 
-def stream_once(emulator: EmulatorProcess, pcm: Path) -> dict:
-    """One stream through the SDK; the client's JSON lines reduced to the figures above."""
+def stream_once(emulator: EmulatorProcess, pcm: Path, speech_s: float) -> dict:
+    """One stream through the SDK; the client's JSON lines reduced to the figures above.
+    speech_s: seconds of the clip before the silence padding."""
     env = {**os.environ, "SSL_CERT_FILE": str(emulator.ca_file)}
     command = [sys.executable, str(CLIENT), "--endpoint", emulator.https_endpoint, "--pcm", str(pcm)]
     run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
@@ -72,6 +75,7 @@ def stream_once(emulator: EmulatorProcess, pcm: Path) -> dict:
     results = [line for line in lines if line.get("event") == "result"]
     sent = next((line["t"] for line in lines if line.get("event") == "sent"), None)
     done = next((line["t"] for line in lines if line.get("event") == "done"), None)
+    headers = next((line["t"] for line in lines if line.get("event") == "headers"), 0.0)
     if sent is None or done is None:
         raise RuntimeError(f"stream did not complete: {run.stdout[-2000:]} {run.stderr[-2000:]}")
     worded = [r["t"] for r in results if r["result"]["alternatives"][0].get("transcript")]
@@ -79,6 +83,7 @@ def stream_once(emulator: EmulatorProcess, pcm: Path) -> dict:
     return {
         "first_words_s": worded[0] if worded else None,
         "final_after_end_s": round(done - sent, 3),
+        "last_final_after_clip_s": round(finals[-1]["t"] - headers - speech_s, 3) if finals else None,
         "events": len(results),
         "finals": len(finals),
         "transcript": " ".join(r["result"]["alternatives"][0].get("transcript", "") for r in finals),
@@ -97,23 +102,27 @@ def main() -> int:
         clips = {item: write_clip(item, folder) for item in items}
         emulator = EmulatorProcess(folder / "data").start()
         try:
-            stream_once(emulator, clips[items[0]][0])  # warm-up, not counted
+            stream_once(emulator, clips[items[0]][0], clips[items[0]][1] - PADDING_S)  # warm-up, not counted
             for _ in range(args.repeats):
                 for item in items:  # interleaved, so drift in machine load spreads over all clips
-                    runs[item].append(stream_once(emulator, clips[item][0]))
+                    runs[item].append(stream_once(emulator, clips[item][0], clips[item][1] - PADDING_S))
         finally:
             emulator.stop()
-    print(f"{'clip':24} {'audio s':>8} {'first words s':>14} {'final after end s':>18} {'events':>7}")
+    print(f"{'clip':24} {'audio s':>8} {'first words s':>14} {'last final after clip s':>24} "
+          f"{'final after end s':>18} {'events':>7}")
     summary = {}
     for item in items:
         first = statistics.median(r["first_words_s"] for r in runs[item] if r["first_words_s"] is not None)
         final = statistics.median(r["final_after_end_s"] for r in runs[item])
+        last_final = statistics.median(r["last_final_after_clip_s"] for r in runs[item])
         events = statistics.median(r["events"] for r in runs[item])
-        summary[item] = {"audio_s": round(clips[item][1], 2), "first_words_s": first, "final_after_end_s": final, "events": events}
-        print(f"{item:24} {clips[item][1]:8.2f} {first:14.3f} {final:18.3f} {events:7.0f}")
+        summary[item] = {"audio_s": round(clips[item][1], 2), "first_words_s": first,
+                         "last_final_after_clip_s": last_final, "final_after_end_s": final, "events": events}
+        print(f"{item:24} {clips[item][1]:8.2f} {first:14.3f} {last_final:24.3f} {final:18.3f} {events:7.0f}")
     pooled_first = statistics.median(s["first_words_s"] for s in summary.values())
     pooled_final = statistics.median(s["final_after_end_s"] for s in summary.values())
-    print(f"{'median of clips':24} {'':8} {pooled_first:14.3f} {pooled_final:18.3f}")
+    pooled_last = statistics.median(s["last_final_after_clip_s"] for s in summary.values())
+    print(f"{'median of clips':24} {'':8} {pooled_first:14.3f} {pooled_last:24.3f} {pooled_final:18.3f}")
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     out = RESULTS_DIR / f"stream_server-{datetime.now():%Y%m%d-%H%M%S}.json"
     out.write_text(json.dumps({"summary": summary, "runs": runs, "repo": str(REPO)}, indent=2))

@@ -16,11 +16,15 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 
 import emulator
+from emulator.aws import cbor_protocol
 from emulator.aws.json_protocol import JsonProtocolEndpoint
 from emulator.aws.sigv4 import SigV4Verifier
 from emulator.config import Settings
 from emulator.console import console_routes
 from emulator.engine.recognizer import ModelLoadOptions, Recognizer, supports_language
+from emulator.service.call_analytics import call_analytics_jobs
+from emulator.service.call_analytics_categories import CallAnalyticsCategories
+from emulator.service.call_analytics_pipeline import CallAnalyticsPipeline
 from emulator.service.clock import aws_now
 from emulator.service.context import RequestContext
 from emulator.service.health import HealthMonitor, HealthReport
@@ -136,8 +140,24 @@ def build_runtime(settings: Settings, s3_endpoint: str) -> Runtime:
         pii_detector=pipeline.pii_detector,
         diarizer=pipeline.diarizer,
     )
+    categories = CallAnalyticsCategories(store, clock=aws_now)
+    # Call Analytics jobs: the standard resources, model, PII detector and diarizer.
+    call_analytics_pipeline = CallAnalyticsPipeline(
+        store,
+        objects,
+        recognizer,
+        models,
+        **common,
+        vocabularies=vocabularies,
+        vocabulary_filters=vocabulary_filters,
+        language_models=language_models,
+        pii_detector=pipeline.pii_detector,
+        diarizer=pipeline.diarizer,
+        categories=categories,
+    )
     pipeline.clear_scratch()
     runners = {pipeline.kind: pipeline, medical_pipeline.kind: medical_pipeline}
+    runners[call_analytics_pipeline.kind] = call_analytics_pipeline
     # Keys are (kind, region, name): each job kind runs on its own pipeline; TranscribeAudio
     # requests, (TRANSCRIBE_AUDIO, request id), share the same workers.
     pool = WorkerPool(settings.workers, lambda key: runners[key[0]](key[1:]))
@@ -167,10 +187,22 @@ def build_runtime(settings: Settings, s3_endpoint: str) -> Runtime:
         max_concurrent_jobs=settings.max_concurrent_jobs,
         progress=progress,
     )
+    analytics_jobs = call_analytics_jobs(
+        store,
+        pool,
+        objects,
+        supports_language,
+        clock=aws_now,
+        vocabularies=vocabularies,
+        vocabulary_filters=vocabulary_filters,
+        language_models=language_models,
+        max_concurrent_jobs=settings.max_concurrent_jobs,
+        progress=progress,
+    )
     resumed = (
         vocabularies.resume_pending() + medical_vocabularies.resume_pending(),
         language_models.resume_in_progress(),
-        jobs.resume_unfinished() + medical_jobs.resume_unfinished(),
+        jobs.resume_unfinished() + medical_jobs.resume_unfinished() + analytics_jobs.resume_unfinished(),
     )
     if any(resumed):
         log.info("resumed %d vocabularies, %d language models and %d jobs", *resumed)
@@ -189,6 +221,8 @@ def build_runtime(settings: Settings, s3_endpoint: str) -> Runtime:
         vocabulary_filters,
         language_models,
         Tagging(store),
+        categories,
+        analytics_jobs,
         transcribe_audio,
     ]
     streaming = StreamingSessions(
@@ -226,11 +260,11 @@ def create_app(runtime: Runtime) -> Starlette:
     verifier = (
         SigV4Verifier({settings.access_key: settings.secret_key}) if settings.verify_signatures else None
     )
-    api = JsonProtocolEndpoint(
-        operation_table(runtime),
-        verifier,
-        settings.region,
-        body_limits={"TranscribeAudio": TRANSCRIBE_AUDIO_MAX_BYTES},  # inline media up to 25 MB, base64
+    operations = operation_table(runtime)
+    body_limits = {"TranscribeAudio": TRANSCRIBE_AUDIO_MAX_BYTES}  # inline media up to 25 MB
+    api = JsonProtocolEndpoint(operations, verifier, settings.region, body_limits=body_limits)
+    cbor_api = cbor_protocol.CborProtocolEndpoint(  # Smithy RPC v2 CBOR
+        operations, verifier, settings.region, body_limits=body_limits
     )
     http2_streaming = Http2StreamingEndpoint(
         runtime.streaming,
@@ -274,6 +308,7 @@ def create_app(runtime: Runtime) -> Starlette:
         routes=[
             Route("/_emulator/health", health, methods=["GET"]),
             Route("/", api.handle, methods=["POST"]),
+            Route(cbor_protocol.PATH, cbor_api.handle, methods=["POST"]),
             Route(STANDARD_PATH, http2_streaming, methods=["POST"]),  # raw ASGI: duplex event stream
             Route(MEDICAL_PATH, http2_streaming, methods=["POST"]),
             WebSocketRoute(websocket.STANDARD_PATH, websocket_streaming(medical=False)),  # raw ASGI

@@ -147,8 +147,10 @@ class EmulatorProcess:
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(10)
 
-    def transcribe(self, **overrides):
-        return boto3.client(
+    def transcribe(self, protocol: str = "json", **overrides):
+        """A boto3 transcribe client; protocol "cbor" forces Smithy RPC v2 CBOR (`cbor_session`)."""
+        session = cbor_session(self.data_dir.parent / "cbor-model") if protocol == "cbor" else boto3
+        return session.client(
             "transcribe",
             endpoint_url=self.endpoint,
             config=Config(retries={"max_attempts": 1}),
@@ -157,6 +159,28 @@ class EmulatorProcess:
 
     def s3(self):
         return boto3.client("s3", endpoint_url=self.s3_endpoint, **CREDENTIALS)
+
+
+def cbor_session(model_dir: Path) -> boto3.session.Session:
+    """A boto3 session whose transcribe model lists only `smithy-rpc-v2-cbor`, so its clients
+    send RPC v2 CBOR (botocore picks awsJson from the stock model's ["smithy-rpc-v2-cbor", "json"]).
+
+    The installed model is copied to `<model_dir>/transcribe/<api-version>/service-2.json` with
+    `metadata.protocols` (and `protocol`) changed, and the session's loader searches `model_dir`
+    first: what `AWS_DATA_PATH=<model_dir>` does, without changing this process's environment
+    (the emulator's own model, loaded in its process, stays the stock one).
+    """
+    import botocore.loaders
+    import botocore.session
+
+    model = botocore.loaders.Loader().load_service_model("transcribe", "service-2")
+    model["metadata"].update(protocol="smithy-rpc-v2-cbor", protocols=["smithy-rpc-v2-cbor"])
+    path = model_dir / "transcribe" / model["metadata"]["apiVersion"] / "service-2.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(model))
+    session = botocore.session.get_session()
+    session.set_config_variable("data_path", str(model_dir))
+    return boto3.session.Session(botocore_session=session)
 
 
 def wait_for_job(client, name: str, timeout: float = 180) -> dict:

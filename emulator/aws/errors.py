@@ -1,4 +1,5 @@
-"""Typed AWS errors, rendered on the wire in one place (`emulator.aws.json_protocol`).
+"""Typed AWS errors, rendered on the wire by the protocol endpoints (`emulator.aws.json_protocol`,
+`emulator.aws.cbor_protocol`; the shared pipeline in `emulator.aws.endpoint`).
 
 Source: the error shapes of botocore's `transcribe/2017-10-26/service-2.json`
 (BadRequestException, ConflictException, NotFoundException, LimitExceededException,

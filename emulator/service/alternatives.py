@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from emulator.engine.alternatives import Hypothesis, SegmentAlternatives
 from emulator.service.filtering import join_items
-from emulator.service.output import format_confidence, format_seconds, tokens_for_segment
+from emulator.service.output import channel_label, format_confidence, format_seconds, tokens_for_segment
 from emulator.service.tokens import Token, join_tokens
 
 
@@ -66,6 +66,19 @@ def with_main_items(segments: list[dict], items: list[dict]) -> list[dict]:
 def add_segments(results: dict, alternatives: list[SegmentAlternatives]) -> dict:
     """`results` with `segments` after `items` (digest §4.4's order), consistent with its items."""
     return place_segments(results, with_main_items(render_segments(alternatives), results.get("items", [])))
+
+
+def add_channel_segments(results: dict, per_channel: list[list[SegmentAlternatives]]) -> dict:
+    """`results` with `segments` for a ChannelIdentification job: each channel's hypotheses
+    (per_channel[i]: channel i's, ch_i) matched with that channel's items, the segments of all
+    channels in time order (as `items` are); the segments carry no channel label (AWS's shape
+    has none)."""
+    segments = []
+    for index, alternatives in enumerate(per_channel):
+        items = [i for i in results.get("items", []) if i.get("channel_label") == channel_label(index)]
+        segments.extend(with_main_items(render_segments(alternatives), items))
+    segments.sort(key=lambda segment: float(segment["start_time"]))
+    return place_segments(results, segments)
 
 
 def place_segments(results: dict, segments: list[dict]) -> dict:

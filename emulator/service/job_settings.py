@@ -13,16 +13,16 @@ import functools
 
 from emulator.aws.errors import BadRequestException
 from emulator.aws.model import enum
+from emulator.service.toxicity import check_toxicity_request
 
 LANGUAGE_MISSING = (
     "The language code is missing. Either add a language code or turn on language identification."
 )
 _LANGUAGE_CHOICES = ("LanguageCode", "IdentifyLanguage", "IdentifyMultipleLanguages")
 
-# Settings that need a model the emulator cannot have offline, or work that has not landed.
+# Settings whose work has not landed.
 UNSUPPORTED = {
-    "ToxicityDetection": "ToxicityDetection: no toxicity model is available offline",
-    "AlternativesCombined": "Settings.ShowAlternatives together with ChannelIdentification or IdentifyMultipleLanguages",
+    "AlternativesCombined": "Settings.ShowAlternatives together with IdentifyMultipleLanguages",
 }
 
 
@@ -121,14 +121,13 @@ def check_start_request(params: dict) -> None:
     settings = params.get("Settings", {})
     check_settings(settings)
     check_redaction(params)
-    if params.get("ToxicityDetection"):
-        raise _unsupported("ToxicityDetection")
+    check_toxicity_request(params)
     if params.get("ModelSettings", {}).get("LanguageModelName") and "LanguageCode" not in params:
         raise BadRequestException(
             "To use ModelSettings, specify a LanguageCode (with language identification, name the "
             "model in LanguageIdSettings instead) and try your request again."
         )
-    if settings.get("ShowAlternatives") and (settings.get("ChannelIdentification") or params.get("IdentifyMultipleLanguages")):
+    if settings.get("ShowAlternatives") and params.get("IdentifyMultipleLanguages"):
         raise _unsupported("AlternativesCombined")
 
 

@@ -24,7 +24,7 @@ from emulator.service.clock import aws_now
 from emulator.service.context import RequestContext
 from emulator.service.job_settings import check_start_request
 from emulator.service.pagination import PRESIGNED_URL_LIFETIME
-from emulator.service.plan import plan_job
+from emulator.service.plan import JobPlan, plan_job
 from emulator.service.progress import JobProgress
 from emulator.service.resources import Resources, copy_members, given_members, members, pick
 from emulator.service.state_log import job_changed, job_resumed
@@ -60,7 +60,9 @@ class JobFamily:
       the botocore shapes ({noun}, {noun}Summary, Start{noun}Request, List{noun}sResponse);
     check_start: the family's own Start rules, (jobs, ctx, params) -> None, raising
       BadRequestException;
-    kept: request members stored for the pipeline, not shown (None when absent).
+    kept: request members stored for the pipeline, not shown (None when absent);
+    plan: the job's plan from its stored request, (name, doc, internal) -> JobPlan (service.plan);
+    default_settings: what `Settings` holds when the request leaves it out.
     The status member and the members a job echoes are read from the family's shapes.
     """
 
@@ -68,6 +70,8 @@ class JobFamily:
     noun: str
     check_start: Callable[[TranscriptionJobs, RequestContext, dict], None]
     kept: tuple[str, ...] = ("OutputBucketName", "OutputKey", "OutputEncryptionKMSKeyId")
+    plan: Callable[[str, dict, dict], JobPlan] = plan_job
+    default_settings: tuple[tuple[str, object], ...] = tuple(DEFAULT_SETTINGS.items())
 
     @property
     def name_member(self) -> str:
@@ -148,11 +152,13 @@ class TranscriptionJobs(Resources):
                 "Media": params["Media"],
                 "CreationTime": now,
                 "Transcript": {},
-                "Settings": {**DEFAULT_SETTINGS, **params.get("Settings", {})},
+                "Settings": {**dict(self.family.default_settings), **params.get("Settings", {})},
             }
         )
         copy_members(doc, params, self.family.echoed)
-        if "Subtitles" in params and "Subtitles" in members(self.family.noun):
+        if params.get("Subtitles", {}).get("Formats") and "Subtitles" in members(self.family.noun):
+            # Only a job that asks for subtitle files shows Subtitles (issue 13 §4: AWS shows no
+            # OutputStartIndex otherwise); its OutputStartIndex defaults to 0 (botocore docs).
             doc["Subtitles"] = {"OutputStartIndex": 0, **params["Subtitles"]}
         internal = {m: params.get(m) for m in self.family.kept}
         internal["AccountId"] = ctx.account_id
@@ -173,7 +179,7 @@ class TranscriptionJobs(Resources):
         if self.pool.reserve():
             doc[self.family.status_member] = "IN_PROGRESS"
             doc["StartTime"] = now
-        internal["Plan"] = plan_job(name, doc, internal).to_json()  # issue 12: the job plan, computed once at Start
+        internal["Plan"] = self.family.plan(name, doc, internal).to_json()  # issue 12: the job plan, computed once at Start
         record = Record(self.kind, ctx.region, name, doc[self.family.status_member], now, doc, internal)
         try:
             self._insert(record)

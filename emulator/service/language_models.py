@@ -1,5 +1,6 @@
 """Custom language models: CreateLanguageModel, DescribeLanguageModel, ListLanguageModels,
-DeleteLanguageModel, and the Whisper prompt a transcription job gets from its model.
+UpdateLanguageModel, DeleteLanguageModel, and the Whisper prompt a transcription job gets from
+its model.
 
 Lifecycle (botocore `ModelStatus`): Create answers IN_PROGRESS at once; a small pool of daemon
 threads then reads every object under `InputDataConfig.S3Uri` (and `TuningDataS3Uri`), checks it
@@ -14,6 +15,16 @@ tags, at most 2 GB of training data and 200 MB of tuning data combined; "If any 
 are not met, your model fails." AWS doesn't publish its FailureReason texts, so the ones below
 are the emulator's, written in AWS's register.
 
+UpdateLanguageModel (botocore `UpdateLanguageModelRequest`/`Response` and the operation's
+documentation in botocore 1.44): it changes a model's `EncryptionConfiguration`; "the model
+artifacts are re-encrypted in place. No model training is required", so the prompt stays as
+trained. The model must not be IN_PROGRESS (neither training nor updating); the update answers
+IN_PROGRESS and the training pool settles it COMPLETED, revision-guarded like training; "your
+custom language model remains available for transcription jobs while the update is being
+processed", so `prompt_for_job` serves an updating model. Without `EncryptionConfiguration` the
+artifacts go back to an AWS owned key (the member is removed). A FAILED model has no artifacts:
+its configuration changes at once and it stays FAILED.
+
 How a model biases recognition: training distils the text into a Whisper `initial_prompt`
 (emulator.engine.prompt_mining, which explains the approximation and its measured effect).
 
@@ -21,7 +32,9 @@ Shapes: botocore `CreateLanguageModelResponse`, `DescribeLanguageModelResponse`
 (`LanguageModel`), `ListLanguageModelsResponse`. Wording: the not-found and conflict messages
 follow the pattern AWS uses for jobs and vocabularies (digest section 1.3), as a moto fork's
 transcribe backend also spells them for language models [not recorded against AWS].
-Known deviations from AWS: training takes seconds; the data's language isn't checked;
+Known deviations from AWS: training takes seconds; an update settles at once (no KMS is
+involved) and answers ConflictException for a model IN_PROGRESS (AWS declares the exception
+without saying when); the data's language isn't checked;
 BaseModelName (NarrowBand, WideBand) is recorded but doesn't change recognition;
 UpgradeAvailability is always false; Delete is accepted while a model is IN_PROGRESS;
 DataAccessRoleArn is not assumed.
@@ -36,7 +49,7 @@ from typing import Callable
 
 from tokenizers import Tokenizer
 
-from emulator.aws.errors import BadRequestException
+from emulator.aws.errors import BadRequestException, ConflictException
 from emulator.engine.prompt_mining import BpeRarity, build_prompt, words
 from emulator.service import s3_uri
 from emulator.service.clock import aws_now
@@ -88,6 +101,12 @@ S3_UNAVAILABLE = (
     "Check that the emulator's S3 server runs, then create your model again."
 )
 
+# AWS doesn't publish this message; it says what the operation's documentation requires.
+UPDATE_IN_PROGRESS = (
+    "The requested language model {name} is IN_PROGRESS. You can't update a language model while it's "
+    "being created or updated. Wait until its status is COMPLETED or FAILED, then try your request again."
+)
+
 TRAINING_LIMIT = 2 * 1024**3  # bytes, developer guide
 TUNING_LIMIT = 200 * 1024**2
 
@@ -127,6 +146,7 @@ class LanguageModels(ProcessedResources):
             "CreateLanguageModel": self.create_language_model,
             "DescribeLanguageModel": self.describe_language_model,
             "ListLanguageModels": self.list_language_models,
+            "UpdateLanguageModel": self.update_language_model,
             "DeleteLanguageModel": self.delete_language_model,
         }
 
@@ -183,6 +203,37 @@ class LanguageModels(ProcessedResources):
         NextToken. BadRequestException (bad token)."""
         return self._list(ctx.region, params, lambda r: pick(r.doc, "LanguageModel"))
 
+    # --- UpdateLanguageModel ------------------------------------------------------------
+
+    def update_language_model(self, ctx: RequestContext, params: dict) -> dict:
+        """-> UpdateLanguageModelResponse {ModelName, ModelStatus, LastModifiedTime}: IN_PROGRESS
+        for a COMPLETED model (settled COMPLETED by the training pool), FAILED for a FAILED one.
+        NotFoundException (no such model), ConflictException (the model is IN_PROGRESS)."""
+        name = params["ModelName"]
+        before = None
+
+        def change(record: Record) -> None:  # an exception here leaves the record as it was
+            nonlocal before
+            before = record.status
+            if before == "IN_PROGRESS":
+                raise ConflictException(UPDATE_IN_PROGRESS.format(name=name))
+            doc = record.doc
+            doc["LastModifiedTime"] = self.clock()
+            doc.pop("EncryptionConfiguration", None)
+            copy_members(doc, params, ("EncryptionConfiguration",))
+            if before == "COMPLETED":
+                record.status = doc["ModelStatus"] = "IN_PROGRESS"
+                record.internal.update(Revision=new_revision(), Updating=True)
+
+        with self._lock:
+            record = self.store.modify(KIND, ctx.region, name, change)
+        if record is None:
+            raise self.not_found(self.NOT_FOUND)
+        if record.status == "IN_PROGRESS":
+            resource_changed(KIND, ctx.region, name, before, "IN_PROGRESS")
+            self._submit(record)
+        return pick(record.doc, "UpdateLanguageModelResponse")
+
     # --- DeleteLanguageModel ------------------------------------------------------------
 
     def delete_language_model(self, ctx: RequestContext, params: dict) -> dict:
@@ -200,9 +251,10 @@ class LanguageModels(ProcessedResources):
         exist, isn't COMPLETED, or has another language code (AWS: a model only transcribes
         audio in its own language).
         """
-        record = self._usable(
-            region, name, language_code, LANGUAGE_MISMATCH, ready="COMPLETED", not_ready=NOT_COMPLETED
-        )
+        record = self._usable(region, name, language_code, LANGUAGE_MISMATCH)
+        updating = record.status == "IN_PROGRESS" and record.internal.get("Updating")
+        if record.status != "COMPLETED" and not updating:  # an update keeps the model usable
+            raise BadRequestException(NOT_COMPLETED.format(name=name, status=record.status))
         return record.internal["Prompt"]
 
     # --- training -----------------------------------------------------------------------
@@ -213,6 +265,9 @@ class LanguageModels(ProcessedResources):
 
     def _process(self, record: Record) -> None:
         region, name, revision = record.region, record.name, record.internal["Revision"]
+        if record.internal.get("Updating"):  # UpdateLanguageModel: re-encryption, no training
+            self._finish(region, name, revision, outcome={})
+            return
         config = record.doc["InputDataConfig"]
         try:
             training = self._read_text(config["S3Uri"], "training", TRAINING_LIMIT)
@@ -285,6 +340,7 @@ class LanguageModels(ProcessedResources):
         def apply(record: Record) -> None:
             record.doc["LastModifiedTime"] = self.clock()
             record.internal.update(outcome or {})
+            record.internal.pop("Updating", None)
 
         self._settle(region, name, revision, "FAILED" if failure else "COMPLETED", failure, apply)
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 from emulator.aws.errors import BadRequestException
 from emulator.service import s3_uri
 from emulator.service.context import RequestContext
-from emulator.service.job_settings import UNSUPPORTED, check_settings
+from emulator.service.job_settings import check_settings
 from emulator.service.jobs import JobFamily, TranscriptionJobs
 from emulator.service.medical_pipeline import KIND
 from emulator.service.medical_vocabularies import MEDICAL_LANGUAGE
@@ -40,11 +40,6 @@ def check_medical_start(jobs: TranscriptionJobs, ctx: RequestContext, params: di
         raise BadRequestException(MEDICAL_LANGUAGE_ONLY.format(code=params["LanguageCode"]))
     settings = params.get("Settings", {})
     check_settings(settings)
-    if settings.get("ShowAlternatives") and settings.get("ChannelIdentification"):
-        raise BadRequestException(
-            f"The emulator does not support {UNSUPPORTED['AlternativesCombined']}. "
-            "See the README's differences from AWS."
-        )
     validate_new_tags(params.get("Tags", []))
     if s3_uri.parse_s3_uri(params["Media"].get("MediaFileUri", ""), (jobs.objects.endpoint,)) is None:
         raise BadRequestException(NOT_AN_S3_URI)

@@ -32,9 +32,13 @@ def format_seconds(seconds: float) -> str:
     return text + "0" if text.endswith(".") else text
 
 
-def format_confidence(probability: float) -> str:
-    """0..1 as a string with up to 4 decimals ("0.998", "1.0")."""
-    text = f"{min(max(probability, 0.0), 1.0):.4f}".rstrip("0")
+def format_confidence(probability: float, decimals: int = 3) -> str:
+    """0..1 as a string with up to `decimals` decimals, trailing zeros dropped ("0.998", "1.0").
+
+    An item's confidence has 3 (the recorded AWS transcript: "0.998", "0.438", "0.0"); AWS's
+    examples give 4 to a redaction's and a language score ("0.9987", "0.9612": digest §4).
+    """
+    text = f"{min(max(probability, 0.0), 1.0):.{decimals}f}".rstrip("0")
     return text + "0" if text.endswith(".") else text
 
 
@@ -130,7 +134,7 @@ def render_item(item_id: int, token: Token) -> dict:
 
 def render_redaction(pii: Pii) -> dict:
     """A redacted item's `redactions` entry (AWS's example output; emulator.service.redaction)."""
-    return {"confidence": format_confidence(pii.score), "type": pii.type, "category": PII_CATEGORY}
+    return {"confidence": format_confidence(pii.score, 4), "type": pii.type, "category": PII_CATEGORY}
 
 
 def render_tokens(tokens: list[Token]) -> dict:

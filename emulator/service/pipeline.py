@@ -28,7 +28,7 @@ from emulator.engine.media import SAMPLE_RATE, MediaError, MediaInfo, MediaProbl
 from emulator.engine.pii import PiiDetector, PiiModelMissing
 from emulator.engine.recognizer import RecognitionOptions, Recognizer, Transcription, shift_segment
 from emulator.service import s3_uri
-from emulator.service.alternatives import add_segments, place_segments
+from emulator.service.alternatives import add_channel_segments, add_segments, place_segments
 from emulator.service.filtering import display_as, vocabulary_filter
 from emulator.service.job_settings import aws_language_code
 from emulator.service.jobs import KIND
@@ -46,6 +46,7 @@ from emulator.service.speakers import label_speakers
 from emulator.service.state_log import job_changed
 from emulator.service.subtitles import cues, render_subtitles
 from emulator.service.tokens import Token
+from emulator.service.toxicity import add_toxicity
 from emulator.service.vocabulary_tables import Vocabulary
 from emulator.storage.models import ModelStore
 from emulator.storage.s3 import OUTAGE_GRACE, ObjectNotFound, ObjectStore, StorageError, StorageUnavailable, patiently
@@ -222,6 +223,7 @@ class TranscriptionPipeline:
     """
 
     kind = KIND  # the Store kind of the job records this pipeline runs
+    status_member = "TranscriptionJobStatus"  # the job doc's status member (botocore job shape)
 
     def __init__(
         self,
@@ -265,7 +267,7 @@ class TranscriptionPipeline:
             nonlocal was_queued
             if record.status == "QUEUED":
                 was_queued = True
-                record.status = record.doc["TranscriptionJobStatus"] = "IN_PROGRESS"
+                record.status = record.doc[self.status_member] = "IN_PROGRESS"
                 record.doc["StartTime"] = self.clock()
 
         record = wait_for_room(lambda: self.store.modify(self.kind, region, name, start), f"job {name}")
@@ -306,10 +308,10 @@ class TranscriptionPipeline:
         media = self._load_media(record, plan, work_dir)
         run.audio_seconds = len(media.mono) / SAMPLE_RATE
         job_key = (self.kind, record.region, record.name)
-        language, tokens, transcription = self.final_tokens(record.region, job_key, run, media)
+        language, tokens, pieces = self.final_tokens(record.region, job_key, run, media)
         results = self._results(run, language, media, tokens)
         if plan.max_alternatives:
-            results = self._alternatives(run, media, language, transcription, results)
+            results = self._alternatives(run, language, pieces, results)
 
         if self.store.get(self.kind, record.region, record.name) is None:
             return None  # deleted while it ran: write nothing
@@ -328,16 +330,16 @@ class TranscriptionPipeline:
 
     def final_tokens(
         self, region: str, progress_key, run: JobRun, media: "Media"
-    ) -> tuple["IdentifiedLanguage", list[Token], Transcription | None]:
+    ) -> tuple["IdentifiedLanguage", list[Token], list[tuple[np.ndarray, Transcription]] | None]:
         """Decoded media to final tokens, as the run's plan says: the language (given or
         identified), recognition, then post-processing (DisplayAs, vocabulary filter, speaker
-        labels); also the transcription behind the tokens when it is one piece of mono audio.
+        labels); also the pieces behind the tokens (`_recognize`: alternatives need them).
         Shared by jobs and TranscribeAudio (emulator.service.transcribe_audio). JobFailed when
         a resource is unusable or no speech is found for language identification.
         progress_key: the JobProgress entry to update (unknown keys are ignored)."""
         language = self._language(run.plan, media.mono)
-        tokens, transcription = self._recognize(region, progress_key, run, media, language)
-        return language, self._post_process(region, run, language, media, tokens), transcription
+        tokens, pieces = self._recognize(region, progress_key, run, media, language)
+        return language, self._post_process(region, run, language, media, tokens), pieces
 
     def _redacted(self, run: JobRun, language, media: "Media", tokens: list[Token], results: dict) -> dict:
         """The redacted `results` (ContentRedaction): the tokens' PII words as `[PII]`, rendered
@@ -441,9 +443,9 @@ class TranscriptionPipeline:
 
     def _recognize(
         self, region: str, key, run: JobRun, media: "Media", language: "IdentifiedLanguage"
-    ) -> tuple[list[Token], Transcription | None]:
-        """The tokens of recognition, and the transcription behind them when it is one piece
-        of mono audio (alternatives need it).
+    ) -> tuple[list[Token], list[tuple[np.ndarray, Transcription]] | None]:
+        """The tokens of recognition, and the pieces behind them, (samples, transcription) of
+        the mono audio or of each channel (alternatives need them); None for several languages.
 
         Progress: the fraction of the job's audio transcribed; a job of several passes (one
         per channel, one per language span) gives each pass its share of the whole (under `key`)."""
@@ -457,7 +459,7 @@ class TranscriptionPipeline:
                 self._transcribe(channel, region, run, language.code, scaled(report, i / count, (i + 1) / count))
                 for i, channel in enumerate(media.channels)
             ]
-            return channel_tokens(channels), None
+            return channel_tokens(channels), list(zip(media.channels, channels))
         if language.spans:
             segments = []
             total = sum(end - start for _, start, end in language.spans) or 1.0
@@ -471,24 +473,32 @@ class TranscriptionPipeline:
             duration = len(media.mono) / SAMPLE_RATE
             return transcription_tokens(Transcription(language.code.split("-")[0], 1.0, duration, tuple(segments))), None
         transcription = self._transcribe(media.mono, region, run, language.code, report)
-        return transcription_tokens(transcription), transcription
+        return transcription_tokens(transcription), [(media.mono, transcription)]
 
-    def _alternatives(self, run: JobRun, media, language, transcription, results: dict) -> dict:
-        """`segments` with real n-best hypotheses of each segment (ShowAlternatives)."""
+    def _alternatives(
+        self, run: JobRun, language, pieces: list[tuple[np.ndarray, Transcription]], results: dict
+    ) -> dict:
+        """`segments` with real n-best hypotheses of each segment (ShowAlternatives); with
+        channel identification, of each channel's segments (AWS allows the two together)."""
         recognition = run.recognition[language.code]  # read when the audio was recognised
         options = recognition.options
         model = self.recognizer.model(recognition.model_name)
-        alternatives = n_best(
-            model,
-            media.mono,
-            transcription.segments,
-            options.language,
-            run.plan.max_alternatives,
-            options.beam_size,
-            hotwords=options.hotwords,
-            initial_prompt=options.initial_prompt,
-        )
-        return add_segments(results, alternatives)
+        alternatives = [
+            n_best(
+                model,
+                samples,
+                transcription.segments,
+                options.language,
+                run.plan.max_alternatives,
+                options.beam_size,
+                hotwords=options.hotwords,
+                initial_prompt=options.initial_prompt,
+            )
+            for samples, transcription in pieces
+        ]
+        if run.plan.media.channel_identification:
+            return add_channel_segments(results, alternatives)
+        return add_segments(results, alternatives[0])
 
     def _post_process(
         self, region: str, run: JobRun, language: "IdentifiedLanguage", media: "Media", tokens: list[Token]
@@ -510,10 +520,12 @@ class TranscriptionPipeline:
 
     def _results(self, run: JobRun, language: "IdentifiedLanguage", media: "Media", tokens: list[Token]) -> dict:
         """The job's `results` from its final tokens: the language members, then the
-        transcript sections (with channel and speaker sections where the plan asks)."""
+        transcript sections (with channel and speaker sections where the plan asks), then
+        `toxicity_detection` (ToxicityDetection)."""
         channels = media.channels.shape[0] if media.channels is not None else None
         results = render_job_results(tokens, channels, speakers=bool(run.plan.max_speaker_labels))
-        return {**language.results_members, **results}
+        results = {**language.results_members, **results}
+        return add_toxicity(results) if run.plan.toxicity else results
 
     def _decode(self, media_path: Path, per_channel: bool) -> np.ndarray:
         """Samples as (channels, n) float32 16 kHz; one row unless `per_channel`."""
@@ -556,7 +568,7 @@ class TranscriptionPipeline:
             job_members={"LanguageCode": code, "IdentifiedLanguageScore": round(score, 4)},
             results_members={
                 "language_code": code,
-                "language_identification": [{"score": format_confidence(p), "code": c} for c, p in ranked],
+                "language_identification": [{"score": format_confidence(p, 4), "code": c} for c, p in ranked],
             },
         )
 
@@ -573,12 +585,17 @@ class TranscriptionPipeline:
         for code, start, end in spans:
             durations[code] = durations.get(code, 0.0) + end - start
         dominant = max(durations, key=durations.get)
+        # AWS shows IdentifiedLanguageScore on multi-language jobs too (issue 13 §4): the
+        # probability of the dominant language over the whole media, as IdentifyLanguage scores it.
+        scores = identify_language(model, samples, candidates)
+        score = sum(s.probability for s in scores if aws_language_code(s.language, options) == dominant)
         return IdentifiedLanguage(
             dominant,
             job_members={
+                "IdentifiedLanguageScore": round(score, 4),
                 "LanguageCodes": [
                     {"LanguageCode": code, "DurationInSeconds": round(seconds, 2)} for code, seconds in durations.items()
-                ]
+                ],
             },
             results_members={
                 "language_codes": [
@@ -666,7 +683,7 @@ class TranscriptionPipeline:
 
     def _finish(self, record: Record, status: str, outcome: Outcome, run: JobRun) -> None:
         def finish(current: Record) -> None:
-            current.status = current.doc["TranscriptionJobStatus"] = status
+            current.status = current.doc[self.status_member] = status
             current.doc.update(outcome.doc)
             current.internal.update(outcome.internal)
             if status == "COMPLETED":

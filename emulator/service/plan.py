@@ -87,7 +87,8 @@ class JobPlan:
     """What a job does, decided at Start. Requested outputs: the transcript always; the
     redacted one with `redaction`; subtitle files with `subtitles`; `results.entities` with
     `identify_phi` (medical ContentIdentificationType=PHI); speaker labels when
-    `max_speaker_labels` is set; n-best `segments` when `max_alternatives` is set."""
+    `max_speaker_labels` is set; n-best `segments` when `max_alternatives` is set;
+    `results.toxicity_detection` with `toxicity` (ToxicityDetection)."""
 
     language: LanguageChoice
     resources: LanguageResources  # Settings + ModelSettings, for every language
@@ -99,6 +100,7 @@ class JobPlan:
     redaction: RedactionPlan | None = None
     identify_phi: bool = False
     subtitles: SubtitlesPlan | None = None
+    toxicity: bool = False
 
     def resources_for(self, language_code: str) -> LanguageResources:
         """The resources for a job in `language_code` (given or identified)."""
@@ -121,6 +123,7 @@ class JobPlan:
             redaction=RedactionPlan(redaction["output"], _tuple(redaction["entity_types"])) if redaction else None,
             identify_phi=data["identify_phi"],
             subtitles=SubtitlesPlan(tuple(subtitles["formats"]), subtitles["start_index"]) if subtitles else None,
+            toxicity=data.get("toxicity", False),  # absent from plans stored before toxicity detection
         )
 
 
@@ -151,6 +154,7 @@ def plan_job(name: str, doc: dict, internal: dict) -> JobPlan:
         redaction=RedactionPlan(redaction["RedactionOutput"], _tuple(redaction.get("PiiEntityTypes"))) if redaction else None,
         identify_phi=doc.get("ContentIdentificationType") == "PHI",
         subtitles=SubtitlesPlan(tuple(subtitles.get("Formats", ())), subtitles.get("OutputStartIndex", 0)) if subtitles else None,
+        toxicity=bool(doc.get("ToxicityDetection")),
     )
 
 

@@ -11,6 +11,9 @@ normalised table to the service bucket for `DownloadUri`, and ends READY, or FAI
 Shapes: botocore `CreateVocabularyResponse`, `GetVocabularyResponse`,
 `ListVocabulariesResponse` (`VocabularyInfo`), `UpdateVocabularyResponse`. Wording: digest
 §1.3 and §3.7 (moto and real-AWS client code agree on the not-found and conflict messages).
+A missing vocabulary (Get, Update, Delete; medical too) answers BadRequestException, although
+the model declares NotFoundException: AWS's own .NET integration tests assert
+BadRequestException, as moto does (FIELD_NOTES "AWS API facts"; digest §1.3).
 Known deviations from AWS: Update and Delete are accepted while a vocabulary is PENDING (the
 newest request wins); no per-language character-set check; DataAccessRoleArn is not assumed.
 """
@@ -74,6 +77,7 @@ class Vocabularies(ProcessedResources):
     """The five vocabulary operations over the store and S3, with their own processing threads."""
 
     kind = KIND  # the Store kind of the records (emulator.service.medical_vocabularies subclasses this)
+    not_found = BadRequestException  # what AWS answers, not the model's NotFoundException (module docstring)
     NOT_FOUND = VOCABULARY_NOT_FOUND
     EXISTS = VOCABULARY_EXISTS
     status_filter = "StateEquals"
@@ -165,7 +169,8 @@ class Vocabularies(ProcessedResources):
     # --- GetVocabulary ------------------------------------------------------------------
 
     def get_vocabulary(self, ctx: RequestContext, params: dict) -> dict:
-        """-> GetVocabularyResponse; DownloadUri (presigned, 15 minutes) once READY. NotFoundException."""
+        """-> GetVocabularyResponse; DownloadUri (presigned, 15 minutes) once READY. BadRequestException
+        (no such vocabulary)."""
         record = self._find(ctx.region, params["VocabularyName"])
         doc = dict(record.doc)
         download = record.internal.get("Download")
@@ -185,7 +190,8 @@ class Vocabularies(ProcessedResources):
     # --- UpdateVocabulary ---------------------------------------------------------------
 
     def update_vocabulary(self, ctx: RequestContext, params: dict) -> dict:
-        """-> UpdateVocabularyResponse, state PENDING again. NotFoundException, BadRequestException."""
+        """-> UpdateVocabularyResponse, state PENDING again. BadRequestException (no such
+        vocabulary, bad source)."""
         self._check(params)
         source = self._source(params)
         before = None
@@ -212,7 +218,7 @@ class Vocabularies(ProcessedResources):
     # --- DeleteVocabulary ---------------------------------------------------------------
 
     def delete_vocabulary(self, ctx: RequestContext, params: dict) -> dict:
-        """-> {}. NotFoundException."""
+        """-> {}. BadRequestException (no such vocabulary)."""
         self._delete(ctx.region, params["VocabularyName"], self._delete_download)
         return {}
 

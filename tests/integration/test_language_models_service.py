@@ -286,10 +286,73 @@ def test_resume_in_progress_after_restart(store, objects, models):
     assert restarted.resume_in_progress() == 0
 
 
+KMS_KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def test_update_re_encrypts_in_place_without_training(store, objects, models):
+    """botocore's UpdateLanguageModel docs: the artifacts are re-encrypted in place, no training;
+    the model must not be IN_PROGRESS; it stays usable for jobs while the update runs."""
+    trained = LanguageModels(store, objects, models)
+    uri = upload_folder(objects, CARD_GAMES)
+    trained.create_language_model(CTX, params("secured", uri))
+    before = wait_until_trained(trained, "secured")
+    prompt = trained.prompt_for_job("us-east-1", "secured", "en-US")
+    # New data under the model's prefix changes nothing: an update does not train.
+    objects.put_bytes(BUCKET, uri.removeprefix(f"s3://{BUCKET}/") + "chess.txt", b"Bishop takes rook.", "text/plain")
+
+    paused = LanguageModels(store, objects, models, workers=0)  # the update stays IN_PROGRESS
+    encryption = {"KMSKey": KMS_KEY, "KMSEncryptionContext": {"team": "speech"}}
+    updated = paused.update_language_model(CTX, {"ModelName": "secured", "EncryptionConfiguration": encryption})
+    assert set(updated) == {"ModelName", "ModelStatus", "LastModifiedTime"} == output_members("UpdateLanguageModel")
+    assert updated["ModelStatus"] == "IN_PROGRESS" and updated["LastModifiedTime"] >= before["LastModifiedTime"]
+    assert paused.prompt_for_job("us-east-1", "secured", "en-US") == prompt  # still available to jobs
+    with pytest.raises(ConflictException, match="IN_PROGRESS"):
+        paused.update_language_model(CTX, {"ModelName": "secured"})
+
+    assert trained.resume_in_progress() == 1  # the pool settles it (as after a restart)
+    after = wait_until_trained(trained, "secured")
+    assert after["ModelStatus"] == "COMPLETED" and after["EncryptionConfiguration"] == encryption
+    assert after["InputDataConfig"] == before["InputDataConfig"] and after["CreateTime"] == before["CreateTime"]
+    assert trained.prompt_for_job("us-east-1", "secured", "en-US") == prompt
+
+    # Without EncryptionConfiguration, the artifacts go back to an AWS owned key.
+    assert trained.update_language_model(CTX, {"ModelName": "secured"})["ModelStatus"] == "IN_PROGRESS"
+    assert "EncryptionConfiguration" not in wait_until_trained(trained, "secured")
+
+
+def test_update_errors_and_a_failed_model(store, objects, models):
+    language_models = LanguageModels(store, objects, models, workers=0)  # training never ends
+    with pytest.raises(NotFoundException, match="couldn't be found"):
+        language_models.update_language_model(CTX, {"ModelName": "ghost"})
+    language_models.create_language_model(CTX, params("training", upload_folder(objects, CARD_GAMES)))
+    with pytest.raises(ConflictException, match="being created or updated"):
+        language_models.update_language_model(CTX, {"ModelName": "training"})
+
+    working = LanguageModels(store, objects, models)
+    working.create_language_model(CTX, params("broken", upload_folder(objects)))
+    assert wait_until_trained(working, "broken")["ModelStatus"] == "FAILED"
+    updated = working.update_language_model(CTX, {"ModelName": "broken", "EncryptionConfiguration": {"KMSKey": KMS_KEY}})
+    assert updated["ModelStatus"] == "FAILED"  # nothing to re-encrypt; it stays FAILED
+    described = working.describe_language_model(CTX, {"ModelName": "broken"})["LanguageModel"]
+    assert described["EncryptionConfiguration"] == {"KMSKey": KMS_KEY} and described["FailureReason"]
+
+
+def test_delete_during_an_update(store, objects, models):
+    working = LanguageModels(store, objects, models)
+    working.create_language_model(CTX, params("brief", upload_folder(objects, CARD_GAMES)))
+    wait_until_trained(working, "brief")
+    LanguageModels(store, objects, models, workers=0).update_language_model(CTX, {"ModelName": "brief"})
+    working.delete_language_model(CTX, {"ModelName": "brief"})
+    assert working.resume_in_progress() == 0
+    with pytest.raises(NotFoundException):
+        working.describe_language_model(CTX, {"ModelName": "brief"})
+
+
 def test_operation_table_names_the_model_operations(language_models):
     model = botocore.session.get_session().get_service_model("transcribe")
     assert set(language_models.operations()) == {
-        "CreateLanguageModel", "DescribeLanguageModel", "ListLanguageModels", "DeleteLanguageModel"
+        "CreateLanguageModel", "DescribeLanguageModel", "ListLanguageModels", "UpdateLanguageModel",
+        "DeleteLanguageModel",
     }
     assert set(language_models.operations()) <= set(model.operation_names)
 

@@ -141,7 +141,7 @@ def test_request_errors(vocabularies):
     assert err.value.message.startswith(INVALID_TERMS)
     with pytest.raises(BadRequestException, match="doesn't point to an S3 object"):
         vocabularies.create_vocabulary(CTX, {**base, "VocabularyFileUri": "https://example.com/vocab.txt"})
-    with pytest.raises(NotFoundException):
+    with pytest.raises(BadRequestException):
         vocabularies.get_vocabulary(CTX, {"VocabularyName": "errors"})  # nothing was created
 
 
@@ -163,7 +163,9 @@ def test_not_found(vocabularies):
         (vocabularies.delete_vocabulary, {"VocabularyName": "ghost"}),
         (vocabularies.update_vocabulary, {"VocabularyName": "ghost", "LanguageCode": "en-US", "Phrases": ["x"]}),
     ):
-        with pytest.raises(NotFoundException) as err:
+        # AWS answers BadRequestException for a missing vocabulary (FIELD_NOTES: AWS's .NET
+        # integration tests assert it; issue 13 §4), not the model's NotFoundException.
+        with pytest.raises(BadRequestException) as err:
             call(CTX, params)
         assert err.value.message == message
     with pytest.raises(BadRequestException) as err:
@@ -253,7 +255,7 @@ def test_delete(vocabularies, objects):
     vocabularies.create_vocabulary(CTX, {"VocabularyName": "doomed", "LanguageCode": "en-US", "Phrases": ["Kubernetes"]})
     download = wait_until_settled(vocabularies, "doomed")["DownloadUri"]
     assert vocabularies.delete_vocabulary(CTX, {"VocabularyName": "doomed"}) == {}
-    with pytest.raises(NotFoundException):
+    with pytest.raises(BadRequestException):
         vocabularies.get_vocabulary(CTX, {"VocabularyName": "doomed"})
     with pytest.raises(urllib.error.HTTPError):
         fetch(download)

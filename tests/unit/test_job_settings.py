@@ -52,9 +52,10 @@ def test_settings_that_go_in_pairs(settings, fragment):
     assert fragment in _error({"LanguageCode": "en-US", "Settings": settings})
 
 
-def test_toxicity_detection_is_refused_openly():
-    message = _error({"LanguageCode": "en-US", "ToxicityDetection": [{"ToxicityCategories": ["ALL"]}]})
-    assert "does not support ToxicityDetection" in message
+def test_toxicity_detection_is_us_english_only():
+    toxicity = [{"ToxicityCategories": ["ALL"]}]
+    assert "requires LanguageCode en-US" in _error({"LanguageCode": "de-DE", "ToxicityDetection": toxicity})
+    check_start_request({**BASE, "LanguageCode": "en-US", "ToxicityDetection": toxicity})
 
 
 def test_supported_settings_pass():
@@ -66,6 +67,12 @@ def test_supported_settings_pass():
             "Subtitles": {"Formats": ["srt", "vtt"], "OutputStartIndex": 1},
         }
     )
+
+
+def test_alternatives_go_with_channel_identification():
+    # AWS allows ShowAlternatives together with ChannelIdentification (issue 13 §4).
+    settings = {"ChannelIdentification": True, "ShowAlternatives": True, "MaxAlternatives": 2}
+    check_start_request({**BASE, "LanguageCode": "en-US", "Settings": settings})
 
 
 def test_identified_languages_map_to_transcribe_codes():

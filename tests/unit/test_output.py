@@ -46,7 +46,10 @@ def test_seconds_are_aws_strings():
 def test_confidences_are_strings_between_0_and_1():
     assert format_confidence(0.998) == "0.998"
     assert format_confidence(1.0) == "1.0"
-    assert format_confidence(0.43812) == "0.4381"
+    # Items carry at most 3 decimals, as in the recorded AWS transcript ("0.438"; issue 13 §4).
+    assert format_confidence(0.43812) == "0.438"
+    assert format_confidence(0.99951) == "1.0"
+    assert format_confidence(0.43812, 4) == "0.4381"  # redactions and language scores (digest §4)
     assert format_confidence(1.2) == "1.0"
 
 
