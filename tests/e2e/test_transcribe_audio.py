@@ -284,3 +284,19 @@ def test_beyond_the_pool_is_limit_exceeded_and_the_event_loop_stays_free(emulato
         thread.join(120)
     assert "LimitExceededException" in outcomes
     assert set(outcomes) <= {"ok", "LimitExceededException"}
+
+
+def test_over_rpc_v2_cbor_the_same_transcript_and_reason(emulator, tmp_path):
+    from tests.support import cbor_session
+
+    cbor = cbor_session(tmp_path).client(
+        "transcribe",
+        endpoint_url=emulator.endpoint,
+        config=Config(retries={"mode": "standard", "max_attempts": 10}),
+        **CREDENTIALS,
+    )
+    response = cbor.transcribe_audio(Media={"MediaBytes": audio_path("jfk").read_bytes()}, Language="en")
+    results = response["TranscriptResponse"]["Results"]
+    assert wer(JFK, results["Transcript"]) < 0.1 and isinstance(results["Items"][0]["StartTime"], float)
+    error = _error(cbor.transcribe_audio, Media={"MediaBytes": _wav(np.zeros(4000, np.float32))}, Language="en")
+    assert error.response["Error"]["Code"] == "BadRequestException" and error.response["Reason"] == "audioTooShort"
