@@ -350,6 +350,10 @@ class EmbeddedS3:
             region="us-east-1",
             http_client=http,
         )
+        # After a restart the S3 API answers before the volume server has reported the volumes
+        # on disk to the master; a read then fails with S3 InternalError. Ready means every
+        # volume file on disk is registered.
+        expected_volumes = len(list((self.data_dir / "data").glob("*.dat")))
         deadline = time.monotonic() + timeout
         last_error: Exception | None = None
         try:
@@ -361,7 +365,9 @@ class EmbeddedS3:
                     )
                 try:
                     client.list_buckets()
-                    return
+                    if self._volumes_registered(http) >= expected_volumes:
+                        return
+                    last_error = RuntimeError(f"the master knows fewer than {expected_volumes} volumes")
                 except Exception as e:  # connection refused, 503 while the filer comes up, ...
                     last_error = e
                 if time.monotonic() > deadline:
@@ -372,6 +378,19 @@ class EmbeddedS3:
                 time.sleep(0.05)
         finally:
             http.clear()
+
+    def _volumes_registered(self, http: urllib3.PoolManager) -> int:
+        """How many volumes the master's topology lists (GET /dir/status, SeaweedFS master API)."""
+        response = http.request("GET", f"http://{self.host}:{self.ports.master}/dir/status")
+        if response.status != 200:
+            return 0
+        topology = json.loads(response.data).get("Topology") or {}
+        return sum(
+            node.get("Volumes", 0)
+            for center in topology.get("DataCenters") or []
+            for rack in center.get("Racks") or []
+            for node in rack.get("DataNodes") or []
+        )
 
     def _log_tail(self, lines: int = 40) -> str:
         try:
