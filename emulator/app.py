@@ -119,45 +119,20 @@ def build_runtime(settings: Settings, s3_endpoint: str) -> Runtime:
         clock=aws_now,
         progress=progress,
     )
-    pipeline = TranscriptionPipeline(
-        store,
-        objects,
-        recognizer,
-        models,
-        **common,
-        vocabularies=vocabularies,
-        vocabulary_filters=vocabulary_filters,
-        language_models=language_models,
-    )
-    # Medical jobs share the model, the PII detector, the diarizer and the worker pool.
+    # The standard custom resources, named by transcription and Call Analytics jobs alike.
+    resources = dict(vocabularies=vocabularies, vocabulary_filters=vocabulary_filters, language_models=language_models)
+    pipeline = TranscriptionPipeline(store, objects, recognizer, models, **common, **resources)
+    # The other job families share its model, PII detector, diarizer and the worker pool.
+    shared = dict(pii_detector=pipeline.pii_detector, diarizer=pipeline.diarizer)
     medical_pipeline = MedicalTranscriptionPipeline(
-        store,
-        objects,
-        recognizer,
-        models,
-        **common,
-        vocabularies=medical_vocabularies,
-        pii_detector=pipeline.pii_detector,
-        diarizer=pipeline.diarizer,
+        store, objects, recognizer, models, **common, vocabularies=medical_vocabularies, **shared
     )
     categories = CallAnalyticsCategories(store, clock=aws_now)
-    # Call Analytics jobs: the standard resources, model, PII detector and diarizer.
     call_analytics_pipeline = CallAnalyticsPipeline(
-        store,
-        objects,
-        recognizer,
-        models,
-        **common,
-        vocabularies=vocabularies,
-        vocabulary_filters=vocabulary_filters,
-        language_models=language_models,
-        pii_detector=pipeline.pii_detector,
-        diarizer=pipeline.diarizer,
-        categories=categories,
+        store, objects, recognizer, models, **common, **resources, **shared, categories=categories
     )
     pipeline.clear_scratch()
-    runners = {pipeline.kind: pipeline, medical_pipeline.kind: medical_pipeline}
-    runners[call_analytics_pipeline.kind] = call_analytics_pipeline
+    runners = {p.kind: p for p in (pipeline, medical_pipeline, call_analytics_pipeline)}
     # Keys are (kind, region, name): each job kind runs on its own pipeline; TranscribeAudio
     # requests, (TRANSCRIBE_AUDIO, request id), share the same workers.
     pool = WorkerPool(settings.workers, lambda key: runners[key[0]](key[1:]))
@@ -166,39 +141,10 @@ def build_runtime(settings: Settings, s3_endpoint: str) -> Runtime:
     )
     runners[TRANSCRIBE_AUDIO] = transcribe_audio.run
 
-    jobs = TranscriptionJobs(
-        store,
-        pool,
-        objects,
-        supports_language,
-        clock=aws_now,
-        vocabularies=vocabularies,
-        vocabulary_filters=vocabulary_filters,
-        max_concurrent_jobs=settings.max_concurrent_jobs,
-        language_models=language_models,
-        progress=progress,
-    )
-    medical_jobs = medical_transcription_jobs(
-        store,
-        pool,
-        objects,
-        medical_vocabularies,
-        clock=aws_now,
-        max_concurrent_jobs=settings.max_concurrent_jobs,
-        progress=progress,
-    )
-    analytics_jobs = call_analytics_jobs(
-        store,
-        pool,
-        objects,
-        supports_language,
-        clock=aws_now,
-        vocabularies=vocabularies,
-        vocabulary_filters=vocabulary_filters,
-        language_models=language_models,
-        max_concurrent_jobs=settings.max_concurrent_jobs,
-        progress=progress,
-    )
+    admission = dict(clock=aws_now, max_concurrent_jobs=settings.max_concurrent_jobs, progress=progress)
+    jobs = TranscriptionJobs(store, pool, objects, supports_language, **admission, **resources)
+    medical_jobs = medical_transcription_jobs(store, pool, objects, medical_vocabularies, **admission)
+    analytics_jobs = call_analytics_jobs(store, pool, objects, supports_language, **admission, **resources)
     resumed = (
         vocabularies.resume_pending() + medical_vocabularies.resume_pending(),
         language_models.resume_in_progress(),
@@ -228,11 +174,8 @@ def build_runtime(settings: Settings, s3_endpoint: str) -> Runtime:
     streaming = StreamingSessions(
         recognizer,
         models,
-        vocabularies=vocabularies,
-        vocabulary_filters=vocabulary_filters,
-        language_models=language_models,
-        pii_detector=pipeline.pii_detector,
-        diarizer=pipeline.diarizer,
+        **resources,
+        **shared,
         supported_language=supports_language,
         medical_vocabularies=medical_vocabularies,
     )

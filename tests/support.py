@@ -183,15 +183,17 @@ def cbor_session(model_dir: Path) -> boto3.session.Session:
     return boto3.session.Session(botocore_session=session)
 
 
-def wait_for_job(client, name: str, timeout: float = 180) -> dict:
-    """Polls GetTranscriptionJob until COMPLETED or FAILED; returns the job."""
+def wait_for_job(client, name: str, timeout: float = 180, noun: str = "TranscriptionJob") -> dict:
+    """Polls Get<noun> (TranscriptionJob, MedicalTranscriptionJob, CallAnalyticsJob) until
+    COMPLETED or FAILED; returns the job."""
+    get = getattr(client, "get_" + "".join("_" + c.lower() if c.isupper() else c for c in noun).lstrip("_"))
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        job = client.get_transcription_job(TranscriptionJobName=name)["TranscriptionJob"]
-        if job["TranscriptionJobStatus"] in ("COMPLETED", "FAILED"):
+        job = get(**{f"{noun}Name": name})[noun]
+        if job[f"{noun}Status"] in ("COMPLETED", "FAILED"):
             return job
         time.sleep(0.25)
-    raise TimeoutError(f"job {name} still {job['TranscriptionJobStatus']} after {timeout} s")
+    raise TimeoutError(f"job {name} still {job[f'{noun}Status']} after {timeout} s")
 
 
 def wer(reference: str, hypothesis: str) -> float:

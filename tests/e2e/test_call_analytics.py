@@ -5,7 +5,6 @@ so talk time, non-talk time and interruptions have expected values up to word ti
 from __future__ import annotations
 
 import json
-import time
 import wave
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import pytest
 from botocore.config import Config
 
 from emulator.engine.media import SAMPLE_RATE, decode
-from tests.support import CREDENTIALS, audio_path, speak
+from tests.support import CREDENTIALS, audio_path, speak, wait_for_job
 
 OUTPUT_BUCKET = "analytics-output"
 TOLERANCE = 450  # ms: word timings against the voiced span of each clip
@@ -85,13 +84,7 @@ def build_call(tmp_path: Path) -> tuple[Path, list[tuple[str, float, float]]]:
 
 
 def wait_for_analytics(transcribe, name: str, timeout: float = 300) -> dict:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        job = transcribe.get_call_analytics_job(CallAnalyticsJobName=name)["CallAnalyticsJob"]
-        if job["CallAnalyticsJobStatus"] in ("COMPLETED", "FAILED"):
-            return job
-        time.sleep(0.25)
-    raise TimeoutError(f"call analytics job {name} not finished after {timeout} s")
+    return wait_for_job(transcribe, name, timeout, noun="CallAnalyticsJob")
 
 
 @pytest.fixture(scope="module")
