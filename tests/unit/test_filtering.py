@@ -9,6 +9,7 @@ from emulator.service.filtering import display_as, join_items, vocabulary_filter
 from emulator.service.output import render_tokens
 from emulator.service.tokens import Token
 from emulator.service.vocabulary_tables import parse_phrases, parse_table
+from tests.unit.transcript_items import token_of_item
 
 
 def build(*segments: str) -> dict:
@@ -61,17 +62,7 @@ def tokens_of(*segments: str) -> list[Token]:
     the audio segment each belongs to."""
     results = build(*segments)
     segment_of = {i: number for number, segment in enumerate(results["audio_segments"]) for i in segment["items"]}
-    return [
-        Token(
-            item["type"],
-            item["alternatives"][0]["content"],
-            float(item["alternatives"][0]["confidence"]),
-            float(item["start_time"]) if "start_time" in item else None,
-            float(item["end_time"]) if "end_time" in item else None,
-            segment=segment_of[item["id"]],
-        )
-        for item in results["items"]
-    ]
+    return [token_of_item(item, segment_of[item["id"]]) for item in results["items"]]
 
 
 def filtered(tokens: list[Token], words: list[str], method: str) -> dict:

@@ -10,6 +10,7 @@ from emulator.engine.recognizer import Segment, Transcription, Word
 from emulator.service.output import channel_tokens, render_job_results, transcription_tokens
 from emulator.service.speakers import label_speakers
 from emulator.service.tokens import Token
+from tests.unit.transcript_items import token_of_item
 
 RECORDED = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "aws-recorded-responses.json"
 DIARIZATION_TEST = (
@@ -45,16 +46,7 @@ def labelled_results(tokens: list[Token], turns: list[SpeakerTurn], number_of_ch
 
 def _tokens_of_items(items: list[dict]) -> list[Token]:
     """The tokens a recorded transcript's items render back to (one audio segment)."""
-    return [
-        Token(
-            item["type"],
-            item["alternatives"][0]["content"],
-            float(item["alternatives"][0]["confidence"]),
-            float(item["start_time"]) if "start_time" in item else None,
-            float(item["end_time"]) if "end_time" in item else None,
-        )
-        for item in items
-    ]
+    return [token_of_item(item) for item in items]
 
 
 def _labels(results: dict) -> list[tuple[str, str]]:
