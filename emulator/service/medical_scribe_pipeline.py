@@ -59,7 +59,7 @@ def transcript_items(tokens: list[Token]) -> list[dict]:
             "Alternatives": [{"Confidence": round(token.confidence, 3), "Content": token.content}],
             "BeginAudioTime": _seconds(begin),
             "EndAudioTime": _seconds(end),
-            "Type": token.kind,
+            "Type": token.kind.upper(),  # AWS HealthScribe writes PRONUNCIATION | PUNCTUATION
         }
         if token.filter_match:
             item["VocabularyFilterMatch"] = True
