@@ -23,7 +23,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# class -> cue words and phrases. Medical and counselling vocabulary, chosen by hand.
+# class -> cue words and phrases. Medical and counselling vocabulary, chosen by hand; the order
+# breaks ties (a relative or a habit makes a sentence family or social history before a disease
+# name makes it an assessment).
 CLASSES: dict[str, tuple[str, ...]] = {
     "PLAN": (
         "prescrib*", "follow up", "follow-up", "take", "taking it", "schedul*", "refer*", "recommend*",
@@ -32,6 +34,9 @@ CLASSES: dict[str, tuple[str, ...]] = {
         "start you", "continue", "increase", "decrease", "stop taking", "rest", "fluids", "ice", "x-ray",
         "blood test", "test*", "therapy",
     ),
+    "FAMILY": ("mother", "father", "mom", "dad", "sister", "brother", "family", "parents", "grandmother", "grandfather"),
+    "SOCIAL": ("smok*", "alcohol", "drink*", "beer", "wine", "cigarette*", "job", "work*", "exercis*", "married",
+               "live alone", "live with"),
     "ASSESSMENT": (
         "diagnos*", "likely", "probably", "consistent with", "suspect", "i think", "looks like", "seems like",
         "infection", "sprain", "strain", "migraine", "hypertension", "diabetes", "asthma", "bronchitis",
@@ -42,9 +47,6 @@ CLASSES: dict[str, tuple[str, ...]] = {
         "swollen", "reflex*", "range of motion", "oxygen", "saturation", "heart sounds", "clear", "palpat*",
         "weight", "vital*",
     ),
-    "FAMILY": ("mother", "father", "mom", "dad", "sister", "brother", "family", "parents", "grandmother", "grandfather"),
-    "SOCIAL": ("smok*", "alcohol", "drink*", "beer", "wine", "cigarette*", "job", "work*", "exercis*", "married",
-               "live alone", "live with"),
     "HISTORY": ("history", "surgery", "operation", "years ago", "allerg*", "medication*", "chronic", "hospital*",
                 "diagnosed", "had a", "used to have"),
     "SYMPTOM": (
