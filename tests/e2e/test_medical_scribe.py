@@ -142,6 +142,19 @@ def test_clinical_document_cites_real_segments(visit):
     assert "infection" in by_name["ASSESSMENT"]
 
 
+def test_tags_and_cbor_see_the_same_job(visit, transcribe, emulator):
+    _, job, *_ = visit
+    arn = "arn:aws:transcribe:us-east-1:000000000000:medical-scribe-job/clinic-visit"
+    assert transcribe.list_tags_for_resource(ResourceArn=arn)["Tags"] == [{"Key": "team", "Value": "scribe"}]
+    cbor = emulator.transcribe(protocol="cbor")
+    over_cbor = cbor.get_medical_scribe_job(MedicalScribeJobName="clinic-visit")["MedicalScribeJob"]
+    assert {k: v for k, v in over_cbor.items() if k != "MedicalScribeOutput"} == {
+        k: v for k, v in job.items() if k != "MedicalScribeOutput"
+    }
+    names = [s["MedicalScribeJobName"] for s in cbor.list_medical_scribe_jobs()["MedicalScribeJobSummaries"]]
+    assert "clinic-visit" in names
+
+
 def test_list_then_delete(visit, transcribe, s3):
     _, _, _, _, _, uri = visit
     listed = transcribe.list_medical_scribe_jobs(Status="COMPLETED", JobNameContains="clinic")
