@@ -65,7 +65,7 @@ def start_request(name: str, media_uri: str, **overrides) -> dict:
         "ChannelDefinitions": [{"ChannelId": c, "ParticipantRole": r} for r, c in CHANNELS.items()],
     }
     request.update(overrides)
-    return request
+    return {k: v for k, v in request.items() if v is not None}  # None: leave the member out
 
 
 @pytest.fixture(scope="module")
@@ -172,6 +172,39 @@ def test_list_then_delete(visit, transcribe, s3):
     assert s3.head_object(Bucket=OUTPUT_BUCKET, Key="clinic-visit/summary.json")["ContentLength"] > 0
 
 
+def test_speaker_labels_filter_and_soap_template(visit, transcribe, s3):
+    """The same visit, mixed to mono by the job (no channel identification): speaker labels
+    give the roles (the first speaker is the clinician), a "mask" filter hides "cough", and the
+    PHYSICAL_SOAP template shapes the note."""
+    *_, uri = visit
+    transcribe.create_vocabulary_filter(VocabularyFilterName="scribe-filter", LanguageCode="en-US", Words=["cough"])
+    settings = {
+        "ShowSpeakerLabels": True,
+        "MaxSpeakerLabels": 2,
+        "VocabularyFilterName": "scribe-filter",
+        "VocabularyFilterMethod": "mask",
+        "ClinicalNoteGenerationSettings": {"NoteTemplate": "PHYSICAL_SOAP"},
+    }
+    name = "clinic-visit-mono"
+    transcribe.start_medical_scribe_job(**start_request(name, uri, Settings=settings, ChannelDefinitions=None))
+    job = wait_for_job(transcribe, name, 300, noun="MedicalScribeJob")
+    assert job["MedicalScribeJobStatus"] == "COMPLETED", job.get("FailureReason")
+    assert job["Settings"] == settings and job["MedicalScribeContextProvided"] is False
+    conversation = json.loads(s3.get_object(Bucket=OUTPUT_BUCKET, Key=f"{name}/transcript.json")["Body"].read())
+    segments = conversation["Conversation"]["TranscriptSegments"]
+    roles = [s["ParticipantDetails"]["ParticipantRole"] for s in segments]
+    assert roles[0] == "CLINICIAN_0" and set(roles) <= {"CLINICIAN_0", "PATIENT_0"}
+    text = " ".join(s["Content"] for s in segments).lower()
+    assert "***" in text and "cough" not in text
+    document = json.loads(s3.get_object(Bucket=OUTPUT_BUCKET, Key=f"{name}/summary.json")["Body"].read())
+    sections = document["ClinicalDocumentation"]["Sections"]
+    assert [s["SectionName"] for s in sections] == ["SUBJECTIVE", "OBJECTIVE", "ASSESSMENT", "PLAN"]
+    ids = {s["SegmentId"]: s["Content"] for s in segments}
+    assert all(e["SummarizedSegment"] in ids[link["SegmentId"]]
+               for s in sections for e in s["Summary"] for link in e["EvidenceLinks"])
+    transcribe.delete_medical_scribe_job(MedicalScribeJobName=name)
+
+
 BAD_SETTINGS = [
     ({"Settings": {"ChannelIdentification": True, "ShowSpeakerLabels": True, "MaxSpeakerLabels": 2}}, "exactly one"),
     ({"Settings": {"ShowSpeakerLabels": False}, "ChannelDefinitions": None}, "exactly one"),
@@ -189,7 +222,6 @@ BAD_SETTINGS = [
 @pytest.mark.parametrize("overrides,wording", BAD_SETTINGS)
 def test_bad_start_requests(transcribe, job_name, overrides, wording):
     request = start_request(job_name, "s3://media/visit.wav", **overrides)
-    request = {k: v for k, v in request.items() if v is not None}
     with pytest.raises(transcribe.exceptions.BadRequestException, match=wording):
         transcribe.start_medical_scribe_job(**request)
     with pytest.raises(transcribe.exceptions.BadRequestException):
