@@ -32,6 +32,8 @@ from emulator.service.jobs import TranscriptionJobs
 from emulator.service.language_models import LanguageModels
 from emulator.service.medical import medical_transcription_jobs
 from emulator.service.medical_pipeline import MedicalTranscriptionPipeline
+from emulator.service.medical_scribe import medical_scribe_jobs
+from emulator.service.medical_scribe_pipeline import MedicalScribePipeline
 from emulator.service.medical_vocabularies import MedicalVocabularies
 from emulator.service.pipeline import Limits, TranscriptionPipeline
 from emulator.service.progress import JobProgress
@@ -131,8 +133,9 @@ def build_runtime(settings: Settings, s3_endpoint: str) -> Runtime:
     call_analytics_pipeline = CallAnalyticsPipeline(
         store, objects, recognizer, models, **common, **resources, **shared, categories=categories
     )
+    scribe_pipeline = MedicalScribePipeline(store, objects, recognizer, models, **common, **resources, **shared)
     pipeline.clear_scratch()
-    runners = {p.kind: p for p in (pipeline, medical_pipeline, call_analytics_pipeline)}
+    runners = {p.kind: p for p in (pipeline, medical_pipeline, call_analytics_pipeline, scribe_pipeline)}
     # Keys are (kind, region, name): each job kind runs on its own pipeline; TranscribeAudio
     # requests, (TRANSCRIBE_AUDIO, request id), share the same workers.
     pool = WorkerPool(settings.workers, lambda key: runners[key[0]](key[1:]))
@@ -145,10 +148,14 @@ def build_runtime(settings: Settings, s3_endpoint: str) -> Runtime:
     jobs = TranscriptionJobs(store, pool, objects, supports_language, **admission, **resources)
     medical_jobs = medical_transcription_jobs(store, pool, objects, medical_vocabularies, **admission)
     analytics_jobs = call_analytics_jobs(store, pool, objects, supports_language, **admission, **resources)
+    scribe_jobs = medical_scribe_jobs(store, pool, objects, **admission, **resources)
     resumed = (
         vocabularies.resume_pending() + medical_vocabularies.resume_pending(),
         language_models.resume_in_progress(),
-        jobs.resume_unfinished() + medical_jobs.resume_unfinished() + analytics_jobs.resume_unfinished(),
+        jobs.resume_unfinished()
+        + medical_jobs.resume_unfinished()
+        + analytics_jobs.resume_unfinished()
+        + scribe_jobs.resume_unfinished(),
     )
     if any(resumed):
         log.info("resumed %d vocabularies, %d language models and %d jobs", *resumed)
@@ -169,6 +176,7 @@ def build_runtime(settings: Settings, s3_endpoint: str) -> Runtime:
         Tagging(store),
         categories,
         analytics_jobs,
+        scribe_jobs,
         transcribe_audio,
     ]
     streaming = StreamingSessions(

@@ -1,0 +1,118 @@
+"""The HealthScribe job pipeline: the batch pipeline (emulator.service.pipeline) transcribes the
+conversation, then the emulator writes AWS HealthScribe's two output files (AWS developer guide,
+"AWS HealthScribe" output pages) into OutputBucketName:
+
+* `<job>/transcript.json`: `{"Conversation": {ConversationId, JobName, JobType: "ASYNC",
+  LanguageCode, TranscriptItems, TranscriptSegments}}`. An item: `{Alternatives: [{Confidence,
+  Content}], BeginAudioTime, EndAudioTime, Type: PRONUNCIATION | PUNCTUATION}` (seconds;
+  punctuation takes the end time of the word before it; `VocabularyFilterMatch: true` on a word
+  a "tag" filter matched). A segment (what one participant says in one audio segment):
+  `{SegmentId, BeginAudioTime, EndAudioTime, Content, ParticipantDetails: {ParticipantRole},
+  SectionDetails: {SectionName}}`.
+* `<job>/summary.json`: the clinical document (emulator.service.clinical_notes, extracted from
+  the segments, never generated).
+
+Participant roles: with ChannelIdentification, each channel's role from ChannelDefinitions with
+the suffix `_0` (CLINICIAN_0, PATIENT_0); with speaker labels, AWS identifies the roles from what
+is said: the emulator makes the first speaker to talk CLINICIAN_0 and the others PATIENT_0,
+PATIENT_1, ... in order of first speech (README "Differences from AWS").
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from emulator.engine.media import SAMPLE_RATE
+from emulator.service.call_analytics_output import Turn, call_turns
+from emulator.service.clinical_notes import clinical_document, transcript_section
+from emulator.service.medical_scribe import KIND, SCRIBE_LANGUAGE, clinical_document_key
+from emulator.service.pipeline import JobRun, Outcome, TranscriptionPipeline
+from emulator.service.tokens import PRONUNCIATION, Token
+from emulator.storage.store import Record
+
+
+def _seconds(value: float) -> float:
+    return round(value, 3)
+
+
+def participant_roles(tokens: list[Token], definitions: list[dict] | None):
+    """token -> ParticipantRole (module docstring)."""
+    if definitions:
+        roles = {f"ch_{d['ChannelId']}": f"{d['ParticipantRole']}_0" for d in definitions}
+        return lambda t: roles.get(t.channel, "CLINICIAN_0")
+    order = list(dict.fromkeys(t.speaker for t in tokens if t.speaker))
+    names = {s: "CLINICIAN_0" if i == 0 else f"PATIENT_{i - 1}" for i, s in enumerate(order)}
+    return lambda t: names.get(t.speaker, "CLINICIAN_0")
+
+
+def transcript_items(tokens: list[Token]) -> list[dict]:
+    """TranscriptItems of tokens in time order (module docstring)."""
+    items, last_end = [], 0.0
+    for token in tokens:
+        if token.kind == PRONUNCIATION:
+            begin, end = token.start, token.end
+            last_end = end
+        else:
+            begin = end = last_end
+        item = {
+            "Alternatives": [{"Confidence": round(token.confidence, 3), "Content": token.content}],
+            "BeginAudioTime": _seconds(begin),
+            "EndAudioTime": _seconds(end),
+            "Type": token.kind.upper(),  # AWS HealthScribe writes PRONUNCIATION | PUNCTUATION
+        }
+        if token.filter_match:
+            item["VocabularyFilterMatch"] = True
+        items.append(item)
+    return items
+
+
+def transcript_segments(turns: list[Turn]) -> list[dict]:
+    """TranscriptSegments of the turns (call_turns: one participant, one audio segment, in time
+    order; module docstring)."""
+    segments = []
+    for turn in turns:
+        content = turn.content
+        segments.append(
+            {
+                "SegmentId": str(uuid.uuid4()),
+                "BeginAudioTime": _seconds(turn.begin),
+                "EndAudioTime": _seconds(turn.end),
+                "Content": content,
+                "ParticipantDetails": {"ParticipantRole": turn.role},
+                "SectionDetails": {"SectionName": transcript_section(content)},
+            }
+        )
+    return segments
+
+
+class MedicalScribePipeline(TranscriptionPipeline):
+    """Callable for the worker pool: `pipeline((region, job_name))` for HealthScribe jobs."""
+
+    kind = KIND
+    status_member = "MedicalScribeJobStatus"
+
+    def _run(self, record: Record, work_dir: Path, run: JobRun) -> Outcome | None:
+        plan = run.plan
+        media = self._load_media(record, plan, work_dir)
+        run.audio_seconds = len(media.mono) / SAMPLE_RATE
+        _, tokens, _ = self.final_tokens(record.region, (self.kind, record.region, record.name), run, media)
+        turns = call_turns(tokens, participant_roles(tokens, record.doc.get("ChannelDefinitions")))
+        segments = transcript_segments(turns)
+        conversation = {
+            "ConversationId": str(uuid.uuid4()),
+            "JobName": record.name,
+            "JobType": "ASYNC",
+            "LanguageCode": SCRIBE_LANGUAGE,
+            "TranscriptItems": transcript_items([t for turn in turns for t in turn.tokens]),
+            "TranscriptSegments": segments,
+        }
+        template = record.doc["Settings"].get("ClinicalNoteGenerationSettings", {}).get("NoteTemplate")
+        if self.store.get(self.kind, record.region, record.name) is None:
+            return None  # deleted while it ran: write nothing
+        self._put_json(media.output, {"Conversation": conversation})
+        document = {**media.output, "key": clinical_document_key(media.output["key"])}
+        self._put_json(document, clinical_document(segments, template))
+        outcome = Outcome(doc={"LanguageCode": SCRIBE_LANGUAGE})
+        outcome.internal.update(Transcript=media.output, ClinicalDocument=document)
+        return outcome
