@@ -15,7 +15,8 @@ earlier class in CLASSES; no cue: no class. A SYMPTOM sentence with a negation
 Shapes (AWS developer guide, "AWS HealthScribe" output pages, as the emulator writes them):
 clinical document `{"ClinicalDocumentation": {"Sections": [{"SectionName", "Summary":
 [{"SummarizedSegment", "EvidenceLinks": [{"SegmentId"}]}]}]}}`; a transcript segment's
-`SectionDetails.SectionName` is SUBJECTIVE, OBJECTIVE, ASSESSMENT_AND_PLAN or OTHER.
+`SectionDetails.SectionName` is SUBJECTIVE, OBJECTIVE, ASSESSMENT_AND_PLAN or
+VISIT_FLOW_MANAGEMENT (the four sections of AWS's developer guide, "AWS HealthScribe Transcript file").
 """
 
 from __future__ import annotations
@@ -115,7 +116,7 @@ TEMPLATES["BEHAVIORAL_SOAP"] = _SOAP
 TEMPLATES["PHYSICAL_SOAP"] = _SOAP
 DEFAULT_TEMPLATE = "HISTORY_AND_PHYSICAL"  # botocore's documentation of NoteTemplate
 
-# Transcript SectionDetails: class -> SectionName (anything else: OTHER).
+# Transcript SectionDetails: class -> SectionName (anything else: VISIT_FLOW_MANAGEMENT).
 TRANSCRIPT_SECTIONS = {
     "SYMPTOM": "SUBJECTIVE", "NEGATIVE_SYMPTOM": "SUBJECTIVE", "HISTORY": "SUBJECTIVE", "FAMILY": "SUBJECTIVE",
     "SOCIAL": "SUBJECTIVE", "BEHAVIOR": "SUBJECTIVE", "GOAL": "SUBJECTIVE",
@@ -165,11 +166,11 @@ def sentences(segment_id: str, content: str) -> list[Sentence]:
 
 def transcript_section(content: str) -> str:
     """A transcript segment's SectionDetails.SectionName: the section of its first classified
-    sentence; OTHER when none is."""
+    sentence; VISIT_FLOW_MANAGEMENT when none is."""
     for sentence in sentences("", content):
         if sentence.label in TRANSCRIPT_SECTIONS:
             return TRANSCRIPT_SECTIONS[sentence.label]
-    return "OTHER"
+    return "VISIT_FLOW_MANAGEMENT"
 
 
 def clinical_document(segments: list[dict], template: str | None) -> dict:

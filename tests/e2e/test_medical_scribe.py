@@ -116,7 +116,7 @@ def test_transcript_roles_follow_the_channels(visit):
         role = segment["ParticipantDetails"]["ParticipantRole"].removesuffix("_0")
         middle = (segment["BeginAudioTime"] + segment["EndAudioTime"]) / 2
         assert any(r == role and a - SLACK <= middle <= b + SLACK for r, a, b in spans), segment
-        assert segment["SectionDetails"]["SectionName"] in ("SUBJECTIVE", "OBJECTIVE", "ASSESSMENT_AND_PLAN", "OTHER")
+        assert segment["SectionDetails"]["SectionName"] in ("SUBJECTIVE", "OBJECTIVE", "ASSESSMENT_AND_PLAN", "VISIT_FLOW_MANAGEMENT")
     patient = " ".join(s["Content"] for s in segments if s["ParticipantDetails"]["ParticipantRole"] == "PATIENT_0")
     assert "cough" in patient.lower() and "prescribe" not in patient.lower()
     items = conversation["TranscriptItems"]

@@ -77,7 +77,7 @@ def test_history_and_physical_sections():
 
 def test_transcript_sections():
     assert [transcript_section(s["Content"]) for s in SEGMENTS] == [
-        "OTHER", "SUBJECTIVE", "SUBJECTIVE", "OBJECTIVE", "ASSESSMENT_AND_PLAN",
+        "VISIT_FLOW_MANAGEMENT", "SUBJECTIVE", "SUBJECTIVE", "OBJECTIVE", "ASSESSMENT_AND_PLAN",
     ]
 
 
