@@ -225,6 +225,31 @@ Follow suit if you can: a spade on a spade, a club on a club, a heart on a heart
 """
 
 
+def write_wav(path: Path, samples, rate: int = 16000) -> Path:
+    """float32 samples in [-1, 1], shape (n,) mono or (n, channels) -> 16-bit PCM WAV at `rate` Hz."""
+    import wave
+
+    import numpy as np
+
+    data = np.asarray(samples, dtype=np.float32)
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1 if data.ndim == 1 else data.shape[1])
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes((np.clip(data, -1, 1) * 32767).astype("<i2").tobytes())
+    return path
+
+
+def voiced_span(samples, rate: int = 16000) -> tuple[int, int]:
+    """First and last sample of the clip louder than -40 dBFS (RMS over 20 ms frames)."""
+    import numpy as np
+
+    frame = rate // 50
+    energies = [np.sqrt(np.mean(samples[i : i + frame] ** 2)) for i in range(0, len(samples) - frame, frame)]
+    loud = [i for i, e in enumerate(energies) if e > 0.01]
+    return loud[0] * frame, (loud[-1] + 1) * frame
+
+
 def speak(tmp_path: Path, text: str, name: str = "speech.wav") -> Path:
     """`text` spoken by espeak-ng (US English, 140 words a minute) as WAV: 22.05 kHz, 16-bit, mono."""
     import shutil

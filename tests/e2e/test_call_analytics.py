@@ -5,7 +5,6 @@ so talk time, non-talk time and interruptions have expected values up to word ti
 from __future__ import annotations
 
 import json
-import wave
 from pathlib import Path
 
 import boto3
@@ -15,7 +14,7 @@ import pytest
 from botocore.config import Config
 
 from emulator.engine.media import SAMPLE_RATE, decode
-from tests.support import CREDENTIALS, audio_path, speak, wait_for_job
+from tests.support import CREDENTIALS, audio_path, speak, voiced_span, wait_for_job, write_wav
 
 OUTPUT_BUCKET = "analytics-output"
 TOLERANCE = 450  # ms: word timings against the voiced span of each clip
@@ -48,20 +47,12 @@ CATEGORIES = {
 }
 
 
-def _voiced(samples: np.ndarray) -> tuple[int, int]:
-    """First and last sample of the clip louder than -40 dBFS (20 ms frames)."""
-    frame = SAMPLE_RATE // 50
-    energies = [np.sqrt(np.mean(samples[i : i + frame] ** 2)) for i in range(0, len(samples) - frame, frame)]
-    loud = [i for i, e in enumerate(energies) if e > 0.01]
-    return loud[0] * frame, (loud[-1] + 1) * frame
-
-
 def build_call(tmp_path: Path) -> tuple[Path, list[tuple[str, float, float]]]:
     """The stereo WAV and each line's (role, speech start, speech end) in seconds."""
     clips = []
     for i, (role, text, _) in enumerate(LINES):
         samples = decode(speak(tmp_path, text, f"line{i}.wav"))
-        first, last = _voiced(samples)
+        first, last = voiced_span(samples, SAMPLE_RATE)
         clips.append((role, samples[first:last]))
     spans, at = [], LINES[0][2]
     for i, (role, samples) in enumerate(clips):
@@ -74,13 +65,7 @@ def build_call(tmp_path: Path) -> tuple[Path, list[tuple[str, float, float]]]:
         channel = 0 if role == "AGENT" else 1
         begin = int(start * SAMPLE_RATE)
         stereo[begin : begin + len(samples), channel] += samples
-    path = tmp_path / "call.wav"
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(2)
-        out.setsampwidth(2)
-        out.setframerate(SAMPLE_RATE)
-        out.writeframes((np.clip(stereo, -1, 1) * 32767).astype("<i2").tobytes())
-    return path, spans
+    return write_wav(tmp_path / "call.wav", stereo, SAMPLE_RATE), spans
 
 
 def wait_for_analytics(transcribe, name: str, timeout: float = 300) -> dict:
@@ -296,12 +281,7 @@ def test_mono_call_roles_by_speaker(transcribe, s3, upload, output_bucket, tmp_p
     """Mono media: two speakers told apart by diarization; the first to speak is the AGENT."""
     pieces = [decode(audio_path(item)) for item in ("sb_spk1_snt1", "sb_spk2_snt1")]
     mono = np.concatenate([pieces[0], np.zeros(SAMPLE_RATE, dtype=np.float32), pieces[1]])
-    path = tmp_path / "mono-call.wav"
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(SAMPLE_RATE)
-        out.writeframes((np.clip(mono, -1, 1) * 32767).astype("<i2").tobytes())
+    path = write_wav(tmp_path / "mono-call.wav", mono, SAMPLE_RATE)
     name = "mono-call"
     transcribe.start_call_analytics_job(
         CallAnalyticsJobName=name,

@@ -6,7 +6,6 @@ Start's errors."""
 from __future__ import annotations
 
 import json
-import wave
 from pathlib import Path
 
 import numpy as np
@@ -14,8 +13,7 @@ import pytest
 
 from emulator.engine.media import SAMPLE_RATE, decode
 from emulator.service.clinical_notes import TEMPLATES
-from tests.e2e.test_call_analytics import _voiced
-from tests.support import speak, wait_for_job
+from tests.support import speak, voiced_span, wait_for_job, write_wav
 
 OUTPUT_BUCKET = "scribe-output"
 ROLE_ARN = "arn:aws:iam::123456789012:role/healthscribe"
@@ -36,7 +34,7 @@ def build_visit(tmp_path: Path) -> tuple[Path, list[tuple[str, float, float]]]:
     clips = []
     for i, (role, text) in enumerate(LINES):
         samples = decode(speak(tmp_path, text, f"line{i}.wav"))
-        first, last = _voiced(samples)
+        first, last = voiced_span(samples, SAMPLE_RATE)
         clips.append((role, samples[first:last]))
     spans, at = [], 0.5
     for role, samples in clips:
@@ -46,13 +44,7 @@ def build_visit(tmp_path: Path) -> tuple[Path, list[tuple[str, float, float]]]:
     for (role, samples), (_, start, _) in zip(clips, spans):
         begin = int(start * SAMPLE_RATE)
         stereo[begin : begin + len(samples), CHANNELS[role]] = samples
-    path = tmp_path / "visit.wav"
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(2)
-        out.setsampwidth(2)
-        out.setframerate(SAMPLE_RATE)
-        out.writeframes((np.clip(stereo, -1, 1) * 32767).astype("<i2").tobytes())
-    return path, spans
+    return write_wav(tmp_path / "visit.wav", stereo, SAMPLE_RATE), spans
 
 
 def start_request(name: str, media_uri: str, **overrides) -> dict:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import wave
 from pathlib import Path
 
 import httpx
@@ -11,7 +10,7 @@ import numpy as np
 import pytest
 
 from emulator.engine.media import SAMPLE_RATE, decode
-from tests.support import AUDIO_DIR, audio_path, manifest, wait_for_job
+from tests.support import AUDIO_DIR, audio_path, manifest, wait_for_job, write_wav
 
 
 def _transcript(transcribe, upload, job_name: str, item_id: str, max_speakers: int, **extra) -> dict:
@@ -92,13 +91,7 @@ def _talkers_in_turn(path: Path) -> Path:
     parts = []
     for item_id in ["librivox_0870", "jfk", "ls_61-70968-0000", "librivox_0890", "sb_spk2_snt1", "sb_spk2_snt3"]:
         parts += [decode(audio_path(item_id)), np.zeros(SAMPLE_RATE // 2, np.float32)]
-    pcm = (np.clip(np.concatenate(parts), -1, 1) * 32767).astype("<i2")
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(SAMPLE_RATE)
-        out.writeframes(pcm.tobytes())
-    return path
+    return write_wav(path, np.concatenate(parts), SAMPLE_RATE)
 
 
 def test_max_speaker_labels_caps_the_count(transcribe, upload, job_name, tmp_path):
