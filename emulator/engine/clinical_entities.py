@@ -31,7 +31,7 @@ tests/unit/clinical_entities_labelled.tsv):
    the words after a test give its TEST_VALUE ("120 over 80", "high", "normal") and TEST_UNIT.
 Spans are character offsets into the text, `end` exclusive. Negation and other Comprehend
 Medical traits are not detected. `extract` loads spaCy on first use (about 1 s, once per process);
-it is blocking and thread-safe.
+it is blocking and thread-safe (one text analysis at a time).
 """
 
 from __future__ import annotations
@@ -163,7 +163,11 @@ SUFFIXES = (
     (TEST_TREATMENT_PROCEDURE, "PROCEDURE_NAME", ("ectomy", "otomy", "ostomy", "plasty", "oscopy")),
     (MEDICAL_CONDITION, "DX_NAME", ("itis", "osis", "emia", "algia", "pathy")),
 )
-_SUFFIX_STOPWORDS = frozenset("diagnosis prognosis this vir anemia".split())  # "anemia" is in the lexicon
+# Everyday words with those endings.
+_SUFFIX_STOPWORDS = frozenset(
+    "diagnosis prognosis hypnosis osmosis symbiosis sympathy empathy telepathy nostalgia academia dichotomy "
+    "anatomy".split()
+)
 DIRECTIONS = frozenset("left right lower upper bilateral both inner outer front middle".split())
 ACUITY = frozenset("acute chronic recurrent severe mild sudden intermittent".split())
 
@@ -224,6 +228,7 @@ for (_category, _type), _words in LEXICON.items():
         _TERMS.setdefault(tuple(_term.replace("-", " - ").split()), (_category, _type))
 
 _lock = threading.Lock()
+_run_lock = threading.Lock()  # spaCy does not promise thread safety; a sentence takes ~30 ms
 _nlp = None
 
 
@@ -340,4 +345,6 @@ def extract(text: str) -> list[ClinicalEntity]:
 def extract_many(texts: list[str]) -> list[list[ClinicalEntity]]:
     """`extract` of each text (spaCy's batched pipe)."""
     nlp = _pipeline()
-    return [_entities(doc) for doc in nlp.pipe(texts)]
+    with _run_lock:
+        docs = list(nlp.pipe(texts))
+    return [_entities(doc) for doc in docs]
