@@ -14,10 +14,10 @@ earlier class in CLASSES; no cue: no class. A SYMPTOM sentence with a negation
 
 Shapes, checked against AWS's developer guide: the clinical document is
 `{"ClinicalDocumentation": {"Sections": [{"SectionName", "Summary": [{"EvidenceLinks":
-[{"SegmentId"}], "SummarizedSegment"}]}]}}` (keys in the example's order) ("Starting an AWS HealthScribe transcription job",
-starting-health-scribe-job.html, its clinical documentation example); each template's sections
-and their order are those of "AWS HealthScribe Clinical Documentation file"
-(health-scribe-insights.html; HISTORY_AND_PHYSICAL has ten, DIAGNOSTIC_TESTING last). A
+[{"SegmentId"}], "SummarizedSegment"}]}]}}`, keys in the order of the clinical documentation
+example of "Starting an AWS HealthScribe transcription job" (starting-health-scribe-job.html);
+each template's sections and their order are those of "AWS HealthScribe Clinical Documentation
+file" (health-scribe-insights.html; HISTORY_AND_PHYSICAL has ten, DIAGNOSTIC_TESTING last). A
 transcript segment's `SectionDetails.SectionName` is SUBJECTIVE, OBJECTIVE, ASSESSMENT_AND_PLAN
 or VISIT_FLOW_MANAGEMENT (the four sections of "AWS HealthScribe Transcript file",
 health-scribe-transcript.html). AWS's pages do not show a section with nothing to summarise

@@ -365,7 +365,8 @@ def test_custom_vocabulary_filter_and_language_model(transcribe, s3, upload, out
             transcribe.start_call_analytics_job(CallAnalyticsJobName=f"cards-missing-{member}", Media=media,
                                                 ChannelDefinitions=channels, Settings={**settings, member: missing})
         error = refused.value.response["Error"]
-        assert error["Code"] == "BadRequestException" and refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+        assert error["Code"] == "BadRequestException"
+        assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
         assert error["Message"].startswith(f"The requested {noun} couldn't be found."), error
         with pytest.raises(botocore.exceptions.ClientError):  # nothing was created
             transcribe.get_call_analytics_job(CallAnalyticsJobName=f"cards-missing-{member}")
