@@ -12,11 +12,17 @@ The classifier: a sentence's class is the one whose cue words and phrases it con
 earlier class in CLASSES; no cue: no class. A SYMPTOM sentence with a negation
 ("no", "not", "denies", "never", "without") is a NEGATIVE_SYMPTOM (a review of systems).
 
-Shapes (AWS developer guide, "AWS HealthScribe" output pages, as the emulator writes them):
-clinical document `{"ClinicalDocumentation": {"Sections": [{"SectionName", "Summary":
-[{"SummarizedSegment", "EvidenceLinks": [{"SegmentId"}]}]}]}}`; a transcript segment's
-`SectionDetails.SectionName` is SUBJECTIVE, OBJECTIVE, ASSESSMENT_AND_PLAN or
-VISIT_FLOW_MANAGEMENT (the four sections of AWS's developer guide, "AWS HealthScribe Transcript file").
+Shapes, checked against AWS's developer guide: the clinical document is
+`{"ClinicalDocumentation": {"Sections": [{"SectionName", "Summary": [{"EvidenceLinks":
+[{"SegmentId"}], "SummarizedSegment"}]}]}}`, keys in the order of the clinical documentation
+example of "Starting an AWS HealthScribe transcription job" (starting-health-scribe-job.html);
+each template's sections and their order are those of "AWS HealthScribe Clinical Documentation
+file" (health-scribe-insights.html; HISTORY_AND_PHYSICAL has ten, DIAGNOSTIC_TESTING last). A
+transcript segment's `SectionDetails.SectionName` is SUBJECTIVE, OBJECTIVE, ASSESSMENT_AND_PLAN
+or VISIT_FLOW_MANAGEMENT (the four sections of "AWS HealthScribe Transcript file",
+health-scribe-transcript.html). AWS's pages do not show a section with nothing to summarise
+(their example lists only filled sections); the emulator lists every section of the template,
+an empty one with `"Summary": []` (README "Differences from AWS").
 """
 
 from __future__ import annotations
@@ -28,6 +34,10 @@ from dataclasses import dataclass
 # breaks ties (a relative or a habit makes a sentence family or social history before a disease
 # name makes it an assessment).
 CLASSES: dict[str, tuple[str, ...]] = {
+    "DIAGNOSTIC": (
+        "results", "result", "came back", "showed", "shows", "blood work", "lab*", "x-ray", "scan*", "mri",
+        "ultrasound", "blood test", "levels", "level", "a1c", "cholesterol", "elevated", "positive", "negative",
+    ),
     "PLAN": (
         "prescrib*", "follow up", "follow-up", "take", "taking it", "schedul*", "refer*", "recommend*",
         "come back", "return", "order*", "tablet*", "pill*", "milligram*", "twice a day", "once a day",
@@ -67,19 +77,21 @@ CLASSES: dict[str, tuple[str, ...]] = {
 }
 NEGATIONS = ("no", "not", "denies", "deny", "never", "without", "don't", "doesn't", "haven't", "hasn't")
 
-# Template -> (SectionName, classes it lists) in AWS's order; CHIEF_COMPLAINT lists the first
-# SYMPTOM sentence only.
+# Template -> (SectionName, classes it lists) in AWS's order (developer guide, "AWS HealthScribe
+# Clinical Documentation file", health-scribe-insights.html: its table of each template's
+# sections); CHIEF_COMPLAINT lists the first SYMPTOM sentence only.
 TEMPLATES: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
     "HISTORY_AND_PHYSICAL": (
         ("CHIEF_COMPLAINT", ("SYMPTOM",)),
         ("HISTORY_OF_PRESENT_ILLNESS", ("SYMPTOM",)),
         ("REVIEW_OF_SYSTEMS", ("NEGATIVE_SYMPTOM",)),
         ("PAST_MEDICAL_HISTORY", ("HISTORY",)),
-        ("PAST_FAMILY_HISTORY", ("FAMILY",)),
-        ("PAST_SOCIAL_HISTORY", ("SOCIAL",)),
-        ("PHYSICAL_EXAMINATION", ("EXAM",)),
         ("ASSESSMENT", ("ASSESSMENT",)),
         ("PLAN", ("PLAN",)),
+        ("PHYSICAL_EXAMINATION", ("EXAM",)),
+        ("PAST_FAMILY_HISTORY", ("FAMILY",)),
+        ("PAST_SOCIAL_HISTORY", ("SOCIAL",)),
+        ("DIAGNOSTIC_TESTING", ("DIAGNOSTIC",)),
     ),
     "GIRPP": (
         ("GOAL", ("GOAL",)),
@@ -101,14 +113,14 @@ TEMPLATES: dict[str, tuple[tuple[str, tuple[str, ...]], ...]] = {
         ("PLAN", ("PLAN",)),
     ),
     "DAP": (
-        ("DATA", ("SYMPTOM", "NEGATIVE_SYMPTOM", "HISTORY", "FAMILY", "SOCIAL", "EXAM", "BEHAVIOR")),
+        ("DATA", ("SYMPTOM", "NEGATIVE_SYMPTOM", "HISTORY", "FAMILY", "SOCIAL", "EXAM", "DIAGNOSTIC", "BEHAVIOR")),
         ("ASSESSMENT", ("ASSESSMENT", "PROGRESS")),
         ("PLAN", ("PLAN",)),
     ),
 }
 _SOAP = (
     ("SUBJECTIVE", ("SYMPTOM", "NEGATIVE_SYMPTOM", "HISTORY", "FAMILY", "SOCIAL", "BEHAVIOR", "GOAL")),
-    ("OBJECTIVE", ("EXAM",)),
+    ("OBJECTIVE", ("EXAM", "DIAGNOSTIC")),
     ("ASSESSMENT", ("ASSESSMENT", "PROGRESS")),
     ("PLAN", ("PLAN", "INTERVENTION")),
 )
@@ -120,7 +132,7 @@ DEFAULT_TEMPLATE = "HISTORY_AND_PHYSICAL"  # botocore's documentation of NoteTem
 TRANSCRIPT_SECTIONS = {
     "SYMPTOM": "SUBJECTIVE", "NEGATIVE_SYMPTOM": "SUBJECTIVE", "HISTORY": "SUBJECTIVE", "FAMILY": "SUBJECTIVE",
     "SOCIAL": "SUBJECTIVE", "BEHAVIOR": "SUBJECTIVE", "GOAL": "SUBJECTIVE",
-    "EXAM": "OBJECTIVE", "ASSESSMENT": "ASSESSMENT_AND_PLAN", "PLAN": "ASSESSMENT_AND_PLAN",
+    "EXAM": "OBJECTIVE", "DIAGNOSTIC": "OBJECTIVE", "ASSESSMENT": "ASSESSMENT_AND_PLAN", "PLAN": "ASSESSMENT_AND_PLAN",
     "INTERVENTION": "ASSESSMENT_AND_PLAN", "PROGRESS": "ASSESSMENT_AND_PLAN",
 }
 _WORD = re.compile(r"[a-z0-9]+(?:['-][a-z0-9]+)*")
@@ -182,6 +194,6 @@ def clinical_document(segments: list[dict], template: str | None) -> dict:
         chosen = [s for s in found if s.label in labels]
         if name == "CHIEF_COMPLAINT":
             chosen = chosen[:1]
-        summary = [{"SummarizedSegment": s.text, "EvidenceLinks": [{"SegmentId": s.segment_id}]} for s in chosen]
+        summary = [{"EvidenceLinks": [{"SegmentId": s.segment_id}], "SummarizedSegment": s.text} for s in chosen]
         sections.append({"SectionName": name, "Summary": summary})
     return {"ClinicalDocumentation": {"Sections": sections}}

@@ -20,7 +20,9 @@ Start rules (botocore's documentation of StartMedicalScribeJob; BadRequestExcept
   recorded (`MedicalScribeContextProvided`), KMS members and DataAccessRoleArn are accepted
   and not used.
 Output: both files in OutputBucketName, `<job name>/transcript.json` and
-`<job name>/summary.json`; the job's `MedicalScribeOutput` gives their S3 https URLs.
+`<job name>/summary.json`; the job's `MedicalScribeOutput` gives their S3 https URLs. AWS's
+developer guide shows the files' contents ("Starting an AWS HealthScribe transcription job")
+but not their keys, which clients read from `MedicalScribeOutput` (README "Differences from AWS").
 """
 
 from __future__ import annotations

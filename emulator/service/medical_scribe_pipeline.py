@@ -3,19 +3,25 @@ conversation, then the emulator writes AWS HealthScribe's two output files (AWS 
 "AWS HealthScribe" output pages) into OutputBucketName:
 
 * `<job>/transcript.json`: `{"Conversation": {ConversationId, JobName, JobType: "ASYNC",
-  LanguageCode, TranscriptItems, TranscriptSegments}}`. An item: `{Alternatives: [{Confidence,
-  Content}], BeginAudioTime, EndAudioTime, Type: PRONUNCIATION | PUNCTUATION}` (seconds;
-  punctuation takes the end time of the word before it; `VocabularyFilterMatch: true` on a word
-  a "tag" filter matched). A segment (what one participant says in one audio segment):
-  `{SegmentId, BeginAudioTime, EndAudioTime, Content, ParticipantDetails: {ParticipantRole},
-  SectionDetails: {SectionName}}`.
+  LanguageCode, ClinicalInsights, TranscriptItems, TranscriptSegments}}`; ClinicalInsights:
+  emulator.service.clinical_insights. An item: `{Alternatives: [{Confidence, Content}],
+  BeginAudioTime, EndAudioTime, Type: PRONUNCIATION | PUNCTUATION}` (seconds; confidences with
+  4 decimals, 0 for punctuation, which takes the end time of the word before it;
+  `VocabularyFilterMatch: true` on a word a "tag" filter matched). A segment (what one
+  participant says in one audio segment): `{BeginAudioTime, Content, EndAudioTime,
+  ParticipantDetails: {ParticipantRole}, SectionDetails: {SectionName}, SegmentId}`.
+  Members, their order and the number forms are those of the transcript example in AWS's
+  developer guide, "Starting an AWS HealthScribe transcription job"
+  (starting-health-scribe-job.html, "Transcription job output examples").
 * `<job>/summary.json`: the clinical document (emulator.service.clinical_notes, extracted from
   the segments, never generated).
 
 Participant roles: with ChannelIdentification, each channel's role from ChannelDefinitions with
 the suffix `_0` (CLINICIAN_0, PATIENT_0); with speaker labels, AWS identifies the roles from what
-is said: the emulator makes the first speaker to talk CLINICIAN_0 and the others PATIENT_0,
-PATIENT_1, ... in order of first speech (README "Differences from AWS").
+is said, and so does the emulator: emulator.service.clinical_roles scores each speaker's
+sentences (questions, examination / assessment / plan language against first-person symptoms)
+and makes the likeliest clinician CLINICIAN_0, the others PATIENT_0, PATIENT_1, ... in order of
+first speech (README "Differences from AWS").
 """
 
 from __future__ import annotations
@@ -25,7 +31,9 @@ from pathlib import Path
 
 from emulator.engine.media import SAMPLE_RATE
 from emulator.service.call_analytics_output import Turn, call_turns
+from emulator.service.clinical_insights import clinical_insights
 from emulator.service.clinical_notes import clinical_document, transcript_section
+from emulator.service.clinical_roles import assign_roles
 from emulator.service.medical_scribe import KIND, SCRIBE_LANGUAGE, clinical_document_key
 from emulator.service.pipeline import JobRun, Outcome, TranscriptionPipeline
 from emulator.service.tokens import PRONUNCIATION, Token
@@ -41,8 +49,8 @@ def participant_roles(tokens: list[Token], definitions: list[dict] | None):
     if definitions:
         roles = {f"ch_{d['ChannelId']}": f"{d['ParticipantRole']}_0" for d in definitions}
         return lambda t: roles.get(t.channel, "CLINICIAN_0")
-    order = list(dict.fromkeys(t.speaker for t in tokens if t.speaker))
-    names = {s: "CLINICIAN_0" if i == 0 else f"PATIENT_{i - 1}" for i, s in enumerate(order)}
+    turns = call_turns([t for t in tokens if t.speaker], lambda t: t.speaker)
+    names = assign_roles([(turn.role, turn.content) for turn in turns])
     return lambda t: names.get(t.speaker, "CLINICIAN_0")
 
 
@@ -55,8 +63,9 @@ def transcript_items(tokens: list[Token]) -> list[dict]:
             last_end = end
         else:
             begin = end = last_end
+        confidence = round(token.confidence, 4) if token.kind == PRONUNCIATION else 0
         item = {
-            "Alternatives": [{"Confidence": round(token.confidence, 3), "Content": token.content}],
+            "Alternatives": [{"Confidence": confidence, "Content": token.content}],
             "BeginAudioTime": _seconds(begin),
             "EndAudioTime": _seconds(end),
             "Type": token.kind.upper(),  # AWS HealthScribe writes PRONUNCIATION | PUNCTUATION
@@ -75,12 +84,12 @@ def transcript_segments(turns: list[Turn]) -> list[dict]:
         content = turn.content
         segments.append(
             {
-                "SegmentId": str(uuid.uuid4()),
                 "BeginAudioTime": _seconds(turn.begin),
-                "EndAudioTime": _seconds(turn.end),
                 "Content": content,
+                "EndAudioTime": _seconds(turn.end),
                 "ParticipantDetails": {"ParticipantRole": turn.role},
                 "SectionDetails": {"SectionName": transcript_section(content)},
+                "SegmentId": str(uuid.uuid4()),
             }
         )
     return segments
@@ -104,6 +113,7 @@ class MedicalScribePipeline(TranscriptionPipeline):
             "JobName": record.name,
             "JobType": "ASYNC",
             "LanguageCode": SCRIBE_LANGUAGE,
+            "ClinicalInsights": clinical_insights(segments),
             "TranscriptItems": transcript_items([t for turn in turns for t in turn.tokens]),
             "TranscriptSegments": segments,
         }

@@ -5,6 +5,7 @@ so talk time, non-talk time and interruptions have expected values up to word ti
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import boto3
@@ -14,7 +15,7 @@ import pytest
 from botocore.config import Config
 
 from emulator.engine.media import SAMPLE_RATE, decode
-from tests.support import CREDENTIALS, audio_path, speak, voiced_span, wait_for_job, write_wav
+from tests.support import CARD_GAMES, CREDENTIALS, audio_path, speak, voiced_span, wait_for_job, write_wav
 
 OUTPUT_BUCKET = "analytics-output"
 TOLERANCE = 450  # ms: word timings against the voiced span of each clip
@@ -315,3 +316,72 @@ def test_job_errors_and_delete(transcribe, call, upload):
     transcribe.delete_call_analytics_job(CallAnalyticsJobName="support-call")
     with pytest.raises(botocore.exceptions.ClientError):
         transcribe.get_call_analytics_job(CallAnalyticsJobName="support-call")
+
+
+def test_custom_vocabulary_filter_and_language_model(transcribe, s3, upload, output_bucket, tmp_path):
+    """A Call Analytics job on a real two-channel call (the agent reads cards_005 on channel 0,
+    the customer cards_002 on channel 1) with a custom vocabulary (DisplayAs), a vocabulary
+    filter (mask) and a custom language model trained on card-game text: the DisplayAs form and
+    the mask show in the turns; a missing vocabulary, filter or model is AWS's BadRequestException."""
+    agent, customer = (decode(audio_path(item)) for item in ("cards_005", "cards_002"))
+    start = len(agent) + SAMPLE_RATE
+    stereo = np.zeros((start + len(customer) + SAMPLE_RATE, 2), dtype=np.float32)
+    stereo[: len(agent), 0] = agent
+    stereo[start : start + len(customer), 1] = customer
+    media = {"MediaFileUri": upload(write_wav(tmp_path / "cards-call.wav", stereo, SAMPLE_RATE), "cards-call.wav")}
+
+    table = tmp_path / "vocabulary.txt"
+    table.write_text("Phrase\tIPA\tSoundsLike\tDisplayAs\nclubs\t\t\tClubs (suit)\n")
+    transcribe.create_vocabulary(VocabularyName="ca-cards", LanguageCode="en-US",
+                                 VocabularyFileUri=upload(table, key="ca-cards/vocabulary.txt"))
+    transcribe.create_vocabulary_filter(VocabularyFilterName="ca-no-spades", LanguageCode="en-US", Words=["spades"])
+    training = tmp_path / "cards.txt"
+    training.write_text(CARD_GAMES)
+    upload(training, key="ca-clm/train/cards.txt")
+    transcribe.create_language_model(
+        LanguageCode="en-US", BaseModelName="WideBand", ModelName="ca-cards-model",
+        InputDataConfig={"S3Uri": "s3://media/ca-clm/train/", "DataAccessRoleArn": "arn:aws:iam::000000000000:role/t"},
+    )
+    for _ in range(300):
+        vocabulary = transcribe.get_vocabulary(VocabularyName="ca-cards")["VocabularyState"]
+        model = transcribe.describe_language_model(ModelName="ca-cards-model")["LanguageModel"]["ModelStatus"]
+        if vocabulary != "PENDING" and model != "IN_PROGRESS":
+            break
+        time.sleep(0.2)
+    assert (vocabulary, model) == ("READY", "COMPLETED")
+
+    channels = [{"ChannelId": 0, "ParticipantRole": "AGENT"}, {"ChannelId": 1, "ParticipantRole": "CUSTOMER"}]
+    settings = {
+        "LanguageOptions": ["en-US"],
+        "VocabularyName": "ca-cards",
+        "VocabularyFilterName": "ca-no-spades",
+        "VocabularyFilterMethod": "mask",
+        "LanguageModelName": "ca-cards-model",
+    }
+    for member, missing, noun in (("VocabularyName", "no-such-vocabulary", "vocabulary"),
+                                  ("VocabularyFilterName", "no-such-filter", "vocabulary filter"),
+                                  ("LanguageModelName", "no-such-model", "language model")):
+        with pytest.raises(botocore.exceptions.ClientError) as refused:
+            transcribe.start_call_analytics_job(CallAnalyticsJobName=f"cards-missing-{member}", Media=media,
+                                                ChannelDefinitions=channels, Settings={**settings, member: missing})
+        error = refused.value.response["Error"]
+        assert error["Code"] == "BadRequestException"
+        assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+        assert error["Message"].startswith(f"The requested {noun} couldn't be found."), error
+        with pytest.raises(botocore.exceptions.ClientError):  # nothing was created
+            transcribe.get_call_analytics_job(CallAnalyticsJobName=f"cards-missing-{member}")
+
+    name = "cards-call"
+    transcribe.start_call_analytics_job(CallAnalyticsJobName=name, Media=media, ChannelDefinitions=channels,
+                                        OutputLocation=f"s3://{OUTPUT_BUCKET}/cards/", Settings=settings)
+    job = wait_for_analytics(transcribe, name)
+    assert job["CallAnalyticsJobStatus"] == "COMPLETED", job.get("FailureReason")
+    assert job["Settings"] == settings
+    output = json.loads(s3.get_object(Bucket=OUTPUT_BUCKET, Key=f"cards/{name}.json")["Body"].read())
+    turns = {role: " ".join(t["Content"] for t in output["Transcript"] if t["ParticipantRole"] == role)
+             for role in ("AGENT", "CUSTOMER")}
+    assert "spades" not in turns["AGENT"].lower() and "***" in turns["AGENT"], turns
+    assert "Clubs (suit)" in turns["CUSTOMER"] and "Clubs (suit)" in turns["AGENT"], turns
+    words = [i["Content"] for t in output["Transcript"] for i in t["Items"]]
+    assert "***" in words and "spades" not in [w.lower() for w in words]
+    transcribe.delete_call_analytics_job(CallAnalyticsJobName=name)

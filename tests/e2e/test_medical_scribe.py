@@ -6,6 +6,7 @@ Start's errors."""
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -118,6 +119,27 @@ def test_transcript_roles_follow_the_channels(visit):
     assert all(0 <= i["Alternatives"][0]["Confidence"] <= 1 for i in items)
 
 
+def test_transcript_has_clinical_insights(visit):
+    """ClinicalInsights: the entities of the segments, in AWS's shape, with offsets into each
+    segment's Content (end inclusive, as AWS's example)."""
+    _, _, transcript, _, _, _ = visit
+    conversation = transcript["Conversation"]
+    assert list(conversation) == ["ConversationId", "JobName", "JobType", "LanguageCode", "ClinicalInsights",
+                                  "TranscriptItems", "TranscriptSegments"]
+    content = {s["SegmentId"]: s["Content"] for s in conversation["TranscriptSegments"]}
+    insights = conversation["ClinicalInsights"]
+    for insight in insights:
+        assert list(insight) == ["Attributes", "Category", "InsightId", "InsightType", "Spans", "Type"]
+        assert insight["InsightType"] == "ClinicalEntity"
+        for span in insight["Spans"] + [s for a in insight["Attributes"] for s in a["Spans"]]:
+            text = content[span["SegmentId"]]
+            assert text[span["BeginCharacterOffset"] : span["EndCharacterOffset"] + 1] == span["Content"]
+    found = {(i["Category"], i["Type"], i["Spans"][0]["Content"].lower()) for i in insights}
+    assert {("MEDICAL_CONDITION", "DX_NAME", "fever"), ("ANATOMY", "SYSTEM_ORGAN_SITE", "lungs"),
+            ("MEDICAL_CONDITION", "DX_NAME", "viral infection")} <= found, found
+    assert any(category == "MEDICATION" and "syrup" in text for category, _, text in found), found
+
+
 def test_clinical_document_cites_real_segments(visit):
     _, _, transcript, document, _, _ = visit
     segments = {s["SegmentId"]: s for s in transcript["Conversation"]["TranscriptSegments"]}
@@ -132,6 +154,7 @@ def test_clinical_document_cites_real_segments(visit):
     assert "cough" in by_name["HISTORY_OF_PRESENT_ILLNESS"]
     assert "prescribe" in by_name["PLAN"] or "follow up" in by_name["PLAN"]
     assert "infection" in by_name["ASSESSMENT"]
+    assert list(sections[0]["Summary"][0]) == ["EvidenceLinks", "SummarizedSegment"]
 
 
 def test_tags_and_cbor_see_the_same_job(visit, transcribe, emulator):
@@ -194,6 +217,61 @@ def test_speaker_labels_filter_and_soap_template(visit, transcribe, s3):
     ids = {s["SegmentId"]: s["Content"] for s in segments}
     assert all(e["SummarizedSegment"] in ids[link["SegmentId"]]
                for s in sections for e in s["Summary"] for link in e["EvidenceLinks"])
+    transcribe.delete_medical_scribe_job(MedicalScribeJobName=name)
+
+
+# Two voices (espeak-ng's default male voice and its "f4" variant, higher pitched) so that
+# diarization can tell the speakers apart; (voice, text): the clinician first, then the patient.
+CLINICIAN_LINES = [
+    "Good morning. What brings you in today?",
+    "Your lungs sound clear. I think this is a viral infection. I will prescribe a cough syrup.",
+]
+PATIENT_LINES = [
+    "Hello doctor. I have had a bad cough and a fever for three days. My throat hurts.",
+    "Okay, thank you doctor.",
+]
+
+
+def speak_voice(folder: Path, text: str, name: str, voice: str) -> np.ndarray:
+    """`text` spoken by espeak-ng in `voice` (a variant of en-us), as samples at SAMPLE_RATE."""
+    path = folder / name
+    subprocess.run(["espeak-ng", "-v", voice, "-s", "140", "-w", str(path), text], check=True)
+    samples = decode(path)
+    first, last = voiced_span(samples, SAMPLE_RATE)
+    return samples[first:last]
+
+
+def two_voice_visit(folder: Path, patient_first: bool) -> Path:
+    """Mono WAV: the clinician's and the patient's lines in turn (GAP apart), the patient first
+    when `patient_first`."""
+    clinician = [("en-us", t) for t in CLINICIAN_LINES]
+    patient = [("en-us+f4", t) for t in PATIENT_LINES]
+    first, second = (patient, clinician) if patient_first else (clinician, patient)
+    order = [first[0], second[0], first[1], second[1]]
+    pieces = []
+    for i, (voice, text) in enumerate(order):
+        pieces += [speak_voice(folder, text, f"turn{i}.wav", voice), np.zeros(int(GAP * SAMPLE_RATE), np.float32)]
+    name = "patient-first.wav" if patient_first else "clinician-first.wav"
+    return write_wav(folder / name, np.concatenate(pieces), SAMPLE_RATE)
+
+
+@pytest.mark.parametrize("patient_first", [False, True], ids=["clinician-first", "patient-first"])
+def test_roles_from_speech_in_either_order(visit, transcribe, s3, upload, tmp_path, patient_first):
+    """Speaker labels: the clinician is the one who asks and examines and prescribes, whoever
+    speaks first (emulator.service.clinical_roles)."""
+    uri = upload(two_voice_visit(tmp_path, patient_first), f"two-voices-{patient_first}.wav")
+    name = f"two-voices-{'patient' if patient_first else 'clinician'}-first"
+    settings = {"ShowSpeakerLabels": True, "MaxSpeakerLabels": 2}
+    transcribe.start_medical_scribe_job(**start_request(name, uri, Settings=settings, ChannelDefinitions=None))
+    job = wait_for_job(transcribe, name, 300, noun="MedicalScribeJob")
+    assert job["MedicalScribeJobStatus"] == "COMPLETED", job.get("FailureReason")
+    body = s3.get_object(Bucket=OUTPUT_BUCKET, Key=f"{name}/transcript.json")["Body"].read()
+    segments = json.loads(body)["Conversation"]["TranscriptSegments"]
+    said = [(s["ParticipantDetails"]["ParticipantRole"], s["Content"].lower()) for s in segments]
+    assert {role for role, _ in said} == {"CLINICIAN_0", "PATIENT_0"}, said
+    assert all(role == "CLINICIAN_0" for role, text in said if "prescribe" in text or "brings you" in text), said
+    assert all(role == "PATIENT_0" for role, text in said if "fever" in text or "thank you" in text), said
+    assert (said[0][0] == "PATIENT_0") is patient_first
     transcribe.delete_medical_scribe_job(MedicalScribeJobName=name)
 
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 import wave
 
 import httpx
+import numpy as np
 import pytest
 
-from tests.support import speak, wait_for_job
+from emulator.engine.media import SAMPLE_RATE, decode
+from tests.support import speak, wait_for_job, write_wav
 
 NEUTRAL = "The weather is lovely today, and the garden looks beautiful in the sun."
 TOXIC = "Shut up, you stupid idiot. I will kill you."
@@ -72,3 +74,33 @@ def test_the_scores_separate_the_toxic_sentence_from_the_neutral_one(toxicity_jo
     assert max(e["categories"]["insult"] for e in toxic) >= 0.5
     assert max(e["categories"]["violence_or_threat"] for e in toxic) >= 0.5
     assert neutral[0]["end_time"] < toxic[0]["start_time"]
+
+
+def test_channel_identification_labels_each_entry_with_its_channel(transcribe, upload, tmp_path):
+    """Stereo: the neutral sentence on channel 0, the toxic one on channel 1 (2 s later). Each
+    `toxicity_detection` entry is one channel's audio segment and carries its `channel_label`."""
+    neutral = decode(speak(tmp_path, NEUTRAL, "neutral.wav"))
+    toxic = decode(speak(tmp_path, TOXIC, "toxic.wav"))
+    offset = len(neutral) + 2 * SAMPLE_RATE
+    stereo = np.zeros((offset + len(toxic) + SAMPLE_RATE // 2, 2), dtype=np.float32)
+    stereo[: len(neutral), 0] = neutral
+    stereo[offset : offset + len(toxic), 1] = toxic
+    path = write_wav(tmp_path / "stereo.wav", stereo, SAMPLE_RATE)
+    name = "toxicity-two-channels"
+    transcribe.start_transcription_job(
+        TranscriptionJobName=name,
+        LanguageCode="en-US",
+        Media={"MediaFileUri": upload(path, key="toxicity/stereo.wav")},
+        Settings={"ChannelIdentification": True},
+        ToxicityDetection=[{"ToxicityCategories": ["ALL"]}],
+    )
+    job = wait_for_job(transcribe, name)
+    assert job["TranscriptionJobStatus"] == "COMPLETED", job.get("FailureReason")
+    results = httpx.get(job["Transcript"]["TranscriptFileUri"], timeout=30).json()["results"]
+    detection = results["toxicity_detection"]
+    assert [e["channel_label"] for e in detection] == [s["channel_label"] for s in results["audio_segments"]]
+    by_channel = {label: [e for e in detection if e["channel_label"] == label] for label in ("ch_0", "ch_1")}
+    assert by_channel["ch_0"] and by_channel["ch_1"], detection
+    assert max(e["toxicity"] for e in by_channel["ch_0"]) < 0.5 <= max(e["toxicity"] for e in by_channel["ch_1"])
+    assert all("idiot" not in e["text"].lower() for e in by_channel["ch_0"])
+    assert list(detection[0]) == ["text", "toxicity", "categories", "start_time", "end_time", "channel_label"]

@@ -32,6 +32,9 @@ SEGMENTS = [
         ("My father had heart surgery.", "FAMILY"),
         ("I drink wine every night.", "SOCIAL"),
         ("The weather is nice.", None),
+        ("Your blood test came back normal.", "DIAGNOSTIC"),
+        ("The x-ray shows a small fracture.", "DIAGNOSTIC"),
+        ("I will order a blood test.", "PLAN"),
     ],
 )
 def test_classify(sentence, label):
@@ -73,6 +76,20 @@ def test_history_and_physical_sections():
     assert text["ASSESSMENT"] == ["I think it is a viral infection."]
     assert text["PLAN"] == ["I will prescribe an inhaler.", "Follow up in two weeks."]
     assert text["PAST_MEDICAL_HISTORY"] == []
+
+
+def test_history_and_physical_has_aws_sections_in_aws_order():
+    # AWS developer guide, "AWS HealthScribe Clinical Documentation file" (health-scribe-insights.html).
+    assert [name for name, _ in TEMPLATES["HISTORY_AND_PHYSICAL"]] == [
+        "CHIEF_COMPLAINT", "HISTORY_OF_PRESENT_ILLNESS", "REVIEW_OF_SYSTEMS", "PAST_MEDICAL_HISTORY", "ASSESSMENT",
+        "PLAN", "PHYSICAL_EXAMINATION", "PAST_FAMILY_HISTORY", "PAST_SOCIAL_HISTORY", "DIAGNOSTIC_TESTING",
+    ]
+    segments = [*SEGMENTS, {"SegmentId": "s6", "Content": "Your chest x-ray came back clear."}]
+    sections = clinical_document(segments, None)["ClinicalDocumentation"]["Sections"]
+    (testing,) = [s for s in sections if s["SectionName"] == "DIAGNOSTIC_TESTING"]
+    (entry,) = testing["Summary"]
+    assert entry == {"EvidenceLinks": [{"SegmentId": "s6"}], "SummarizedSegment": "Your chest x-ray came back clear."}
+    assert transcript_section("Your chest x-ray came back clear.") == "OBJECTIVE"
 
 
 def test_transcript_sections():
