@@ -1,0 +1,243 @@
+"""Real-time transcription from the console (`/console/realtime`) in a real browser.
+
+Debian's chromium, driven by Playwright, gets a fake microphone that plays a shared clip once
+(`--use-file-for-fake-audio-capture=<wav>%noloop`, FIELD_NOTES "Chromium fake microphone"):
+the page captures it with getUserMedia, downsamples it to 16 kHz in its AudioWorklet, sends
+AudioEvent frames it encodes itself over the WebSocket URL the console presigned (plain ws://
+on the API port over loopback), and decodes the TranscriptEvents into #transcript. The final
+words are scored against the clip's reference (WER), then Stop ends the stream and the
+download is checked. The presign endpoint is checked as a console endpoint (methods, CSRF,
+Origin), and its URL against the project's own SigV4 verifier.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import wave
+from datetime import datetime, timedelta, timezone
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import numpy as np
+import pytest
+
+from emulator.aws.errors import AWSError
+from emulator.aws.sigv4 import SigV4Verifier
+from emulator.console.realtime import (
+    CALL_ANALYTICS_PATH,
+    STANDARD_PATH,
+    URL_EXPIRES_SECONDS,
+    PresignRequestError,
+    presign_stream_url,
+    stream_query,
+)
+from tests.console.browser import wait_for_js
+from tests.console.conftest import CHROMIUM, CHROMIUM_ARGS
+from tests.support import CREDENTIALS, audio_path, manifest, wer, write_wav
+
+CLIP = "librivox_0870"  # 7.1 s of read English speech, 16 kHz mono WAV
+MAX_WER = 0.25  # as the WebSocket client tests (tests/streaming/test_websocket_python.py)
+STREAM_TIMEOUT_MS = 240_000  # a loaded 2-core machine recognises slower than real time
+FINAL_TEXT = "[...document.querySelectorAll('#transcript .final')].map(e => e.dataset.text).join(' ')"
+STATE = ("({partial: !!document.querySelector('#transcript .partial'), text: " + FINAL_TEXT
+         + ", error: document.getElementById('stream-error').textContent})")
+
+
+# --- the presigner (no server) -------------------------------------------------------------
+
+
+def _verify(url: str, host: str, clock=None):
+    parts = urlsplit(url)
+    verifier = SigV4Verifier({"AKIDREALTIME": "secret-of-the-console"}, **({"clock": clock} if clock else {}))
+    return verifier.verify_presigned("GET", parts.path, parts.query, [("host", host)], max_expires=300)
+
+
+def test_presigned_url_verifies_with_the_emulators_sigv4_and_expires_soon():
+    mode, query = stream_query("standard", {"language-code": "en-US", "show-speaker-label": "true"})
+    url = presign_stream_url("ws", "127.0.0.1:8080", mode.path, query, "AKIDREALTIME", "secret-of-the-console", "eu-west-1")
+    parts = urlsplit(url)
+    assert parts.scheme == "ws" and parts.netloc == "127.0.0.1:8080" and parts.path == STANDARD_PATH
+    params = parse_qs(parts.query)
+    assert params["language-code"] == ["en-US"] and params["media-encoding"] == ["pcm"] and params["sample-rate"] == ["16000"]
+    assert params["X-Amz-Expires"] == [str(URL_EXPIRES_SECONDS)] and URL_EXPIRES_SECONDS <= 300
+    assert "secret-of-the-console" not in url
+    identity = _verify(url, "127.0.0.1:8080")
+    assert (identity.access_key, identity.region, identity.service) == ("AKIDREALTIME", "eu-west-1", "transcribe")
+
+    with pytest.raises(AWSError):  # another port is another Host: the signature does not hold
+        _verify(url, "127.0.0.1:9090")
+    with pytest.raises(AWSError):  # a parameter changed after signing
+        _verify(url.replace("language-code=en-US", "language-code=en-GB"), "127.0.0.1:8080")
+    later = datetime.now(timezone.utc) + timedelta(seconds=URL_EXPIRES_SECONDS + 5)
+    with pytest.raises(AWSError, match="expired"):
+        _verify(url, "127.0.0.1:8080", clock=lambda: later)
+
+
+def test_presign_signs_only_the_modes_parameters():
+    mode, query = stream_query("call-analytics", {"language-code": "en-US", "vocabulary-name": ""})
+    assert mode.path == CALL_ANALYTICS_PATH and "vocabulary-name" not in query
+    for bad_mode, settings in (("nope", {}), ("standard", {"X-Amz-Credential": "x"}), ("medical", {"pii-entity-types": "NAME"}),
+                               ("standard", {"language-code": 1}), ("standard", ["language-code"])):
+        with pytest.raises(PresignRequestError):
+            stream_query(bad_mode, settings)
+
+
+# --- the presign endpoint (session emulator) -------------------------------------------------
+
+
+def test_presign_endpoint_is_a_console_endpoint(emulator):
+    body = {"mode": "standard", "settings": {"language-code": "en-US"}}
+    origin = emulator.endpoint
+    with httpx.Client(base_url=emulator.endpoint) as client:
+        page = client.get("/console/realtime")
+        assert page.status_code == 200 and 'id="transcript"' in page.text
+        token = client.cookies["console_csrf"]
+        assert client.get("/console/realtime/presign").status_code == 405
+        assert client.put("/console/realtime/presign", json=body, headers={"X-CSRF-Token": token}).status_code == 405
+        # No token (what another site's page can send): refused before the handler.
+        assert client.post("/console/realtime/presign", json=body).status_code == 403
+        assert client.post("/console/realtime/presign", json=body, headers={"X-CSRF-Token": "forged.token"}).status_code == 403
+        foreign = client.post("/console/realtime/presign", json=body, headers={"X-CSRF-Token": token, "Origin": "http://evil.example"})
+        assert foreign.status_code == 403
+        assert client.post("/console/realtime/presign", json={"mode": "standard", "settings": {"X-Amz-Date": "1"}},
+                           headers={"X-CSRF-Token": token, "Origin": origin}).status_code == 400
+        assert client.post("/console/realtime/presign", content=b"{not json", headers={"X-CSRF-Token": token}).status_code == 400
+        ok = client.post("/console/realtime/presign", json=body, headers={"X-CSRF-Token": token, "Origin": origin})
+    assert ok.status_code == 200 and ok.headers["cache-control"] == "no-store"
+    url = ok.json()["url"]
+    assert url.startswith(f"ws://127.0.0.1:{emulator.port}{STANDARD_PATH}?"), url
+    assert CREDENTIALS["aws_secret_access_key"] not in ok.text.replace(f"X-Amz-Credential={CREDENTIALS['aws_access_key_id']}", "")
+    assert "'self'" in ok.headers["content-security-policy"]
+
+
+# --- the page in chromium with a fake microphone -------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def microphone_wav(tmp_path_factory):
+    """The clip with 1 s of silence before and 2 s after, 16 kHz mono 16-bit: the fake
+    microphone plays it once, so the stream's last utterance ends in silence."""
+    with wave.open(str(audio_path(CLIP))) as clip:
+        assert (clip.getframerate(), clip.getnchannels(), clip.getsampwidth()) == (16000, 1, 2)
+        speech = np.frombuffer(clip.readframes(clip.getnframes()), dtype="<i2").astype(np.float32) / 32768
+    samples = np.concatenate([np.zeros(16000, np.float32), speech, np.zeros(32000, np.float32)])
+    return write_wav(tmp_path_factory.mktemp("microphone") / "microphone.wav", samples)
+
+
+@pytest.fixture(scope="module")
+def microphone_browser(browser, microphone_wav):
+    """A second chromium of the same Playwright, with the fake microphone: the flags are
+    per process. It plays the file once per getUserMedia (`%noloop`) and silence after."""
+    fake = [
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-audio-capture={microphone_wav}%noloop",
+    ]
+    if not CHROMIUM.exists():
+        pytest.skip(f"Debian's chromium is not installed at {CHROMIUM}")
+    chromium = browser.browser_type.launch(executable_path=str(CHROMIUM), headless=True, args=[*CHROMIUM_ARGS, *fake])
+    yield chromium
+    chromium.close()
+
+
+@pytest.fixture
+def realtime(microphone_browser, emulator):
+    context = microphone_browser.new_context(base_url=emulator.endpoint, accept_downloads=True, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(30_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda message: errors.append(message.text) if "Content Security Policy" in message.text else None)
+    page.goto("/console/realtime")
+    yield page
+    context.close()
+    assert not errors, f"JavaScript errors or CSP violations on the page: {errors}"
+
+
+def stream_clip(page, screenshot, label: str) -> dict:
+    """Start, wait for the clip's words in #transcript (noting whether partials showed first),
+    Stop, wait for the end; returns the downloaded JSON."""
+    reference = manifest()[CLIP]["text"]
+    page.click("#start")
+    wait_for_js(page, "document.getElementById('stream-status').dataset.state === 'streaming'")
+    saw_partial = False
+    deadline = time.monotonic() + STREAM_TIMEOUT_MS / 1000
+    while True:
+        state = page.evaluate(STATE)
+        assert not state["error"], state["error"]
+        saw_partial = saw_partial or state["partial"]
+        if state["text"] and wer(reference, state["text"]) <= MAX_WER:
+            break
+        assert time.monotonic() < deadline, f"the transcript never matched {reference!r}: {state['text']!r}"
+        time.sleep(0.1)
+    screenshot(page, f"{label}-streaming")
+    assert saw_partial, "no partial result was shown before the final one"
+    page.click("#stop")
+    wait_for_js(page, "document.getElementById('stream-status').dataset.state === 'done'", STREAM_TIMEOUT_MS)
+    assert page.locator("#stop").is_disabled() and page.locator("#start").is_enabled()
+    with page.expect_download() as download_info:
+        page.click("#download")
+    download = download_info.value
+    assert download.suggested_filename.startswith("realtime-transcript-") and download.suggested_filename.endswith(".json")
+    document = json.loads(open(download.path()).read())
+    assert wer(reference, document["Transcript"]) <= MAX_WER, document["Transcript"]
+    return document
+
+
+def test_the_microphone_is_transcribed_live_and_the_result_downloads(realtime, screenshot):
+    page = realtime
+    assert page.locator('.sidenav a[aria-current="page"]').inner_text() == "Real-time transcription"
+    assert page.locator("#start").inner_text() == "Start streaming"
+    page.check('input[name="show-speaker-label"]')
+    document = stream_clip(page, screenshot, "standard")
+    assert document["Mode"] == "standard"
+    assert document["Settings"]["language-code"] == "en-US" and document["Settings"]["show-speaker-label"] == "true"
+    assert document["Results"] and all(not r["IsPartial"] for r in document["Results"])
+    items = [i for r in document["Results"] for i in r["Alternatives"][0]["Items"]]
+    assert items and all("Speaker" in i for i in items if i["Type"] == "pronunciation")
+    assert page.locator("#transcript .speaker").first.inner_text().startswith("Speaker ")
+    # Partials look lighter than finals (the page's stylesheet, under the CSP).
+    colors = page.evaluate("""(() => { const p = document.createElement('p'); p.className = 'segment partial';
+        document.getElementById('transcript').appendChild(p); const c = getComputedStyle(p).color; p.remove();
+        return [c, getComputedStyle(document.querySelector('#transcript .final')).color]; })()""")
+    assert colors[0] != colors[1]
+
+
+def test_medical_mode_streams_to_start_medical_stream_transcription(realtime, screenshot):
+    page = realtime
+    page.check('input[name="mode"][value="medical"]')
+    assert page.locator("#f-specialty").is_visible() and not page.locator("#f-language-code").is_visible()
+    page.check('input[name="type"][value="DICTATION"]')
+    document = stream_clip(page, screenshot, "medical")
+    assert document["Mode"] == "medical"
+    assert document["Settings"]["specialty"] == "PRIMARYCARE" and document["Settings"]["type"] == "DICTATION"
+    assert document["Results"] and all(not r["IsPartial"] for r in document["Results"])
+
+
+def _serves_call_analytics_websocket(emulator) -> bool:
+    """Whether this emulator accepts a presigned Call Analytics WebSocket handshake."""
+    from websockets.exceptions import InvalidHandshake, InvalidStatus
+    from websockets.sync.client import connect
+
+    _, query = stream_query("call-analytics", {"language-code": "en-US"})
+    url = presign_stream_url("ws", f"127.0.0.1:{emulator.port}", CALL_ANALYTICS_PATH, query,
+                             CREDENTIALS["aws_access_key_id"], CREDENTIALS["aws_secret_access_key"], CREDENTIALS["region_name"])
+    try:
+        with connect(url, open_timeout=10):
+            return True
+    except (InvalidStatus, InvalidHandshake, OSError):
+        return False
+
+
+def test_call_analytics_mode_shows_utterances_by_role(realtime, screenshot, emulator):
+    if not _serves_call_analytics_websocket(emulator):
+        pytest.skip("StartCallAnalyticsStreamTranscription's WebSocket path (/call-analytics-stream-transcription-websocket) "
+                    "is built on another branch of issue 14; this test runs once both are merged")
+    page = realtime
+    page.check('input[name="mode"][value="call-analytics"]')
+    page.select_option("#f-channel-role", "CUSTOMER")
+    document = stream_clip(page, screenshot, "call-analytics")
+    assert document["Mode"] == "call-analytics"
+    assert document["UtteranceEvents"] and all(u["ParticipantRole"] == "CUSTOMER" for u in document["UtteranceEvents"])
+    assert page.locator("#transcript .speaker").first.inner_text().startswith("Customer")
