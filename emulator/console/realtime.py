@@ -14,6 +14,9 @@ was served from, so the socket opens on the same origin: plain `ws://` on the AP
 loopback, `wss://` when the page came over a TLS port. The URL lives `URL_EXPIRES_SECONDS`
 (AWS allows up to 300 s; it is only needed for the handshake).
 
+The page's Content-Security-Policy needs nothing new: `connect-src 'self'` matches `ws:`/`wss:`
+to the page's own host and port (CSP Level 3, as Chromium, Firefox and Safari apply it).
+
 The presign endpoint is a console POST: `ConsoleSecurity` asks for the CSRF header (a page on
 another origin cannot produce it) and, off loopback, basic auth; it also refuses a request
 whose `Origin` is not the console's own, and every method but POST (405).
@@ -34,6 +37,7 @@ from starlette.routing import Route
 
 from emulator.aws.errors import AWSError
 from emulator.console.client import model_enum
+from emulator.service.streaming_settings import STREAMING_PII_TYPES
 
 SERVICE = "transcribe"
 URL_EXPIRES_SECONDS = 60
@@ -140,7 +144,7 @@ class RealtimePages:
         languages = [code for code in model_enum("LanguageCode") if supported is None or supported(code)]
         context = {
             "languages": languages,
-            "pii_types": model_enum("PiiEntityType"),
+            "pii_types": [t for t in STREAMING_PII_TYPES if t != "ALL"],  # none checked: ALL
             "filter_methods": model_enum("VocabularyFilterMethod"),
             "specialties": ("PRIMARYCARE",),  # AWS's real-time medical specialties: PRIMARYCARE only
             "medical_types": model_enum("Type"),

@@ -12,7 +12,10 @@ Origin), and its URL against the project's own SigV4 verifier.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import re
 import time
 import wave
 from datetime import datetime, timedelta, timezone
@@ -32,6 +35,7 @@ from emulator.console.realtime import (
     presign_stream_url,
     stream_query,
 )
+from emulator.service.streaming_settings import OPTIONS_MISSING, STREAMING_PII_TYPES
 from tests.console.browser import wait_for_js
 from tests.console.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.support import CREDENTIALS, audio_path, manifest, wer, write_wav
@@ -86,6 +90,17 @@ def test_presign_signs_only_the_modes_parameters():
 # --- the presign endpoint (session emulator) -------------------------------------------------
 
 
+def test_the_page_is_in_the_navigation_and_carries_no_inline_script(emulator):
+    jobs = httpx.get(emulator.endpoint + "/console/jobs").text
+    assert '<a href="/console/realtime" >Real-time transcription</a>' in jobs
+    html = httpx.get(emulator.endpoint + "/console/realtime").text
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html)
+    assert not re.search(r"\sstyle=|<style|\son[a-z]+=", html)
+    offered = set(re.findall(r'name="pii-entity-types" value="([A-Z_]+)"', html))
+    assert offered == set(STREAMING_PII_TYPES) - {"ALL"}  # the streaming set, not the batch one
+    assert 'name="mode" value="call-analytics"' in html and 'name="specialty"' in html
+
+
 def test_presign_endpoint_is_a_console_endpoint(emulator):
     body = {"mode": "standard", "settings": {"language-code": "en-US"}}
     origin = emulator.endpoint
@@ -125,14 +140,28 @@ def microphone_wav(tmp_path_factory):
     return write_wav(tmp_path_factory.mktemp("microphone") / "microphone.wav", samples)
 
 
+def emulator_certificate_spki(emulator) -> str:
+    """base64 SHA-256 of the emulator's TLS key (SubjectPublicKeyInfo), as chromium's
+    `--ignore-certificate-errors-spki-list` takes it."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    leaf = x509.load_pem_x509_certificate((emulator.data_dir / "tls" / "server.pem").read_bytes())
+    spki = leaf.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return base64.b64encode(hashlib.sha256(spki).digest()).decode()
+
+
 @pytest.fixture(scope="module")
-def microphone_browser(browser, microphone_wav):
+def microphone_browser(browser, microphone_wav, emulator):
     """A second chromium of the same Playwright, with the fake microphone: the flags are
-    per process. It plays the file once per getUserMedia (`%noloop`) and silence after."""
+    per process. It plays the file once per getUserMedia (`%noloop`) and silence after.
+    It accepts the emulator's own TLS certificate (pinned by its key; a user trusts the local
+    CA instead, README "Streaming") and no other that fails verification."""
     fake = [
         "--use-fake-ui-for-media-stream",
         "--use-fake-device-for-media-stream",
         f"--use-file-for-fake-audio-capture={microphone_wav}%noloop",
+        f"--ignore-certificate-errors-spki-list={emulator_certificate_spki(emulator)}",
     ]
     if not CHROMIUM.exists():
         pytest.skip(f"Debian's chromium is not installed at {CHROMIUM}")
@@ -142,8 +171,10 @@ def microphone_browser(browser, microphone_wav):
 
 
 @pytest.fixture
-def realtime(microphone_browser, emulator):
-    context = microphone_browser.new_context(base_url=emulator.endpoint, accept_downloads=True, viewport={"width": 1280, "height": 900})
+def realtime(microphone_browser, emulator, request):
+    """The page on the API port (plain http on loopback); parametrize with "tls" for the TLS port."""
+    base_url = emulator.https_endpoint if getattr(request, "param", "") == "tls" else emulator.endpoint
+    context = microphone_browser.new_context(base_url=base_url, accept_downloads=True, viewport={"width": 1280, "height": 900})
     context.set_default_timeout(30_000)
     page = context.new_page()
     errors: list[str] = []
@@ -213,6 +244,29 @@ def test_medical_mode_streams_to_start_medical_stream_transcription(realtime, sc
     assert document["Mode"] == "medical"
     assert document["Settings"]["specialty"] == "PRIMARYCARE" and document["Settings"]["type"] == "DICTATION"
     assert document["Results"] and all(not r["IsPartial"] for r in document["Results"])
+
+
+@pytest.mark.parametrize("realtime", ["tls"], indirect=True)
+def test_the_page_streams_over_wss_on_the_tls_port(realtime, screenshot, emulator):
+    """Item 4 of issue 14: page and WebSocket over TLS, same origin (https -> wss)."""
+    page = realtime
+    assert page.url.startswith(f"https://127.0.0.1:{emulator.https_port}/console/realtime")
+    urls: list[str] = []
+    page.on("websocket", lambda socket: urls.append(socket.url))
+    document = stream_clip(page, screenshot, "tls")
+    assert urls and urls[0].startswith(f"wss://127.0.0.1:{emulator.https_port}{STANDARD_PATH}?"), urls
+    assert document["Results"]
+
+
+def test_a_refused_stream_shows_the_services_exception(realtime):
+    page = realtime
+    page.check('input[name="language_mode"][value="identify"]')
+    page.select_option("#f-language-options", ["en-US"])  # AWS wants two or more
+    page.click("#start")
+    wait_for_js(page, "document.getElementById('stream-status').dataset.state === 'done'", STREAM_TIMEOUT_MS)
+    error = page.locator("#stream-error")
+    assert error.is_visible() and error.inner_text() == f"BadRequestException: {OPTIONS_MISSING}"
+    assert page.locator("#download").is_disabled() and page.locator("#start").is_enabled()
 
 
 def _serves_call_analytics_websocket(emulator) -> bool:

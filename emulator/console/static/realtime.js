@@ -89,6 +89,11 @@
   // --- microphone -> PCM chunks ----------------------------------------------------------------
 
   async function openMicrophone(onChunk) {
+    if (!navigator.mediaDevices || !window.AudioWorkletNode) {
+      // getUserMedia exists only on secure pages: loopback over http, or https.
+      throw new Error("This browser offers no microphone to this page: open the console at http://127.0.0.1 or " +
+        "http://localhost, or over https on the TLS port with the emulator's local CA trusted (README, Streaming).");
+    }
     const stream = await navigator.mediaDevices.getUserMedia({
       audio: { channelCount: 1, echoCancellation: false, noiseSuppression: false, autoGainControl: false },
     });
@@ -254,6 +259,7 @@
       startButton.disabled = false;
       return;
     }
+    if (current.ended) return; // refused at once (an exception frame, then the close)
     if (mode === "call-analytics") {
       const own = value("channel-role");
       const other = own === "AGENT" ? "CUSTOMER" : "AGENT";
