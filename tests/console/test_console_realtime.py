@@ -269,6 +269,103 @@ def test_a_refused_stream_shows_the_services_exception(realtime):
     assert page.locator("#download").is_disabled() and page.locator("#start").is_enabled()
 
 
+class CallAnalyticsPeer:
+    """Stands in for /call-analytics-stream-transcription-websocket where this tree has no such
+    endpoint (it is built on another branch): Playwright's WebSocket routing answers the page,
+    so the test checks what the page SENDS against AWS's documented protocol (decoded with
+    botocore's parser, not the page's) and that it renders what AWS documents it would get back.
+    The end-to-end run against the real endpoint is test_call_analytics_mode_shows_utterances_by_role."""
+
+    EVENT = {":message-type": "event", ":content-type": "application/json"}
+
+    def __init__(self, reference: str):
+        self.reference = reference
+        self.urls: list[str] = []
+        self.messages: list = []  # botocore EventStreamMessage
+        self.ended = False
+
+    def __call__(self, route) -> None:
+        from botocore.eventstream import EventStreamBuffer
+
+        self.urls.append(route.url)
+        parser = EventStreamBuffer()
+
+        def on_message(data) -> None:
+            parser.add_data(data if isinstance(data, bytes) else data.encode())
+            for message in parser:
+                self.messages.append(message)
+                audio = message.headers.get(":event-type") == "AudioEvent"
+                if audio and len(self.audio()) == 5:
+                    self.send(route, "UtteranceEvent", self.utterance(True, self.reference.split()[0]))
+                if audio and not message.payload and not self.ended:
+                    self.ended = True
+                    self.send(route, "UtteranceEvent", self.utterance(False, self.reference))
+                    self.send(route, "CategoryEvent", {"MatchedCategories": ["polite-close"], "MatchedDetails": {}})
+                    route.close(code=1000)
+
+        route.on_message(on_message)
+
+    def audio(self) -> list[bytes]:
+        return [m.payload for m in self.messages if m.headers.get(":event-type") == "AudioEvent"]
+
+    def utterance(self, partial: bool, text: str) -> dict:
+        return {"UtteranceId": "u-1", "IsPartial": partial, "ParticipantRole": "CUSTOMER", "BeginOffsetMillis": 1000,
+                "EndOffsetMillis": 8000, "Transcript": text, "Items": [], "Entities": [],
+                **({} if partial else {"Sentiment": "NEUTRAL"})}
+
+    def send(self, route, event_type: str, body: dict) -> None:
+        from emulator.aws.eventstream import encode_message
+
+        route.send(encode_message({**self.EVENT, ":event-type": event_type}, json.dumps(body).encode()))
+
+
+def test_call_analytics_mode_speaks_awss_websocket_protocol(realtime, emulator):
+    reference = manifest()[CLIP]["text"]
+    peer = CallAnalyticsPeer(reference)
+    page = realtime
+    page.route_web_socket(re.compile(r".*/call-analytics-stream-transcription-websocket\?.*"), peer)
+    page.check('input[name="mode"][value="call-analytics"]')
+    page.select_option("#f-channel-role", "CUSTOMER")
+    page.click("#start")
+    wait_for_js(page, "document.querySelector('#transcript .partial') !== null", STREAM_TIMEOUT_MS)
+    while len(peer.audio()) < 30:  # 3 s of the clip
+        page.wait_for_timeout(100)
+    page.click("#stop")
+    wait_for_js(page, "document.getElementById('stream-status').dataset.state === 'done'", STREAM_TIMEOUT_MS)
+
+    url = urlsplit(peer.urls[0])
+    query = parse_qs(url.query)
+    assert url.scheme == "ws" and url.netloc == f"127.0.0.1:{emulator.port}" and url.path == CALL_ANALYTICS_PATH
+    assert query["language-code"] == ["en-US"] and query["media-encoding"] == ["pcm"] and query["sample-rate"] == ["16000"]
+    _verify_with(emulator, peer.urls[0])
+    first = peer.messages[0]
+    assert (first.headers[":message-type"], first.headers[":event-type"], first.headers[":content-type"]) == (
+        "event", "ConfigurationEvent", "application/json")
+    assert json.loads(first.payload) == {"ChannelDefinitions": [{"ChannelId": 0, "ParticipantRole": "CUSTOMER"},
+                                                                {"ChannelId": 1, "ParticipantRole": "AGENT"}]}
+    audio = peer.audio()
+    assert all(m.headers[":content-type"] == "application/octet-stream" for m in peer.messages[1:])
+    assert audio[-1] == b"" and all(len(chunk) % 4 == 0 for chunk in audio)  # 16-bit stereo frames
+    pcm = np.frombuffer(b"".join(audio), dtype="<i2").reshape(-1, 2)
+    assert not pcm[:, 1].any() and np.abs(pcm[:, 0]).max() > 1000  # the microphone on channel 0 only
+
+    assert page.locator("#transcript .final").inner_text() == f"Customer (neutral): {reference}"
+    assert page.locator("#categories").inner_text() == "Categories matched: polite-close"
+    with page.expect_download() as download_info:
+        page.click("#download")
+    document = json.loads(open(download_info.value.path()).read())
+    assert document["Mode"] == "call-analytics" and document["Transcript"] == reference
+    assert [u["IsPartial"] for u in document["UtteranceEvents"]] == [False]
+    assert document["CategoryEvents"][0]["MatchedCategories"] == ["polite-close"]
+
+
+def _verify_with(emulator, url: str) -> None:
+    """The URL the page opened verifies with the emulator's credentials and its own Host."""
+    parts = urlsplit(url)
+    SigV4Verifier({CREDENTIALS["aws_access_key_id"]: CREDENTIALS["aws_secret_access_key"]}).verify_presigned(
+        "GET", parts.path, parts.query, [("host", parts.netloc)], max_expires=300)
+
+
 def _serves_call_analytics_websocket(emulator) -> bool:
     """Whether this emulator accepts a presigned Call Analytics WebSocket handshake."""
     from websockets.exceptions import InvalidHandshake, InvalidStatus

@@ -103,7 +103,7 @@
     const node = new AudioWorkletNode(context, "pcm-16k", {
       processorOptions: { targetRate: TARGET_RATE, chunkSamples: CHUNK_SAMPLES },
     });
-    node.port.onmessage = (event) => onChunk(toLittleEndian(new Int16Array(event.data)));
+    node.port.onmessage = (event) => onChunk(new Int16Array(event.data));
     const mute = context.createGain(); // a node must reach the destination to be processed
     mute.gain.value = 0;
     source.connect(node).connect(mute).connect(context.destination);
@@ -122,10 +122,11 @@
     };
   }
 
-  function toLittleEndian(samples) {
-    const out = new Uint8Array(samples.length * 2);
+  // s16le bytes; with `channels` 2 the samples go to channel 0 and channel 1 is silence.
+  function toLittleEndian(samples, channels) {
+    const out = new Uint8Array(samples.length * 2 * channels);
     const view = new DataView(out.buffer);
-    samples.forEach((v, i) => view.setInt16(i * 2, v, true));
+    samples.forEach((v, i) => view.setInt16(i * 2 * channels, v, true));
     return out;
   }
 
@@ -229,10 +230,17 @@
 
   // --- start / stop ----------------------------------------------------------------------------
 
-  function sendAudio(bytes) {
-    if (session && session.socket.readyState === WebSocket.OPEN && !session.ended) {
-      session.socket.send(ES.encode(AUDIO_HEADERS, bytes));
-    }
+  // Call Analytics defines two channels (ConfigurationEvent.ChannelDefinitions has exactly two),
+  // so its audio is stereo: the microphone on channel 0, silence on channel 1.
+  const channelsOf = (mode) => (mode === "call-analytics" ? 2 : 1);
+
+  // Audio captured before the socket opens waits in `pending` (the first words are not lost).
+  function sendAudio(samples) {
+    const current = session;
+    if (!current || current.ended) return;
+    const frame = ES.encode(AUDIO_HEADERS, toLittleEndian(samples, channelsOf(current.mode)));
+    if (current.socket && current.socket.readyState === WebSocket.OPEN && current.pending === null) current.socket.send(frame);
+    else if (current.pending !== null) current.pending.push(frame);
   }
 
   async function start() {
@@ -245,7 +253,7 @@
     startButton.disabled = true;
     downloadButton.disabled = true;
     setStatus("connecting", "Opening the microphone…");
-    const current = { mode, transcript: new Transcript(mode, settings), ended: false, socket: null, microphone: null };
+    const current = { mode, transcript: new Transcript(mode, settings), ended: false, socket: null, microphone: null, pending: [] };
     session = current;
     try {
       current.microphone = await openMicrophone(sendAudio);
@@ -269,6 +277,8 @@
         new TextEncoder().encode(JSON.stringify(configuration)),
       ));
     }
+    current.pending.forEach((frame) => current.socket.send(frame));
+    current.pending = null;
     stopButton.disabled = false;
     setStatus("streaming", `Streaming (microphone at ${current.microphone.rate} Hz, sent at ${TARGET_RATE} Hz)… speak now.`);
   }
