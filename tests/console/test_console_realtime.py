@@ -104,21 +104,25 @@ def test_the_page_is_in_the_navigation_and_carries_no_inline_script(emulator):
 def test_presign_endpoint_is_a_console_endpoint(emulator):
     body = {"mode": "standard", "settings": {"language-code": "en-US"}}
     origin = emulator.endpoint
-    with httpx.Client(base_url=emulator.endpoint) as client:
-        page = client.get("/console/realtime")
-        assert page.status_code == 200 and 'id="transcript"' in page.text
-        token = client.cookies["console_csrf"]
-        assert client.get("/console/realtime/presign").status_code == 405
-        assert client.put("/console/realtime/presign", json=body, headers={"X-CSRF-Token": token}).status_code == 405
-        # No token (what another site's page can send): refused before the handler.
-        assert client.post("/console/realtime/presign", json=body).status_code == 403
-        assert client.post("/console/realtime/presign", json=body, headers={"X-CSRF-Token": "forged.token"}).status_code == 403
-        foreign = client.post("/console/realtime/presign", json=body, headers={"X-CSRF-Token": token, "Origin": "http://evil.example"})
-        assert foreign.status_code == 403
-        assert client.post("/console/realtime/presign", json={"mode": "standard", "settings": {"X-Amz-Date": "1"}},
-                           headers={"X-CSRF-Token": token, "Origin": origin}).status_code == 400
-        assert client.post("/console/realtime/presign", content=b"{not json", headers={"X-CSRF-Token": token}).status_code == 400
-        ok = client.post("/console/realtime/presign", json=body, headers={"X-CSRF-Token": token, "Origin": origin})
+    page = httpx.get(emulator.endpoint + "/console/realtime")
+    assert page.status_code == 200 and 'id="transcript"' in page.text
+    token = page.cookies["console_csrf"]
+
+    def presign(method: str = "POST", token_header: str | None = token, **kwargs) -> httpx.Response:
+        # One connection a request: answers refused before the body is read may end theirs.
+        headers = {**({"X-CSRF-Token": token_header} if token_header else {}), **kwargs.pop("headers", {})}
+        with httpx.Client(base_url=emulator.endpoint, cookies={"console_csrf": token}) as client:
+            return client.request(method, "/console/realtime/presign", headers=headers, **kwargs)
+
+    assert presign("GET").status_code == 405
+    assert presign("PUT", json=body).status_code == 405
+    # No token, or one not of the cookie (what another site's page can send): refused before the handler.
+    assert presign(token_header=None, json=body).status_code == 403
+    assert presign(token_header="forged.token", json=body).status_code == 403
+    assert presign(json=body, headers={"Origin": "http://evil.example"}).status_code == 403
+    assert presign(json={"mode": "standard", "settings": {"X-Amz-Date": "1"}}, headers={"Origin": origin}).status_code == 400
+    assert presign(content=b"{not json").status_code == 400
+    ok = presign(json=body, headers={"Origin": origin})
     assert ok.status_code == 200 and ok.headers["cache-control"] == "no-store"
     url = ok.json()["url"]
     assert url.startswith(f"ws://127.0.0.1:{emulator.port}{STANDARD_PATH}?"), url
@@ -221,9 +225,17 @@ def test_the_microphone_is_transcribed_live_and_the_result_downloads(realtime, s
     assert page.locator('.sidenav a[aria-current="page"]').inner_text() == "Real-time transcription"
     assert page.locator("#start").inner_text() == "Start streaming"
     page.check('input[name="show-speaker-label"]')
+    page.check('input[name="pii"][value="identification"]')
+    page.check('input[name="pii-entity-types"][value="NAME"]')
     document = stream_clip(page, screenshot, "standard")
     assert document["Mode"] == "standard"
     assert document["Settings"]["language-code"] == "en-US" and document["Settings"]["show-speaker-label"] == "true"
+    assert document["Settings"]["content-identification-type"] == "PII" and document["Settings"]["pii-entity-types"] == "NAME"
+    # "mister john dashwood": the name is identified and marked where it stands in the text.
+    names = [e for r in document["Results"] for e in r["Alternatives"][0].get("Entities", [])]
+    assert names and {e["Type"] for e in names} == {"NAME"}, document["Results"]
+    marks = page.locator("#transcript mark.entity")
+    assert marks.count() == len(names) and "Dashwood" in marks.first.inner_text() and marks.first.get_attribute("title") == "PII: NAME"
     assert document["Results"] and all(not r["IsPartial"] for r in document["Results"])
     items = [i for r in document["Results"] for i in r["Alternatives"][0]["Items"]]
     assert items and all("Speaker" in i for i in items if i["Type"] == "pronunciation")

@@ -20,6 +20,9 @@
   let session = null; // the stream in progress or last finished
 
   function setStatus(state, text) {
+    // The settings are the stream's: fixed from Start until the stream has ended.
+    const locked = state !== "idle" && state !== "done";
+    form.querySelectorAll("input, select").forEach((el) => { el.disabled = locked; });
     statusLine.dataset.state = state;
     statusLine.textContent = text;
   }
@@ -147,7 +150,7 @@
       for (const r of results || []) {
         const alt = (r.Alternatives || [])[0] || {};
         const speaker = (alt.Items || []).map((i) => i.Speaker).find((s) => s !== undefined);
-        this.put(r.ResultId, r, alt.Transcript || "", !!r.IsPartial, speaker !== undefined ? `Speaker ${speaker}` : "");
+        this.put(r.ResultId, r, alt.Transcript || "", !!r.IsPartial, speaker !== undefined ? `Speaker ${speaker}` : "", alt.Entities);
       }
     }
 
@@ -155,7 +158,7 @@
     addUtterance(u) {
       const role = u.ParticipantRole ? u.ParticipantRole.charAt(0) + u.ParticipantRole.slice(1).toLowerCase() : "";
       const sentiment = !u.IsPartial && u.Sentiment ? ` (${u.Sentiment.toLowerCase()})` : "";
-      this.put(u.UtteranceId, u, u.Transcript || "", !!u.IsPartial, role + sentiment);
+      this.put(u.UtteranceId, u, u.Transcript || "", !!u.IsPartial, role + sentiment, u.Entities);
     }
 
     addCategories(event) {
@@ -165,7 +168,7 @@
       categoriesBox.classList.toggle("hidden", names.size === 0);
     }
 
-    put(id, raw, text, partial, label) {
+    put(id, raw, text, partial, label, entities) {
       const key = id || `anon-${this.entries.size}`;
       let entry = this.entries.get(key);
       if (!entry) {
@@ -186,7 +189,7 @@
         who.textContent = label + ": ";
         el.appendChild(who);
       }
-      el.appendChild(document.createTextNode(text));
+      appendMarked(el, text, entities || []);
       transcriptBox.scrollTop = transcriptBox.scrollHeight;
     }
 
@@ -211,6 +214,23 @@
       }
       return doc;
     }
+  }
+
+  // The text with each identified entity (PII, PHI) in a <mark> titled with its type.
+  function appendMarked(el, text, entities) {
+    let from = 0;
+    for (const entity of entities) {
+      const at = entity.Content ? text.indexOf(entity.Content, from) : -1;
+      if (at < 0) continue;
+      el.appendChild(document.createTextNode(text.slice(from, at)));
+      const mark = document.createElement("mark");
+      mark.className = "entity";
+      mark.title = [entity.Category, entity.Type].filter(Boolean).join(": ");
+      mark.textContent = entity.Content;
+      el.appendChild(mark);
+      from = at + entity.Content.length;
+    }
+    el.appendChild(document.createTextNode(text.slice(from)));
   }
 
   function onMessage(message) {
