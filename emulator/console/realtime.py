@@ -173,9 +173,13 @@ class RealtimePages:
         403 for another Origin; 413 for a body over MAX_BODY_BYTES."""
         if not _same_origin(request):
             return JSONResponse({"error": "The presign endpoint answers the console's own pages only."}, status_code=403)
-        body = await request.body()
-        if len(body) > MAX_BODY_BYTES:
-            return JSONResponse({"error": "Request too large."}, status_code=413)
+        chunks, size = [], 0
+        async for chunk in request.stream():  # capped as it arrives, never buffered whole
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                return JSONResponse({"error": f"The body is larger than {MAX_BODY_BYTES} bytes."}, status_code=413)
+            chunks.append(chunk)
+        body = b"".join(chunks)
         try:
             document = json.loads(body or b"{}")
             if not isinstance(document, dict):

@@ -122,6 +122,7 @@ def test_presign_endpoint_is_a_console_endpoint(emulator):
     assert presign(json=body, headers={"Origin": "http://evil.example"}).status_code == 403
     assert presign(json={"mode": "standard", "settings": {"X-Amz-Date": "1"}}, headers={"Origin": origin}).status_code == 400
     assert presign(content=b"{not json").status_code == 400
+    assert presign(json={"mode": "standard", "settings": {"vocabulary-name": "v" * 20_000}}).status_code == 413
     ok = presign(json=body, headers={"Origin": origin})
     assert ok.status_code == 200 and ok.headers["cache-control"] == "no-store"
     url = ok.json()["url"]
