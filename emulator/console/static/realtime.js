@@ -319,8 +319,10 @@
         }
       };
       socket.onerror = () => { if (!opened) reject(new Error("The WebSocket connection was refused (see the server log).")); };
-      socket.onclose = () => {
+      socket.onclose = (event) => {
         if (!opened) { reject(new Error("The WebSocket connection was refused (see the server log).")); return; }
+        // 1000: the server's close after its last results (or after an exception frame, shown already).
+        if (event.code !== 1000 && !errorBox.textContent) showError(`The stream was cut off (WebSocket close ${event.code}).`);
         finished(current);
       };
     });
