@@ -30,6 +30,7 @@ from emulator.aws.validation import validate_input
 from emulator.console import forms, objects as s3
 from emulator.console.client import ServiceClient, model_enum
 from emulator.console.preview import MalformedTranscript, build_preview, label_title, timestamp
+from emulator.console.realtime import realtime_routes
 
 HERE = Path(__file__).parent
 BASE = "/console"
@@ -653,5 +654,6 @@ def routes(console: Console) -> list:
         Route("/s3/objects", c.s3_objects, methods=["GET"]),
         Route("/s3/object", c.s3_object, methods=["GET"]),
         Route("/s3/upload", c.s3_upload, methods=["POST"]),
+        *realtime_routes(c),  # real-time transcription from the microphone (console/realtime.py)
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
