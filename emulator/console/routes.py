@@ -27,9 +27,12 @@ from starlette.templating import Jinja2Templates
 
 from emulator.aws.errors import AWSError
 from emulator.aws.validation import validate_input
-from emulator.console import forms, objects as s3
+from emulator.console import forms
+from emulator.console import objects as s3
 from emulator.console.client import ServiceClient, model_enum
+from emulator.console.family_pages import FamilyPages
 from emulator.console.preview import MalformedTranscript, build_preview, label_title, timestamp
+from emulator.console.transcribe_now import TranscribeNowPage
 
 HERE = Path(__file__).parent
 BASE = "/console"
@@ -653,5 +656,7 @@ def routes(console: Console) -> list:
         Route("/s3/objects", c.s3_objects, methods=["GET"]),
         Route("/s3/object", c.s3_object, methods=["GET"]),
         Route("/s3/upload", c.s3_upload, methods=["POST"]),
+        *FamilyPages(c).routes(),
+        *TranscribeNowPage(c).routes(),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
