@@ -11,7 +11,7 @@ Shapes: botocore's `StartCallAnalyticsJobRequest`, `CreateCallAnalyticsCategoryR
 
 from __future__ import annotations
 
-from emulator.console.forms import Form, _put_text, checked, lines, number, put, value, values
+from emulator.console.forms import Form, checked, lines, number, put, put_text, value, values
 
 CALL_ANALYTICS_FIELDS = (
     "CallAnalyticsJobName",
@@ -105,11 +105,11 @@ def start_call_analytics_job(form: Form) -> dict:
     language_mode: "specific" (LanguageOptions = [the one language]) or "identify"
     (LanguageOptions = the options chosen)."""
     params: dict = {}
-    _put_text(params, form, "CallAnalyticsJobName")
+    put_text(params, form, "CallAnalyticsJobName")
     uri = value(form, "Media.MediaFileUri")
     params["Media"] = {"MediaFileUri": uri} if uri else {}
-    _put_text(params, form, "OutputLocation")
-    _put_text(params, form, "DataAccessRoleArn")
+    put_text(params, form, "OutputLocation")
+    put_text(params, form, "DataAccessRoleArn")
     if (value(form, "channel_mode") or "channels") == "channels":
         params["ChannelDefinitions"] = _pair_channels(form, "agent_channel", "AGENT", "CUSTOMER")
     settings: dict = {}
@@ -172,8 +172,8 @@ def create_call_analytics_category(form: Form) -> dict:
     """CreateCallAnalyticsCategoryRequest members: CategoryName, InputType, and the rules of
     the filled rule rows (`category_rule`), in page order."""
     params: dict = {}
-    _put_text(params, form, "CategoryName")
-    _put_text(params, form, "InputType")
+    put_text(params, form, "CategoryName")
+    put_text(params, form, "InputType")
     params["Rules"] = [rule for rule in (category_rule(form, slot) for slot in range(1, RULE_SLOTS + 1)) if rule]
     return params
 
@@ -185,7 +185,7 @@ def start_medical_scribe_job(form: Form) -> dict:
     on the other) or "speakers" (ShowSpeakerLabels with MaxSpeakerLabels)."""
     params: dict = {}
     for path in ("MedicalScribeJobName", "OutputBucketName", "DataAccessRoleArn"):
-        _put_text(params, form, path)
+        put_text(params, form, path)
     uri = value(form, "Media.MediaFileUri")
     params["Media"] = {"MediaFileUri": uri} if uri else {}
     settings: dict = {}
@@ -222,7 +222,7 @@ def transcribe_audio(form: Form, media_bytes: str | None = None) -> dict:
         if options:
             params["LanguageOptions"] = options
     else:
-        _put_text(params, form, "Language")
+        put_text(params, form, "Language")
     if checked(form, "ChannelIdentification"):
         params["ChannelIdentification"] = True
     if checked(form, "ShowSpeakerLabels"):
