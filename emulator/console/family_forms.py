@@ -22,6 +22,7 @@ CALL_ANALYTICS_FIELDS = (
     "agent_channel",
     "ChannelDefinitions",
     "language_mode",
+    "language",
     "Settings.LanguageOptions",
     "Settings.VocabularyName",
     "Settings.VocabularyFilterName",
@@ -102,8 +103,8 @@ def start_call_analytics_job(form: Form) -> dict:
 
     channel_mode: "channels" (ChannelDefinitions: AGENT on `agent_channel`, CUSTOMER on the
     other) or "mono" (none: roles by speaker, as AWS does for mono media).
-    language_mode: "specific" (LanguageOptions = [the one language]) or "identify"
-    (LanguageOptions = the options chosen)."""
+    language_mode: "specific" (LanguageOptions = [the `language` chosen]: the API has no
+    LanguageCode member for these jobs) or "identify" (LanguageOptions = the options chosen)."""
     params: dict = {}
     put_text(params, form, "CallAnalyticsJobName")
     uri = value(form, "Media.MediaFileUri")
@@ -113,9 +114,10 @@ def start_call_analytics_job(form: Form) -> dict:
     if (value(form, "channel_mode") or "channels") == "channels":
         params["ChannelDefinitions"] = _pair_channels(form, "agent_channel", "AGENT", "CUSTOMER")
     settings: dict = {}
-    options = values(form, "Settings.LanguageOptions")
-    if value(form, "language_mode") == "specific":
-        options = options[:1]
+    if value(form, "language_mode") == "identify":
+        options = values(form, "Settings.LanguageOptions")
+    else:
+        options = values(form, "language")
     if options:
         settings["LanguageOptions"] = options
     _filter_settings(settings, form)

@@ -131,7 +131,7 @@ class FamilyPages:
             languages=model_enum("LanguageCode") if kind is CALL_ANALYTICS else ("en-US",),
             pii_types=model_enum("PiiEntityType"), filter_methods=model_enum("VocabularyFilterMethod"),
             redaction_outputs=model_enum("RedactionOutput"), note_templates=model_enum("MedicalScribeNoteTemplate"),
-            buckets=await self.c._buckets(), **await self.c._resources(),
+            buckets=await self.c.bucket_names(), **await self.c.job_resources(),
         )
 
     async def create_form(self, request: Request) -> Response:
@@ -139,7 +139,7 @@ class FamilyPages:
         if not self.client.has(kind.start_op):
             return self.c.page(request, "unavailable.html", kind=kind)
         defaults = {"channel_mode": ["channels"], "agent_channel": ["0"], "language_mode": ["specific"],
-                    "Settings.LanguageOptions": ["en-US"], "audio_mode": ["channels"], "clinician_channel": ["0"],
+                    "language": ["en-US"], "Settings.VocabularyFilterMethod": ["mask"], "audio_mode": ["channels"], "clinician_channel": ["0"],
                     "Settings.MaxSpeakerLabels": ["2"], "DataAccessRoleArn": [ROLE_ARN],
                     "Settings.ClinicalNoteGenerationSettings.NoteTemplate": ["HISTORY_AND_PHYSICAL"]}
         return await self._create_page(request, kind, defaults)
@@ -238,7 +238,7 @@ class FamilyPages:
         location = self._location(job, kind, segment)
         if location is None:
             return self.c.error_page(request, "This job has no such output (yet).", 404, kind=kind)
-        return await self.c._serve(location, request.headers.get("range"))
+        return await self.c.serve_object(location, request.headers.get("range"))
 
     async def delete(self, request: Request) -> Response:
         kind = self._kind(request)

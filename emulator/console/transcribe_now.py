@@ -41,7 +41,7 @@ class TranscribeNowPage:
         return self.c.page(
             request, "transcribe_now.html", status_code=status_code, form=form, errors=errors, response=response,
             filename=filename, languages=model_enum("SyncLanguage"), pii_types=model_enum("PiiEntityType"),
-            redaction_outputs=model_enum("RedactionOutput"), buckets=await self.c._buckets(),
+            redaction_outputs=model_enum("RedactionOutput"), buckets=await self.c.bucket_names(),
             available=self.c.client.has(OPERATION),
         )
 

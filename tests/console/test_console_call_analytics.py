@@ -21,7 +21,7 @@ from tests.console.test_console_jobs import upload_from_page
 from tests.e2e.test_call_analytics import build_call
 from tests.support import wait_for_job
 
-JOB = "console-support-call"
+JOB = "console-call"
 CATEGORY = "console-agent-sends-email"
 
 
@@ -35,7 +35,8 @@ def _csp_guard(page) -> list[str]:
 
 @pytest.fixture(scope="module")
 def analysed(browser, emulator, transcribe, tmp_path_factory, media_bucket):
-    """(finished job, its output file): the category and the job created through the pages."""
+    """(finished job, its output file): the category and the job created through the pages;
+    both deleted after the module."""
     path, _ = build_call(tmp_path_factory.mktemp("console-call"))
     context = browser.new_context(base_url=emulator.endpoint, viewport={"width": 1280, "height": 900})
     context.set_default_timeout(30_000)
@@ -70,7 +71,10 @@ def analysed(browser, emulator, transcribe, tmp_path_factory, media_bucket):
     job = wait_for_job(transcribe, JOB, 300, noun="CallAnalyticsJob")
     assert job["CallAnalyticsJobStatus"] == "COMPLETED", job.get("FailureReason")
     output = httpx.get(job["Transcript"]["TranscriptFileUri"]).json()
-    return job, output
+    yield job, output
+    # Categories apply to every later job and stream of the session: leave none behind.
+    transcribe.delete_call_analytics_category(CategoryName=CATEGORY)
+    transcribe.delete_call_analytics_job(CallAnalyticsJobName=JOB)
 
 
 def test_the_job_made_in_the_console_is_what_the_api_runs(analysed):
@@ -147,11 +151,11 @@ def test_categories_list_details_errors_and_delete(console, screenshot, analysed
     rules = page.locator("#rules").inner_text()
     assert "Transcript content match" in rules and "send you an email" in rules and "AGENT" in rules
 
-    # Four rule types in one category, real-time.
-    name = "console-four-rules"
+    # The three rule types beside the transcript match, in one post-call category.
+    name = "console-three-rules"
     page.goto("/console/call-analytics-categories/create")
     page.fill('[name="CategoryName"]', name)
-    page.check('[name="InputType"][value="REAL_TIME"]')
+    page.check('[name="InputType"][value="POST_CALL"]')
     page.select_option('[name="rule1.type"]', "NonTalkTimeFilter")
     page.fill('[name="rule1.Threshold"]', "3000")
     page.select_option('[name="rule2.type"]', "InterruptionFilter")
@@ -164,12 +168,24 @@ def test_categories_list_details_errors_and_delete(console, screenshot, analysed
     page.click("#create")
     page.wait_for_url(f"**/console/call-analytics-categories/{name}")
     properties = transcribe.get_call_analytics_category(CategoryName=name)["CategoryProperties"]
-    assert properties["InputType"] == "REAL_TIME"
+    assert properties["InputType"] == "POST_CALL"
     assert properties["Rules"] == [
         {"NonTalkTimeFilter": {"Threshold": 3000}},
         {"InterruptionFilter": {"ParticipantRole": "CUSTOMER", "Negate": True}},
         {"SentimentFilter": {"Sentiments": ["NEGATIVE"], "RelativeTimeRange": {"First": 50}}},
     ]
+
+    # A real-time category (transcript matches are what real-time Call Analytics applies).
+    page.goto("/console/call-analytics-categories/create")
+    page.fill('[name="CategoryName"]', "console-realtime")
+    page.check('[name="InputType"][value="REAL_TIME"]')
+    page.fill('[name="rule1.Targets"]', "speak to a manager")
+    page.click("#create")
+    page.wait_for_url("**/console/call-analytics-categories/console-realtime")
+    assert transcribe.get_call_analytics_category(CategoryName="console-realtime")["CategoryProperties"]["InputType"] == "REAL_TIME"
+    page.goto("/console/call-analytics-categories")
+    assert "Real-time" in page.locator('tr[data-category="console-realtime"]').inner_text()
+    transcribe.delete_call_analytics_category(CategoryName="console-realtime")  # streams of other modules apply it
 
     # The API's own errors: a name taken, a time range the service refuses.
     page.goto("/console/call-analytics-categories/create")

@@ -57,7 +57,8 @@ def visit(browser, emulator, transcribe, s3, tmp_path_factory, media_bucket):
     def read(key: str) -> dict:  # MedicalScribeOutput gives AWS's S3 https URLs: read the objects they name
         return json.loads(s3.get_object(Bucket=OUTPUT_BUCKET, Key=f"{JOB}/{key}")["Body"].read())
 
-    return job, read("transcript.json"), read("summary.json")
+    yield job, read("transcript.json"), read("summary.json")
+    transcribe.delete_medical_scribe_job(MedicalScribeJobName=JOB)
 
 
 def test_the_job_made_in_the_console_is_what_the_api_runs(visit):

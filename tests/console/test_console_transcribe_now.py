@@ -170,7 +170,7 @@ def test_first_multipart_field():
 
 def test_form_builders():
     form = {"CallAnalyticsJobName": ["c"], "Media.MediaFileUri": ["s3://m/c.wav"], "channel_mode": ["channels"],
-            "agent_channel": ["1"], "language_mode": ["specific"], "Settings.LanguageOptions": ["en-GB", "en-US"],
+            "agent_channel": ["1"], "language_mode": ["specific"], "language": ["en-GB"], "Settings.LanguageOptions": ["en-US"],
             "Settings.VocabularyFilterName": ["f"], "Settings.ContentRedaction": ["on"],
             "Settings.ContentRedaction.PiiEntityTypes": ["NAME"], "Settings.Summarization": ["on"]}
     assert family_forms.start_call_analytics_job(form) == {

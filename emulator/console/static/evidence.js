@@ -1,6 +1,7 @@
 // HealthScribe details: a clinical note sentence shows the transcript segments its
 // EvidenceLinks name (data-evidence: SegmentIds, space-separated). Hovering highlights them
-// while the pointer is there; a click (or Enter) keeps them highlighted and scrolls to the first.
+// while the pointer (or the keyboard focus) is there; a click (or Enter) keeps them
+// highlighted and scrolls to the first.
 (function () {
   "use strict";
   const sentences = document.querySelectorAll(".note-sentence[data-evidence]");
@@ -14,6 +15,8 @@
   sentences.forEach((sentence) => {
     sentence.addEventListener("mouseenter", () => mark("evidence-hover", sentence));
     sentence.addEventListener("mouseleave", () => mark("evidence-hover", null));
+    sentence.addEventListener("focus", () => mark("evidence-hover", sentence));  // keyboard users see it too
+    sentence.addEventListener("blur", () => mark("evidence-hover", null));
     sentence.addEventListener("click", () => {
       sentences.forEach((s) => s.setAttribute("aria-pressed", String(s === sentence)));
       mark("evidence", sentence);
