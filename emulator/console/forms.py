@@ -122,7 +122,8 @@ def put(params: dict, path: str, member_value) -> None:
     target[leaf] = member_value
 
 
-def _put_text(params: dict, form: Form, path: str) -> None:
+def put_text(params: dict, form: Form, path: str) -> None:
+    """Sets the member at `path` to the field of the same name, unless it is left empty."""
     text = value(form, path)
     if text:
         put(params, path, text)
@@ -151,10 +152,10 @@ def start_transcription_job(form: Form) -> dict:
     output_type: "service" (no OutputBucketName) or "customer" (OutputBucketName, OutputKey).
     """
     params: dict = {}
-    _put_text(params, form, "TranscriptionJobName")
+    put_text(params, form, "TranscriptionJobName")
     mode = value(form, "language_mode") or "specific"
     if mode == "specific":
-        _put_text(params, form, "LanguageCode")
+        put_text(params, form, "LanguageCode")
     else:
         params["IdentifyMultipleLanguages" if mode == "identify-multiple" else "IdentifyLanguage"] = True
         options = values(form, "LanguageOptions")
@@ -163,8 +164,8 @@ def start_transcription_job(form: Form) -> dict:
     uri = value(form, "Media.MediaFileUri")
     params["Media"] = {"MediaFileUri": uri} if uri else {}
     if value(form, "output_type") == "customer":
-        _put_text(params, form, "OutputBucketName")
-        _put_text(params, form, "OutputKey")
+        put_text(params, form, "OutputBucketName")
+        put_text(params, form, "OutputKey")
     tags = parse_tags(value(form, "Tags")) if value(form, "Tags") else []
     if tags:
         params["Tags"] = tags if isinstance(tags, list) else [{"Key": "", "Value": tags}]
@@ -213,7 +214,7 @@ def start_medical_transcription_job(form: Form) -> dict:
     """StartMedicalTranscriptionJobRequest members."""
     params: dict = {}
     for path in ("MedicalTranscriptionJobName", "LanguageCode", "OutputBucketName", "OutputKey", "Specialty", "Type"):
-        _put_text(params, form, path)
+        put_text(params, form, path)
     uri = value(form, "Media.MediaFileUri")
     params["Media"] = {"MediaFileUri": uri} if uri else {}
     settings: dict = {}
@@ -244,10 +245,10 @@ def _create_word_list(form: Form, name_member: str, list_member: str, file_membe
     """The name, LanguageCode, and the words: `file_member` when `source` is "file", else
     `list_member` from the text area of the same name (one a line; left out when empty)."""
     params: dict = {}
-    _put_text(params, form, name_member)
-    _put_text(params, form, "LanguageCode")
+    put_text(params, form, name_member)
+    put_text(params, form, "LanguageCode")
     if value(form, "source") == "file":
-        _put_text(params, form, file_member)
+        put_text(params, form, file_member)
     else:
         entries = lines(value(form, list_member))
         if entries:
@@ -259,7 +260,7 @@ def create_language_model(form: Form) -> dict:
     """CreateLanguageModelRequest members."""
     params: dict = {}
     for path in LANGUAGE_MODEL_FIELDS:
-        _put_text(params, form, path)
+        put_text(params, form, path)
     return params
 
 

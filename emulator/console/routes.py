@@ -27,10 +27,13 @@ from starlette.templating import Jinja2Templates
 
 from emulator.aws.errors import AWSError
 from emulator.aws.validation import validate_input
-from emulator.console import forms, objects as s3
+from emulator.console import forms
+from emulator.console import objects as s3
 from emulator.console.client import ServiceClient, model_enum
+from emulator.console.family_pages import FamilyPages
 from emulator.console.preview import MalformedTranscript, build_preview, label_title, timestamp
 from emulator.console.realtime import realtime_routes
+from emulator.console.transcribe_now import TranscribeNowPage
 
 HERE = Path(__file__).parent
 BASE = "/console"
@@ -192,7 +195,7 @@ class Console:
 
     # --- Create job (two steps) ---------------------------------------------------------
 
-    async def _resources(self) -> dict:
+    async def job_resources(self) -> dict:
         """Vocabularies, filters and language models a job can use (any state; the API says
         when one is not ready)."""
         async def names(op: str, member: str) -> list[dict]:
@@ -207,7 +210,7 @@ class Console:
             "language_models": await names("ListLanguageModels", "Models"),
         }
 
-    async def _buckets(self) -> list[str]:
+    async def bucket_names(self) -> list[str]:
         try:
             return await run_in_threadpool(s3.list_buckets, self.objects)
         except s3.StorageError:
@@ -223,12 +226,12 @@ class Console:
             "filter_methods": model_enum("VocabularyFilterMethod"),
             "subtitle_formats": model_enum("SubtitleFormat"),
             "redaction_outputs": model_enum("RedactionOutput"),
-            "buckets": await self._buckets(),
+            "buckets": await self.bucket_names(),
             "step1_fields": forms.JOB_STEP1_FIELDS,
             "step2_fields": forms.JOB_STEP2_FIELDS,
         }
         if step == 2:
-            context.update(await self._resources())
+            context.update(await self.job_resources())
         return self.page(request, "job_create.html", status_code=status_code, **context)
 
     async def create_job_form(self, request: Request) -> Response:
@@ -271,7 +274,7 @@ class Console:
         return self.page(
             request, "medical_create.html", status_code=status_code, form=form, errors=errors,
             languages=("en-US",), specialties=model_enum("Specialty"), types=model_enum("Type"),
-            buckets=await self._buckets(), fields=forms.MEDICAL_JOB_FIELDS,
+            buckets=await self.bucket_names(), fields=forms.MEDICAL_JOB_FIELDS,
         )
 
     async def create_medical_job(self, request: Request) -> Response:
@@ -395,7 +398,7 @@ class Console:
             return self.error_page(request, error, 404)
         if location is None:
             return self.error_page(request, "This job has no such output (yet).", 404)
-        return await self._serve(location, request.headers.get("range"))
+        return await self.serve_object(location, request.headers.get("range"))
 
     async def media(self, request: Request) -> Response:
         """The job's media for the audio player: 307 to a presigned GET on the S3 endpoint the
@@ -413,7 +416,7 @@ class Console:
         url = self.media_links.url(location, job.get("MediaFormat"))
         return RedirectResponse(url, status_code=307, headers={"Cache-Control": "no-store"})
 
-    async def _serve(self, location: s3.Location, range_header: str | None = None) -> Response:
+    async def serve_object(self, location: s3.Location, range_header: str | None = None) -> Response:
         """An object of the emulator's S3 as an attachment, typed by `s3.content_type_for`
         (never a type a browser runs), with nosniff and DOWNLOAD_CSP should it be opened;
         a single byte range (`Range: bytes=a-b`, resumed downloads) answers 206."""
@@ -469,7 +472,7 @@ class Console:
                     "InputDataConfig.DataAccessRoleArn": ["arn:aws:iam::000000000000:role/TranscribeEmulator"]}
         return self.page(
             request, f"{kind.slug}_create.html", status_code=status_code, kind=kind, form=form or defaults, errors=errors,
-            languages=model_enum("LanguageCode"), base_models=model_enum("BaseModelName"), buckets=await self._buckets(),
+            languages=model_enum("LanguageCode"), base_models=model_enum("BaseModelName"), buckets=await self.bucket_names(),
         )
 
     async def create_resource(self, request: Request) -> Response:
@@ -555,7 +558,7 @@ class Console:
             location = s3.check_location(request.query_params.get("bucket", ""), request.query_params.get("key", ""))
         except s3.BadLocation as e:
             return Response(str(e), status_code=400, media_type="text/plain")
-        return await self._serve(location, request.headers.get("range"))
+        return await self.serve_object(location, request.headers.get("range"))
 
     async def home(self, request: Request) -> Response:
         return RedirectResponse(f"{BASE}/jobs", status_code=303)
@@ -655,5 +658,7 @@ def routes(console: Console) -> list:
         Route("/s3/object", c.s3_object, methods=["GET"]),
         Route("/s3/upload", c.s3_upload, methods=["POST"]),
         *realtime_routes(c),  # real-time transcription from the microphone (console/realtime.py)
+        *FamilyPages(c).routes(),
+        *TranscribeNowPage(c).routes(),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]

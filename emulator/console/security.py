@@ -30,7 +30,9 @@ form to 127.0.0.1 just as well; it costs nothing to refuse it there too).
   signature. A site on another origin can neither read the cookie nor set it (it is not
   ours to set, and a cookie planted by a sibling host fails the signature check, which
   needs the data dir's console secret), so it cannot produce the pair.
-* Multipart posts (uploads) must send the header: the middleware does not buffer files.
+* Multipart posts (uploads) send the header, or the field as the body's first part (a file
+  form without scripts): the middleware reads at most MAX_MULTIPART_HEAD bytes for it and
+  never buffers the files.
 Failures answer 403 with a short text; nothing reaches the page handlers.
 
 Headers: every answer (pages, JSON, static files, the 401/403 above) gets
@@ -49,6 +51,7 @@ import hashlib
 import hmac
 import ipaddress
 import os
+import re
 import secrets
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -59,6 +62,9 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 MAX_FORM_BYTES = 1024 * 1024  # urlencoded console forms are small; larger ones are refused
+# A multipart form (a file upload without scripts) carries its token as its first field; no
+# more than this much of the body is read before the token must have been seen.
+MAX_MULTIPART_HEAD = 64 * 1024
 REALM = "Transcribe emulator console"
 _LOOPBACK_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost")
 SECRET_FILE = "console-secret"  # in the data dir: the CSRF key, hex, mode 0600
@@ -328,7 +334,10 @@ class ConsoleSecurity:
         header = _header(scope, CSRF_HEADER.encode())
         if header:
             return header, receive
-        content_type = (_header(scope, b"content-type") or "").split(";")[0].strip().lower()
+        full_type = _header(scope, b"content-type") or ""
+        content_type = full_type.split(";")[0].strip().lower()
+        if content_type == "multipart/form-data":
+            return await _multipart_token(full_type, receive)
         if content_type != "application/x-www-form-urlencoded":
             return None, receive
         chunks, size = [], 0
@@ -354,3 +363,54 @@ class ConsoleSecurity:
             return await receive()
 
         return (values[0] if values else None), replay
+
+
+def first_multipart_field(head: bytes, boundary: bytes) -> tuple[str, str] | None:
+    """(name, value) of the first part of a multipart/form-data body whose start is `head`,
+    when it is a plain field (no filename) and complete in `head`; else None."""
+    opening = b"--" + boundary + b"\r\n"
+    if not head.startswith(opening):
+        return None
+    headers, found, rest = head[len(opening):].partition(b"\r\n\r\n")
+    if not found:
+        return None
+    value, found, _ = rest.partition(b"\r\n--" + boundary)
+    if not found:
+        return None
+    disposition = next(
+        (line for line in headers.decode("latin-1").split("\r\n") if line.lower().startswith("content-disposition:")), ""
+    )
+    name = re.search(r';\s*name="([^"]*)"', disposition)
+    if name is None or re.search(r";\s*filename\*?=", disposition):
+        return None
+    return name.group(1), value.decode("utf-8", "replace")
+
+
+async def _multipart_token(content_type: str, receive):
+    """(the csrf_token field when it is the body's first part, a receive that replays what was
+    read): reads at most MAX_MULTIPART_HEAD bytes, so a large upload streams on untouched."""
+    boundary = re.search(r';\s*boundary="?([^";]+)"?', content_type)
+    if boundary is None:
+        return None, receive
+    marker = boundary.group(1).encode("latin-1")
+    chunks, more, token = [], True, None
+    while more and sum(map(len, chunks)) <= MAX_MULTIPART_HEAD:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None, receive
+        chunks.append(message.get("body", b""))
+        more = message.get("more_body", False)
+        field = first_multipart_field(b"".join(chunks), marker)
+        if field is not None:
+            token = field[1] if field[0] == CSRF_FIELD else None
+            break
+    head, replayed = b"".join(chunks), False
+
+    async def replay():
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": head, "more_body": more}
+        return await receive()
+
+    return token, replay
