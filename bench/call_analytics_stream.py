@@ -110,7 +110,7 @@ def post_call_transcripts(emulator: EmulatorProcess, session_id: str, folder: st
             job = transcribe.get_call_analytics_job(CallAnalyticsJobName=session_id)["CallAnalyticsJob"]
             if job["CallAnalyticsJobStatus"] in ("COMPLETED", "FAILED"):
                 break
-        except transcribe.exceptions.NotFoundException:
+        except transcribe.exceptions.BadRequestException:  # not yet started: AWS's not-found of jobs
             pass
         time.sleep(0.5)
     body = s3.get_object(Bucket=BUCKET, Key=f"{folder}/{session_id}.json")["Body"].read()

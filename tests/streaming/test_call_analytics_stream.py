@@ -11,11 +11,13 @@ the session id writes to S3 after the stream.
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import subprocess
 import time
 
+import av
 import numpy as np
 import pytest
 
@@ -25,7 +27,7 @@ from tests.streaming import test_node_clients, test_websocket_python
 from tests.streaming.conftest import write_pcm
 from tests.streaming.test_node_clients import CLIENT_TIMEOUT, NODE_DIR
 from tests.streaming.test_websocket_python import AUDIO_HEADERS, _stream, presign, run
-from tests.support import audio_path, manifest, voiced_span, wait_for_job, wer, write_wav
+from tests.support import audio_path, manifest, speak, voiced_span, wait_for_job, wer, write_wav
 
 node_client = test_node_clients.node_client  # the fixtures of those modules, shared here
 tls = test_websocket_python.tls
@@ -129,7 +131,7 @@ def test_post_call_output_written_to_the_output_location(sdk_stream, transcribe,
         try:
             transcribe.get_call_analytics_job(CallAnalyticsJobName=session_id)
             break
-        except transcribe.exceptions.NotFoundException:
+        except transcribe.exceptions.BadRequestException:  # not yet started: AWS's not-found of jobs
             time.sleep(0.5)
     job = wait_for_job(transcribe, session_id, timeout=300, noun="CallAnalyticsJob")
     assert job["CallAnalyticsJobStatus"] == "COMPLETED", job.get("FailureReason")
@@ -198,3 +200,38 @@ def test_websocket_bad_channel_definitions_are_an_exception_frame(emulator, call
     assert kind == "BadRequestException"
     assert message.startswith("ChannelDefinitions must define channel 0 and channel 1")
     assert session.close_code == 1000
+
+
+def flac_bytes(stereo: np.ndarray) -> bytes:
+    """float32 (2, n) at 16 kHz -> a FLAC stream (PyAV)."""
+    out = io.BytesIO()
+    with av.open(out, "w", format="flac") as container:
+        stream = container.add_stream("flac", rate=SAMPLE_RATE, layout="stereo")
+        frame = av.AudioFrame.from_ndarray((np.clip(stereo, -1, 1) * 32767).astype("<i2").T.reshape(1, -1),
+                                           format="s16", layout="stereo")
+        frame.sample_rate = SAMPLE_RATE
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
+            container.mux(packet)
+    return out.getvalue()
+
+
+def test_websocket_flac_with_pii_redaction(emulator, tls, tmp_path):
+    """FLAC audio, PII redaction of names: the agent's name is [PII] in the final utterance,
+    with its Entity; the customer's channel is silence."""
+    agent = decode(speak(tmp_path, "Hello, my name is John Smith. How can I help you today?"))
+    stereo = np.zeros((2, len(agent) + 2 * SAMPLE_RATE), dtype=np.float32)
+    stereo[0, SAMPLE_RATE // 2 : SAMPLE_RATE // 2 + len(agent)] = agent
+    audio = flac_bytes(stereo)
+    frames = [encode_message(CONFIGURATION_HEADERS, json.dumps({"ChannelDefinitions": CHANNELS}).encode())]
+    frames += [encode_message(AUDIO_HEADERS, audio[i : i + 4096]) for i in range(0, len(audio), 4096)]
+    frames.append(encode_message(AUDIO_HEADERS, b""))
+    params = ws_params(**{"media-encoding": "flac", "content-redaction-type": "PII", "pii-entity-types": "NAME"})
+    session = run(_stream(presign(emulator, params, path=WS_PATH), tls, frames, 0))
+    assert session.exceptions() == []
+    assert session.headers["x-amzn-transcribe-content-redaction-type"] == "PII"
+    finals = [p for h, p in session.messages if h[":event-type"] == "UtteranceEvent" and not p["IsPartial"]]
+    assert {u["ParticipantRole"] for u in finals} == {"AGENT"}
+    text = " ".join(u["Transcript"] for u in finals)
+    assert "[PII]" in text and "Smith" not in text, text
+    entities = [e for u in finals for e in u["Entities"]]
+    assert entities and all(e["Category"] == "PII" and e["Type"] == "NAME" for e in entities), entities
