@@ -167,7 +167,9 @@ def main() -> int:
             batch += [r["post_call"][role] for r in call_runs]
         rows = [report["calls"][name][role] for name in runs]
         report["pooled"][role] = {
-            "first_partial_s": statistics.median(r["first_partial_s"] for r in rows if r["first_partial_s"] is not None),
+            "first_partial_s": statistics.median(
+                r["first_partial_s"] for r in rows if r["first_partial_s"] is not None
+            ),
             "final_s": statistics.median(r["final_s"] for r in rows if r["final_s"] is not None),
             "wer_stream": pooled_wer(refs, stream),
             "wer_batch": pooled_wer(refs, batch),

@@ -217,7 +217,9 @@ def call_analytics_stream_routes(runtime: Runtime, verifier: SigV4Verifier | Non
     return [
         Route(call_analytics_events.HTTP2_PATH, call_analytics_events.CallAnalyticsHttp2Endpoint(*common),
               methods=["POST"]),
-        WebSocketRoute(call_analytics_events.WEBSOCKET_PATH, call_analytics_events.CallAnalyticsWebSocketEndpoint(*common)),
+        WebSocketRoute(
+            call_analytics_events.WEBSOCKET_PATH, call_analytics_events.CallAnalyticsWebSocketEndpoint(*common)
+        ),
     ]
 
 

@@ -164,7 +164,9 @@ def parse_configuration(payload: bytes, redaction: bool) -> CallConfiguration:
         raise BadRequestException(BAD_CONFIGURATION.format(error)) from None
     if not isinstance(event, dict):
         raise BadRequestException(BAD_CONFIGURATION.format("not a JSON object"))
-    return CallConfiguration(_roles(event.get("ChannelDefinitions")), _post_call(event.get("PostCallAnalyticsSettings"), redaction))
+    return CallConfiguration(
+        _roles(event.get("ChannelDefinitions")), _post_call(event.get("PostCallAnalyticsSettings"), redaction)
+    )
 
 
 def _roles(definitions) -> tuple[str, str]:
@@ -184,7 +186,8 @@ def _post_call(settings, redaction: bool) -> PostCallSettings | None:
     if not isinstance(settings, dict):
         raise BadRequestException(BAD_CONFIGURATION.format("PostCallAnalyticsSettings is not an object"))
     violations = [
-        f"Value null at 'postCallAnalyticsSettings.{member[0].lower() + member[1:]}' failed to satisfy constraint: {_MISSING}"
+        f"Value null at 'postCallAnalyticsSettings.{member[0].lower() + member[1:]}' "
+        f"failed to satisfy constraint: {_MISSING}"
         for member in ("OutputLocation", "DataAccessRoleArn")
         if not settings.get(member)
     ]
@@ -249,7 +252,9 @@ class CallAnalyticsStreamSessions:
     def in_flight(self) -> int:
         return self.streaming.in_flight
 
-    def open(self, ctx, parameters: dict[str, str], medical: bool = False, transport: str = "-") -> "CallAnalyticsStreamSession":
+    def open(
+        self, ctx, parameters: dict[str, str], medical: bool = False, transport: str = "-"
+    ) -> "CallAnalyticsStreamSession":
         """Validate the start parameters (short names; `medical` is ignored: the transports'
         signature) and reserve the session id. Raises ValidationException / BadRequestException
         / ConflictException before the stream starts; quick (no model work)."""
@@ -269,7 +274,9 @@ class CallAnalyticsStreamSession:
     """One Call Analytics stream (see the module docstring). `audio` and `end` must not run
     concurrently; `input_event` runs on the reader, before the audio it precedes is handed on."""
 
-    def __init__(self, owner: CallAnalyticsStreamSessions, inner: StreamSession, ctx: RequestContext, categories: list[dict]):
+    def __init__(
+        self, owner: CallAnalyticsStreamSessions, inner: StreamSession, ctx: RequestContext, categories: list[dict]
+    ):
         self._owner = owner
         self._inner = inner
         self._ctx = ctx
@@ -362,7 +369,9 @@ class CallAnalyticsStreamSession:
             felt = sentiment(alternative.transcript)
             label = felt.label
             issues = tuple((i.begin, i.end) for i in insights(alternative.transcript) if i.kind == ISSUE)
-            tokens = tuple(Token(i.type, i.content, i.confidence or 0.0, i.start_time, i.end_time) for i in alternative.items)
+            tokens = tuple(
+                Token(i.type, i.content, i.confidence or 0.0, i.start_time, i.end_time) for i in alternative.items
+            )
             if any(t.kind == "pronunciation" for t in tokens):
                 self._turns.append((Turn(role, tokens), felt))
         return Utterance(
@@ -433,11 +442,16 @@ class CallAnalyticsStreamSession:
             jobs.objects.put_bytes(bucket, wav_key, data, "audio/wav")
             jobs.start_job(self._ctx, self._job_request(f"s3://{bucket}/{wav_key}"))
         except AWSError as error:
-            log.warning("stream %s: post-call analytics not started: %s: %s", self.session_id, error.code, error.message)
+            log.warning(
+                "stream %s: post-call analytics not started: %s: %s", self.session_id, error.code, error.message
+            )
         except Exception as error:  # noqa: BLE001 - S3 down or the bucket missing: log, the stream is over
             log.warning("stream %s: post-call analytics not started: %s", self.session_id, error)
         else:
-            log.info("stream %s: post-call analytics job %s started on s3://%s/%s", self.session_id, self.session_id, bucket, wav_key)
+            log.info(
+                "stream %s: post-call analytics job %s started on s3://%s/%s",
+                self.session_id, self.session_id, bucket, wav_key,
+            )
 
     def _job_request(self, media_uri: str) -> dict:
         """StartCallAnalyticsJob's request for the post-call analysis of this stream."""

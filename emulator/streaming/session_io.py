@@ -211,9 +211,9 @@ async def pump(
     render: Render = transcript_events,
 ) -> str:
     """Audio from the inbox into the session, its results out as TranscriptEvent messages (or
-    what `render` makes of them), until the end of the audio. Returns "end" (final results sent), "disconnect" (the client
-    left, or `gone` was set: audio still queued is dropped) or "error" (the exception frame
-    sent; the session records the error)."""
+    what `render` makes of them), until the end of the audio. Returns "end" (final results
+    sent), "disconnect" (the client left, or `gone` was set: audio still queued is dropped) or
+    "error" (the exception frame sent; the session records the error)."""
     try:
         while gone is None or not gone.is_set():
             kind, value = await inbox.get()

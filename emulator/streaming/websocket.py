@@ -130,7 +130,9 @@ def _decode(frame: bytes) -> Message:
         raise BadRequestException(MSG_BAD_FRAME.format(str(error).rstrip("."))) from None
 
 
-def audio_payload(frame: bytes, chain: ChunkSignatureChain | None = None, on_event: InputHook | None = None) -> bytes | None:
+def audio_payload(
+    frame: bytes, chain: ChunkSignatureChain | None = None, on_event: InputHook | None = None
+) -> bytes | None:
     """Audio bytes of one binary frame; `END_OF_STREAM` (None) for an end-of-stream frame.
 
     frame: the WebSocket message's bytes (one event-stream message). chain: verifies signed

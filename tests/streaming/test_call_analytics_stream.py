@@ -38,7 +38,9 @@ PHRASE = "confused complaint"  # said by the agent (AGENT_ITEM)
 OUTPUT_BUCKET = "call-analytics-stream-output"
 MAX_WER = 0.25  # tiny.en streaming on short clips, as the other streaming tests
 WS_PATH = "/call-analytics-stream-transcription-websocket"
-CONFIGURATION_HEADERS = {":message-type": "event", ":event-type": "ConfigurationEvent", ":content-type": "application/json"}
+CONFIGURATION_HEADERS = {
+    ":message-type": "event", ":event-type": "ConfigurationEvent", ":content-type": "application/json",
+}
 CHANNELS = [{"ChannelId": 0, "ParticipantRole": "AGENT"}, {"ChannelId": 1, "ParticipantRole": "CUSTOMER"}]
 
 
@@ -186,7 +188,10 @@ def test_websocket_stream_with_roles_swapped(emulator, call, tls):
     assert "x-amzn-transcribe-number-of-channels" not in session.headers
     assert session.exceptions() == []
     finals = [p for h, p in session.messages if h[":event-type"] == "UtteranceEvent" and not p["IsPartial"]]
-    by_role = {role: " ".join(u["Transcript"] for u in finals if u["ParticipantRole"] == role) for role in ("AGENT", "CUSTOMER")}
+    by_role = {
+        role: " ".join(u["Transcript"] for u in finals if u["ParticipantRole"] == role)
+        for role in ("AGENT", "CUSTOMER")
+    }
     assert wer(manifest()[AGENT_ITEM]["text"], by_role["CUSTOMER"]) <= MAX_WER, by_role  # channel 0
     assert wer(manifest()[CUSTOMER_ITEM]["text"], by_role["AGENT"]) <= MAX_WER, by_role  # channel 1
     assert all("Sentiment" in u for u in finals)

@@ -61,9 +61,8 @@ def test_post_call_settings():
         "s3://out/calls/", ROLE, "k1",
     )
     redacted = {**settings, "ContentRedactionOutput": "redacted_and_unredacted"}
-    assert parse_configuration(configuration(PostCallAnalyticsSettings=redacted), True).post_call.content_redaction_output == (
-        "redacted_and_unredacted"
-    )
+    post = parse_configuration(configuration(PostCallAnalyticsSettings=redacted), True).post_call
+    assert post.content_redaction_output == "redacted_and_unredacted"
 
 
 def test_post_call_settings_errors():
@@ -74,7 +73,8 @@ def test_post_call_settings_errors():
     )
     with pytest.raises(ValidationException, match="regular expression pattern"):
         parse_configuration(
-            configuration(PostCallAnalyticsSettings={"OutputLocation": "s3://out/", "DataAccessRoleArn": "admin"}), False
+            configuration(PostCallAnalyticsSettings={"OutputLocation": "s3://out/", "DataAccessRoleArn": "admin"}),
+            False,
         )
     no_redaction = {"OutputLocation": "s3://out/", "DataAccessRoleArn": ROLE, "ContentRedactionOutput": "redacted"}
     with pytest.raises(BadRequestException, match="ContentRedactionOutput requires ContentRedactionType"):
@@ -97,10 +97,12 @@ def test_output_folder():
 def test_categories_decided_at_the_end():
     said = {"TranscriptFilter": {"TranscriptFilterType": "EXACT", "Targets": ["refund"]}}
     assert not decided_at_end({"Rules": [said]})
-    assert not decided_at_end({"Rules": [{"TranscriptFilter": {**said["TranscriptFilter"], "AbsoluteTimeRange": {"First": 5000}}}]})
+    first_five_seconds = {**said["TranscriptFilter"], "AbsoluteTimeRange": {"First": 5000}}
+    assert not decided_at_end({"Rules": [{"TranscriptFilter": first_five_seconds}]})
     assert decided_at_end({"Rules": [{"TranscriptFilter": {**said["TranscriptFilter"], "Negate": True}}]})
     assert decided_at_end({"Rules": [said, {"NonTalkTimeFilter": {"Threshold": 3000}}]})
-    assert decided_at_end({"Rules": [{"SentimentFilter": {"Sentiments": ["NEGATIVE"], "RelativeTimeRange": {"First": 50}}}]})
+    first_half = {"Sentiments": ["NEGATIVE"], "RelativeTimeRange": {"First": 50}}
+    assert decided_at_end({"Rules": [{"SentimentFilter": first_half}]})
     assert decided_at_end({"Rules": [{"InterruptionFilter": {"AbsoluteTimeRange": {"Last": 5000}}}]})
 
 
@@ -123,7 +125,8 @@ def test_stereo_wav_of_flac_is_decoded():
     out = io.BytesIO()
     with av.open(out, "w", format="flac") as container:
         stream = container.add_stream("flac", rate=SAMPLE_RATE, layout="stereo")
-        frame = av.AudioFrame.from_ndarray((stereo * 32767).astype("<i2").T.reshape(1, -1), format="s16", layout="stereo")
+        pcm = (stereo * 32767).astype("<i2").T.reshape(1, -1)
+        frame = av.AudioFrame.from_ndarray(pcm, format="s16", layout="stereo")
         frame.sample_rate = SAMPLE_RATE
         for packet in [*stream.encode(frame), *stream.encode(None)]:
             container.mux(packet)
@@ -170,7 +173,9 @@ def test_category_event_json_and_framing():
     match = CategoryMatch(("network-complaint",), (("network issues", ((19010, 22690),)),))
     assert category_json(match) == {
         "MatchedCategories": ["network-complaint"],
-        "MatchedDetails": {"network issues": {"TimestampRanges": [{"BeginOffsetMillis": 19010, "EndOffsetMillis": 22690}]}},
+        "MatchedDetails": {
+            "network issues": {"TimestampRanges": [{"BeginOffsetMillis": 19010, "EndOffsetMillis": 22690}]}
+        },
     }
     category, utterance = call_analytics_events([match, Utterance("u", True, "AGENT", 0, 0, "", ())])
     assert b"CategoryEvent" in category and b"UtteranceEvent" in utterance
