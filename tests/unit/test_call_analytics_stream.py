@@ -179,3 +179,16 @@ def test_category_event_json_and_framing():
     }
     category, utterance = call_analytics_events([match, Utterance("u", True, "AGENT", 0, 0, "", ())])
     assert b"CategoryEvent" in category and b"UtteranceEvent" in utterance
+
+
+def test_language_outside_call_analytics_languages_is_refused_before_the_stream():
+    from emulator.service.call_analytics_stream import CallAnalyticsStreamSessions
+    from emulator.service.context import RequestContext
+
+    sessions = CallAnalyticsStreamSessions(streaming=None)  # refused before any session is opened
+    with pytest.raises(ValidationException) as refused:
+        sessions.open(RequestContext("us-east-1", "123456789012"), {"language-code": "ja-JP", "media-encoding": "pcm"})
+    assert refused.value.code == "BadRequestException"
+    assert "Value 'ja-JP' at 'languageCode' failed to satisfy constraint: Member must satisfy enum value set: [de-DE," in (
+        refused.value.message
+    )
