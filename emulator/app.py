@@ -25,6 +25,7 @@ from emulator.engine.recognizer import ModelLoadOptions, Recognizer, supports_la
 from emulator.service.call_analytics import call_analytics_jobs
 from emulator.service.call_analytics_categories import CallAnalyticsCategories
 from emulator.service.call_analytics_pipeline import CallAnalyticsPipeline
+from emulator.service.call_analytics_stream import CallAnalyticsStreamSessions
 from emulator.service.clock import aws_now
 from emulator.service.context import RequestContext
 from emulator.service.health import HealthMonitor, HealthReport
@@ -49,7 +50,7 @@ from emulator.storage.models import ModelStore
 from emulator.storage.s3 import ObjectStore
 from emulator.storage.store import Store
 from emulator.storage.tls import TlsFiles, prepare_tls
-from emulator.streaming import websocket
+from emulator.streaming import call_analytics_events, websocket
 from emulator.streaming.http2 import MEDICAL_PATH, STANDARD_PATH, Http2StreamingEndpoint
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,7 @@ class Runtime:
     jobs: TranscriptionJobs
     services: list  # every object with operations(): name -> method(ctx, params)
     streaming: StreamingSessions | None = None  # StartStreamTranscription sessions (HTTP/2, WebSocket)
+    call_analytics_streaming: CallAnalyticsStreamSessions | None = None  # StartCallAnalyticsStreamTranscription
     tls: TlsFiles | None = None  # certificate of the TLS ports (None: no TLS port)
     health: HealthMonitor | None = None  # starting / ok / degraded (GET /_emulator/health)
     progress: JobProgress | None = None  # queued and running jobs, how far each has got
@@ -193,6 +195,7 @@ def build_runtime(settings: Settings, s3_endpoint: str) -> Runtime:
     return Runtime(
         settings, s3_endpoint, store, objects, models, recognizer, pool, jobs, services,
         streaming=streaming, tls=tls, health=monitor, progress=progress,
+        call_analytics_streaming=CallAnalyticsStreamSessions(streaming, categories, analytics_jobs),
     )
 
 
@@ -204,6 +207,20 @@ def operation_table(runtime: Runtime) -> dict:
         return lambda region, params: method(RequestContext(region, account), params)
 
     return {name: bind(method) for service in runtime.services for name, method in service.operations().items()}
+
+
+def call_analytics_stream_routes(runtime: Runtime, verifier: SigV4Verifier | None) -> list:
+    """StartCallAnalyticsStreamTranscription over HTTP/2 and WebSocket (raw ASGI)."""
+    settings = runtime.settings
+    common = (runtime.call_analytics_streaming, verifier, {settings.access_key: settings.secret_key},
+              settings.account_id, settings.region)
+    return [
+        Route(call_analytics_events.HTTP2_PATH, call_analytics_events.CallAnalyticsHttp2Endpoint(*common),
+              methods=["POST"]),
+        WebSocketRoute(
+            call_analytics_events.WEBSOCKET_PATH, call_analytics_events.CallAnalyticsWebSocketEndpoint(*common)
+        ),
+    ]
 
 
 def create_app(runtime: Runtime) -> Starlette:
@@ -264,6 +281,7 @@ def create_app(runtime: Runtime) -> Starlette:
             Route(MEDICAL_PATH, http2_streaming, methods=["POST"]),
             WebSocketRoute(websocket.STANDARD_PATH, websocket_streaming(medical=False)),  # raw ASGI
             WebSocketRoute(websocket.MEDICAL_PATH, websocket_streaming(medical=True)),
+            *call_analytics_stream_routes(runtime, verifier),
             *console_routes(runtime, api.operations),  # GET / -> /console; the web console
             # awsJson on any other path, as AWS's endpoints accept (the guide posts to /transcribe)
             Route("/{path:path}", api.handle, methods=["POST"]),

@@ -32,6 +32,7 @@ from emulator.storage.store import Record
 KIND = "call-analytics-category"
 STATUS = "READY"  # the store wants a status; categories have none on the API
 POST_CALL = "POST_CALL"
+REAL_TIME = "REAL_TIME"
 FILTERS = ("TranscriptFilter", "InterruptionFilter", "NonTalkTimeFilter", "SentimentFilter")
 
 # AWS's exact texts for categories aren't recorded; these follow the vocabulary wordings.
@@ -128,11 +129,19 @@ class CallAnalyticsCategories(Resources):
     def post_call_categories(self, region: str) -> list[dict]:
         """The POST_CALL categories of `region` as {CategoryName, Rules}, oldest first: what a
         Call Analytics job evaluates."""
+        return self._categories_of(region, POST_CALL)
+
+    def real_time_categories(self, region: str) -> list[dict]:
+        """The REAL_TIME categories of `region`, as post_call_categories: what a Call Analytics
+        stream evaluates (emulator.service.call_analytics_stream)."""
+        return self._categories_of(region, REAL_TIME)
+
+    def _categories_of(self, region: str, input_type: str) -> list[dict]:
         records = sorted(self.store.list(KIND, region), key=lambda r: (r.creation_time, r.name))
         return [
             {"CategoryName": r.name, "Rules": r.doc["Rules"]}
             for r in records
-            if r.doc.get("InputType", POST_CALL) == POST_CALL
+            if r.doc.get("InputType", POST_CALL) == input_type
         ]
 
 

@@ -137,10 +137,13 @@ class StreamingSessions:
     def in_flight(self) -> int:
         return len(self._active)
 
-    def open(self, ctx, parameters: dict[str, str], medical: bool, transport: str = "-") -> "StreamSession":
+    def open(
+        self, ctx, parameters: dict[str, str], medical: bool, transport: str = "-", operation: str | None = None
+    ) -> "StreamSession":
         """Validate the start parameters (short names) and reserve the session id.
 
         ctx: has .region and .account_id. transport: "http2" or "websocket" (for the log).
+        operation: the AWS operation the log lines name (default: from `medical`).
         Raises ValidationException / BadRequestException (settings, unknown vocabulary or
         filter), ConflictException (session id in use). Quick (no model work): may run on
         the event loop.
@@ -151,6 +154,7 @@ class StreamingSessions:
             if settings.session_id in self._active:
                 raise ConflictException(SESSION_IN_USE.format(session_id=settings.session_id))
             session = StreamSession(self, settings, plan, transport)
+            session.operation = operation or session.operation
             self._active[settings.session_id] = session
         session.log_open(ctx.region)
         return session

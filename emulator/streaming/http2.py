@@ -40,6 +40,8 @@ from emulator.streaming.session_io import (
     IDLE_TIMEOUT_SECONDS,
     MAX_JOINED_AUDIO,
     AudioInbox,
+    InputHook,
+    OperationHooks,
     StreamEnded,
     audio_of,
     open_envelope,
@@ -76,12 +78,14 @@ def parameters_from_headers(headers) -> dict[str, str]:
     return out
 
 
-class Http2StreamingEndpoint:
+class Http2StreamingEndpoint(OperationHooks):
     """ASGI app for both paths (mount it at each).
 
     sessions: the process's StreamingSessions. verifier: None turns SigV4 (and chunk
     signature) checks off. credentials: access key -> secret (to verify chunk signatures).
     account_id: the emulator's account; default_region: when nothing says otherwise.
+    A subclass serves another operation by changing its `OperationHooks`
+    (emulator.streaming.call_analytics_events).
     """
 
     def __init__(
@@ -149,7 +153,8 @@ class Http2StreamingEndpoint:
             inbox = AudioInbox(max(MAX_JOINED_AUDIO, settings.sample_rate * 2 * settings.channels))
         else:
             inbox = AudioInbox(MAX_JOINED_AUDIO)
-        reader = asyncio.create_task(read_audio(inbox, self._read(receive, chain, inbox), "stream"))
+        frames = self._read(receive, chain, inbox, self.input_hook(session))
+        reader = asyncio.create_task(read_audio(inbox, frames, "stream"))
         disconnected = False
 
         async def emit(messages: list[bytes]) -> None:
@@ -157,13 +162,15 @@ class Http2StreamingEndpoint:
                 await send({"type": "http.response.body", "body": message, "more_body": True})
 
         try:
-            disconnected = await pump(session, inbox, emit) == "disconnect"
+            disconnected = await pump(session, inbox, emit, render=self.render_events) == "disconnect"
         finally:
             reader.cancel()
             if not disconnected:
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
 
-    async def _read(self, receive, chain: ChunkSignatureChain | None, inbox: AudioInbox) -> None:
+    async def _read(
+        self, receive, chain: ChunkSignatureChain | None, inbox: AudioInbox, on_event: InputHook | None = None
+    ) -> None:
         """Request body -> ("audio", bytes) in the inbox; returns at a disconnect, raises
         StreamEnded at the end of the audio, BadRequestException for a malformed stream."""
         decoder = EventStreamDecoder()
@@ -173,7 +180,7 @@ class Http2StreamingEndpoint:
                 return
             body = message.get("body", b"")
             try:
-                for payload in self._audio_payloads(decoder.feed(body) if body else [], chain):
+                for payload in self._audio_payloads(decoder.feed(body) if body else [], chain, on_event):
                     inbox.put("audio", payload)
             except EventStreamError as error:
                 raise BadRequestException(MALFORMED_FRAME.format(detail=str(error).rstrip("."))) from None
@@ -183,7 +190,7 @@ class Http2StreamingEndpoint:
                 raise StreamEnded
 
     @staticmethod
-    def _audio_payloads(messages: list[Message], chain: ChunkSignatureChain | None):
+    def _audio_payloads(messages: list[Message], chain: ChunkSignatureChain | None, on_event: InputHook | None = None):
         """AudioEvent payloads of decoded messages (envelopes verified and opened); raises
         StreamEnded at an end-of-stream signal, BadRequestException / EventStreamError."""
         for message in messages:
@@ -195,7 +202,7 @@ class Http2StreamingEndpoint:
             else:
                 inner_messages = [message]
             for inner in inner_messages:
-                audio = audio_of(inner, UNEXPECTED_EVENT)
+                audio = audio_of(inner, UNEXPECTED_EVENT, on_event=on_event)
                 if audio is None:  # the empty AudioEvent: end of stream
                     raise StreamEnded
                 if audio:

@@ -9,7 +9,8 @@
   signature chain, digest §6.3), `audio_of` (AudioEvent payload, end of stream, or an
   unexpected message), `receive_within` (AWS's idle timeout), `read_audio` and `AudioInbox`
   (the reader task's results, audio joined when it queued up);
-* `pump`: audio from the inbox into the session, TranscriptEvent messages out.
+* `pump`: audio from the inbox into the session, TranscriptEvent messages out;
+* `OperationHooks`: what an endpoint of another operation changes (rendering, input events).
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ STATUS = {
 MAX_JOINED_AUDIO = 32 * 1024
 
 Emit = Callable[[list[bytes]], Awaitable[None]]
+InputHook = Callable[[str, bytes], None]  # (event type, payload) of each input event, as read
+Render = Callable[[list], list[bytes]]  # a session's typed results -> event-stream messages
 
 
 class StreamEnded(Exception):
@@ -92,6 +95,19 @@ def response_headers(session: StreamSession) -> list[tuple[bytes, bytes]]:
     return [(name.encode("latin-1"), value.encode("utf-8")) for name, value in headers]
 
 
+class OperationHooks:
+    """What a transport's endpoint class changes to serve another streaming operation over the
+    same layers (emulator.streaming.call_analytics_events): how results become messages, and
+    what sees the input events first."""
+
+    render_events = staticmethod(transcript_events)  # a session's results -> event-stream messages
+
+    @staticmethod
+    def input_hook(session) -> InputHook | None:
+        """What sees each input event first (`audio_of`'s on_event); None: audio only."""
+        return None
+
+
 # --- input -------------------------------------------------------------------------------
 
 
@@ -102,15 +118,21 @@ def open_envelope(envelope: Message, chain: ChunkSignatureChain | None) -> bytes
     return (envelope.payload or None) if chain is None else chain.open(envelope)
 
 
-def audio_of(message: Message, unexpected: str, implied_type: str | None = None) -> bytes | None:
+def audio_of(
+    message: Message, unexpected: str, implied_type: str | None = None, on_event: InputHook | None = None
+) -> bytes | None:
     """An input event's audio: the AudioEvent's payload, None for the empty AudioEvent (end of
-    stream), b"" for a ConfigurationEvent (call analytics only: ignored).
+    stream), b"" for a ConfigurationEvent (no audio; the stream's `on_event` reads it).
 
     unexpected: the BadRequestException message for any other message, `{}` standing for
     "<message type>/<event type>". implied_type: the `:message-type` taken when absent.
+    on_event(event_type, payload): sees each AudioEvent / ConfigurationEvent first, in the
+    order the client sent them (call analytics: the configuration must come first); may raise AWSError.
     """
     message_type = message.headers.get(":message-type", implied_type)
     kind = (message_type, message.event_type)
+    if on_event is not None and kind in (("event", "AudioEvent"), ("event", "ConfigurationEvent")):
+        on_event(message.event_type, message.payload)
     if kind == ("event", "AudioEvent"):
         return message.payload or None
     if kind == ("event", "ConfigurationEvent"):
@@ -181,19 +203,25 @@ async def read_audio(inbox: AudioInbox, frames: Awaitable[None], what: str) -> s
 # --- output ------------------------------------------------------------------------------
 
 
-async def pump(session: StreamSession, inbox: AudioInbox, emit: Emit, gone: asyncio.Event | None = None) -> str:
-    """Audio from the inbox into the session, its results out as TranscriptEvent messages,
-    until the end of the audio. Returns "end" (final results sent), "disconnect" (the client
-    left, or `gone` was set: audio still queued is dropped) or "error" (the exception frame
-    sent; the session records the error)."""
+async def pump(
+    session: StreamSession,
+    inbox: AudioInbox,
+    emit: Emit,
+    gone: asyncio.Event | None = None,
+    render: Render = transcript_events,
+) -> str:
+    """Audio from the inbox into the session, its results out as TranscriptEvent messages (or
+    what `render` makes of them), until the end of the audio. Returns "end" (final results
+    sent), "disconnect" (the client left, or `gone` was set: audio still queued is dropped) or
+    "error" (the exception frame sent; the session records the error)."""
     try:
         while gone is None or not gone.is_set():
             kind, value = await inbox.get()
             if kind == "audio":
                 if gone is None or not gone.is_set():
-                    await emit(transcript_events(await session.audio(value)))
+                    await emit(render(await session.audio(value)))
             elif kind == "end":
-                await emit(transcript_events(await session.end()))
+                await emit(render(await session.end()))
                 return "end"
             elif kind == "error":
                 raise value

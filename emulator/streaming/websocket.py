@@ -67,6 +67,8 @@ from emulator.service.streaming import StreamingSessions, StreamSession
 from emulator.streaming.session_io import (
     IDLE_TIMEOUT_SECONDS,
     AudioInbox,
+    InputHook,
+    OperationHooks,
     StreamEnded,
     audio_of,
     exception_frame,
@@ -128,7 +130,9 @@ def _decode(frame: bytes) -> Message:
         raise BadRequestException(MSG_BAD_FRAME.format(str(error).rstrip("."))) from None
 
 
-def audio_payload(frame: bytes, chain: ChunkSignatureChain | None = None) -> bytes | None:
+def audio_payload(
+    frame: bytes, chain: ChunkSignatureChain | None = None, on_event: InputHook | None = None
+) -> bytes | None:
     """Audio bytes of one binary frame; `END_OF_STREAM` (None) for an end-of-stream frame.
 
     frame: the WebSocket message's bytes (one event-stream message). chain: verifies signed
@@ -136,7 +140,7 @@ def audio_payload(frame: bytes, chain: ChunkSignatureChain | None = None) -> byt
     End of stream: a zero-length frame, an AudioEvent with an empty payload, an empty signed
     envelope. A ConfigurationEvent (call analytics) yields b"" (no audio).
     Raises BadRequestException: malformed message or CRC, wrong chunk signature, any other
-    message. Source: digest §5.5, §5.8, §6.3.
+    message. on_event: session_io.audio_of's. Source: digest §5.5, §5.8, §6.3.
     """
     if not frame:
         return END_OF_STREAM
@@ -146,10 +150,10 @@ def audio_payload(frame: bytes, chain: ChunkSignatureChain | None = None) -> byt
         if inner is None:
             return END_OF_STREAM
         message = _decode(inner)
-    return audio_of(message, MSG_UNEXPECTED_EVENT, implied_type="event")
+    return audio_of(message, MSG_UNEXPECTED_EVENT, implied_type="event", on_event=on_event)
 
 
-class WebSocketStreamingEndpoint:
+class WebSocketStreamingEndpoint(OperationHooks):
     """ASGI app for one WebSocket streaming path (mount one per path).
 
     sessions: the process's StreamingSessions. verifier: None turns SigV4 (and chunk
@@ -158,6 +162,8 @@ class WebSocketStreamingEndpoint:
     emulator's account. medical: StartMedicalStreamTranscription semantics.
     idle_timeout_seconds: no frame for this long ends the stream with AWS's message.
     close_grace_seconds: after the last results, how long the client may take to close first.
+    A subclass serves another operation by changing its `OperationHooks`
+    (emulator.streaming.call_analytics_events).
     """
 
     def __init__(
@@ -248,14 +254,14 @@ class WebSocketStreamingEndpoint:
         results could not reach the client)."""
         inbox = AudioInbox()
         gone = asyncio.Event()  # set by the reader when the client has closed
-        reader = asyncio.create_task(self._read(receive, chain, inbox, gone))
+        reader = asyncio.create_task(self._read(receive, chain, inbox, gone, self.input_hook(session)))
 
         async def emit(messages: list[bytes]) -> None:
             for message in messages:
                 await send({"type": "websocket.send", "bytes": message})
 
         try:
-            outcome = await pump(session, inbox, emit, gone)
+            outcome = await pump(session, inbox, emit, gone, render=self.render_events)
             if outcome == "error":
                 await send({"type": "websocket.close", "code": CLOSE_NORMAL})
             elif outcome == "end":
@@ -264,23 +270,25 @@ class WebSocketStreamingEndpoint:
         finally:
             reader.cancel()
 
-    async def _read(self, receive, chain: ChunkSignatureChain | None, inbox: AudioInbox, gone: asyncio.Event) -> None:
+    async def _read(
+        self, receive, chain, inbox: AudioInbox, gone: asyncio.Event, on_event: InputHook | None = None
+    ) -> None:
         """Frames -> inbox: ("audio", bytes)..., then ("end", None) or ("error", AWSError);
         ("disconnect", None) and `gone` when the client has closed. Frames after the end or an
         error are read and ignored, until the client's close."""
-        if await read_audio(inbox, self._frames(receive, chain, inbox), "WebSocket stream") != "disconnect":
+        if await read_audio(inbox, self._frames(receive, chain, inbox, on_event), "WebSocket stream") != "disconnect":
             await _drain(receive, timeout=None)
             inbox.put("disconnect", None)
         gone.set()  # hypercorn has answered the client's close: what we send now is dropped
 
-    async def _frames(self, receive, chain: ChunkSignatureChain | None, inbox: AudioInbox) -> None:
+    async def _frames(self, receive, chain, inbox: AudioInbox, on_event: InputHook | None = None) -> None:
         while True:
             message = await receive_within(receive, self.idle_timeout_seconds)
             if message["type"] == "websocket.disconnect":
                 return
             if message.get("bytes") is None:
                 raise BadRequestException(MSG_TEXT_FRAME)
-            payload = audio_payload(message["bytes"], chain)
+            payload = audio_payload(message["bytes"], chain, on_event)
             if payload is END_OF_STREAM:
                 raise StreamEnded
             if payload:
