@@ -34,6 +34,7 @@ from emulator.service.medical import medical_transcription_jobs
 from emulator.service.medical_pipeline import MedicalTranscriptionPipeline
 from emulator.service.medical_scribe import medical_scribe_jobs
 from emulator.service.medical_scribe_pipeline import MedicalScribePipeline
+from emulator.service.medical_scribe_stream import MedicalScribeStreams
 from emulator.service.medical_vocabularies import MedicalVocabularies
 from emulator.service.pipeline import Limits, TranscriptionPipeline
 from emulator.service.progress import JobProgress
@@ -51,6 +52,7 @@ from emulator.storage.store import Store
 from emulator.storage.tls import TlsFiles, prepare_tls
 from emulator.streaming import websocket
 from emulator.streaming.http2 import MEDICAL_PATH, STANDARD_PATH, Http2StreamingEndpoint
+from emulator.streaming.medical_scribe_http2 import SCRIBE_PATH, MedicalScribeStreamEndpoint
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +72,7 @@ class Runtime:
     tls: TlsFiles | None = None  # certificate of the TLS ports (None: no TLS port)
     health: HealthMonitor | None = None  # starting / ok / degraded (GET /_emulator/health)
     progress: JobProgress | None = None  # queued and running jobs, how far each has got
+    scribe_streams: MedicalScribeStreams | None = None  # HealthScribe streaming sessions
 
 
 def _preload(recognizer: Recognizer, models: ModelStore, monitor: HealthMonitor) -> None:
@@ -187,12 +190,15 @@ def build_runtime(settings: Settings, s3_endpoint: str) -> Runtime:
         supported_language=supports_language,
         medical_vocabularies=medical_vocabularies,
     )
+    scribe_streams = MedicalScribeStreams(store, objects, streaming, supported_language=supports_language)
+    if scribe_streams.resume_pending():
+        log.info("resumed the post-stream analytics of HealthScribe streams")
     tls = None
     if settings.https_port or settings.websocket_port:
         tls = prepare_tls(data_dir, settings.tls_cert_file, settings.tls_key_file, (settings.host,))
     return Runtime(
         settings, s3_endpoint, store, objects, models, recognizer, pool, jobs, services,
-        streaming=streaming, tls=tls, health=monitor, progress=progress,
+        streaming=streaming, tls=tls, health=monitor, progress=progress, scribe_streams=scribe_streams,
     )
 
 
@@ -223,6 +229,10 @@ def create_app(runtime: Runtime) -> Starlette:
         {settings.access_key: settings.secret_key},
         settings.account_id,
         settings.region,
+    )
+
+    scribe_streaming = MedicalScribeStreamEndpoint(
+        runtime.scribe_streams, verifier, {settings.access_key: settings.secret_key}, settings.account_id, settings.region
     )
 
     def websocket_streaming(medical: bool) -> websocket.WebSocketStreamingEndpoint:
@@ -262,6 +272,8 @@ def create_app(runtime: Runtime) -> Starlette:
             Route(cbor_protocol.PATH, cbor_api.handle, methods=["POST"]),
             Route(STANDARD_PATH, http2_streaming, methods=["POST"]),  # raw ASGI: duplex event stream
             Route(MEDICAL_PATH, http2_streaming, methods=["POST"]),
+            Route(SCRIBE_PATH, scribe_streaming, methods=["POST"]),  # StartMedicalScribeStream
+            Route(SCRIBE_PATH + "/{session_id}", scribe_streaming, methods=["GET"]),  # GetMedicalScribeStream
             WebSocketRoute(websocket.STANDARD_PATH, websocket_streaming(medical=False)),  # raw ASGI
             WebSocketRoute(websocket.MEDICAL_PATH, websocket_streaming(medical=True)),
             *console_routes(runtime, api.operations),  # GET / -> /console; the web console

@@ -181,19 +181,26 @@ async def read_audio(inbox: AudioInbox, frames: Awaitable[None], what: str) -> s
 # --- output ------------------------------------------------------------------------------
 
 
-async def pump(session: StreamSession, inbox: AudioInbox, emit: Emit, gone: asyncio.Event | None = None) -> str:
-    """Audio from the inbox into the session, its results out as TranscriptEvent messages,
-    until the end of the audio. Returns "end" (final results sent), "disconnect" (the client
-    left, or `gone` was set: audio still queued is dropped) or "error" (the exception frame
-    sent; the session records the error)."""
+async def pump(
+    session: StreamSession,
+    inbox: AudioInbox,
+    emit: Emit,
+    gone: asyncio.Event | None = None,
+    render: Callable[[list], list[bytes]] = transcript_events,
+) -> str:
+    """Audio from the inbox into the session, its results out as TranscriptEvent messages
+    (`render`: results -> encoded messages of another operation's event), until the end of the
+    audio. Returns "end" (final results sent), "disconnect" (the client left, or `gone` was
+    set: audio still queued is dropped) or "error" (the exception frame sent; the session
+    records the error)."""
     try:
         while gone is None or not gone.is_set():
             kind, value = await inbox.get()
             if kind == "audio":
                 if gone is None or not gone.is_set():
-                    await emit(transcript_events(await session.audio(value)))
+                    await emit(render(await session.audio(value)))
             elif kind == "end":
-                await emit(transcript_events(await session.end()))
+                await emit(render(await session.end()))
                 return "end"
             elif kind == "error":
                 raise value
