@@ -20,7 +20,7 @@ import pytest
 from emulator.engine.media import SAMPLE_RATE, decode
 from tests.streaming.conftest import write_pcm
 from tests.streaming.test_node_clients import CLIENT_TIMEOUT, MAX_WER, NODE_DIR
-from tests.support import audio_path, manifest, voiced_span, wer
+from tests.support import EmulatorProcess, audio_path, manifest, voiced_span, wer
 
 BUCKET = "scribe-stream-output"
 GAP = 1.0  # s of silence between turns (the engine's endpointing needs a pause)
@@ -34,9 +34,9 @@ VISIT = [
 CHANNEL = {"CLINICIAN": 0, "PATIENT": 1}
 
 
-def build_visit(folder: Path, turns: list[tuple[str, str]], stereo: bool) -> tuple[Path, float]:
+def build_visit(folder: Path, turns: list[tuple[str, str]], stereo: bool) -> tuple[Path, float, list[tuple]]:
     """s16le PCM of the turns one after the other (GAP apart, 0.5 s lead-in): each role on its
-    channel (stereo) or all on one; -> (path, duration in s)."""
+    channel (stereo) or all on one; -> (path, duration in s, [(role, item, start s, end s)])."""
     clips = []
     for role, item in turns:
         samples = decode(audio_path(item))
@@ -44,12 +44,13 @@ def build_visit(folder: Path, turns: list[tuple[str, str]], stereo: bool) -> tup
         clips.append((role, samples[first:last]))
     total = int((0.5 + sum(len(c) / SAMPLE_RATE + GAP for _, c in clips) + 1.0) * SAMPLE_RATE)
     audio = np.zeros((2 if stereo else 1, total), dtype=np.float32)
-    at = int(0.5 * SAMPLE_RATE)
-    for role, samples in clips:
+    at, spans = int(0.5 * SAMPLE_RATE), []
+    for (role, samples), (_, item) in zip(clips, turns):
         audio[CHANNEL[role] if stereo else 0, at : at + len(samples)] = samples
+        spans.append((role, item, at / SAMPLE_RATE, (at + len(samples)) / SAMPLE_RATE))
         at += len(samples) + int(GAP * SAMPLE_RATE)
     name = "-".join(item for _, item in turns) + ("-2" if stereo else "-1")
-    return write_pcm(audio if stereo else audio[0], folder / f"{name}.pcm"), total / SAMPLE_RATE
+    return write_pcm(audio if stereo else audio[0], folder / f"{name}.pcm"), total / SAMPLE_RATE, spans
 
 
 def scribe(emulator, *args: str, ok: bool = True) -> list[dict]:
@@ -87,7 +88,7 @@ def visit(emulator, s3, node_sdk, tmp_path_factory):
     """(client lines, transcript file, clinical note): one stereo session with END_OF_SESSION,
     polled until its analytics ended."""
     s3.create_bucket(Bucket=BUCKET)
-    path, _ = build_visit(tmp_path_factory.mktemp("scribe"), VISIT, stereo=True)
+    path, _, _ = build_visit(tmp_path_factory.mktemp("scribe"), VISIT, stereo=True)
     lines = scribe(emulator, "--audio", str(path), "--channels", "2", "--channel-definitions", "--poll")
     result = details(lines)["PostStreamAnalyticsResult"]["ClinicalNoteGenerationResult"]
     assert result["Status"] == "COMPLETED", result
@@ -177,8 +178,8 @@ def test_resume_a_paused_session(emulator, visit, tmp_path):
     """A mono session (roles from speaker labels) streams one turn and ends its input without
     END_OF_SESSION (PAUSED), resumes with the same session id for the next turn, then ends."""
     session_id = str(uuid.uuid4())
-    first, first_seconds = build_visit(tmp_path, [("CLINICIAN", "sb_spk1_snt2")], stereo=False)
-    second, _ = build_visit(tmp_path, [("PATIENT", "sb_spk2_snt2")], stereo=False)
+    first, first_seconds, _ = build_visit(tmp_path, [("CLINICIAN", "sb_spk1_snt2")], stereo=False)
+    second, _, _ = build_visit(tmp_path, [("PATIENT", "sb_spk2_snt2")], stereo=False)
     paused = scribe(emulator, "--audio", str(first), "--session-id", session_id, "--no-end")
     assert [s for s in segments(paused) if not s["IsPartial"]], paused
     assert details(scribe(emulator, "--get", session_id))["StreamStatus"] == "PAUSED"
@@ -197,7 +198,7 @@ def test_resume_a_paused_session(emulator, visit, tmp_path):
 
 
 def test_configuration_event_must_come_first(emulator, visit, tmp_path):
-    audio, _ = build_visit(tmp_path, [("CLINICIAN", "sb_spk1_snt4")], stereo=False)
+    audio, _, _ = build_visit(tmp_path, [("CLINICIAN", "sb_spk1_snt4")], stereo=False)
     lines = scribe(emulator, "--audio", str(audio), "--audio-first", "--speed", "0", ok=False)
     assert lines[-1]["name"] == "BadRequestException"
     assert "MedicalScribeConfigurationEvent" in lines[-1]["message"]
@@ -211,3 +212,42 @@ def test_unknown_session_is_not_found(emulator, visit):
 def test_language_must_be_en_us(emulator, visit):
     lines = scribe(emulator, "--language-code", "en-GB", "--audio", "/dev/null", ok=False)
     assert lines[-1]["httpStatusCode"] == 400 and "[en-US]" in lines[-1]["message"], lines[-1]
+
+
+def test_analytics_fail_without_the_output_bucket(emulator, visit, tmp_path):
+    audio, _, _ = build_visit(tmp_path, [("CLINICIAN", "sb_spk1_snt5")], stereo=False)
+    lines = scribe(emulator, "--audio", str(audio), "--bucket", "no-such-scribe-bucket", "--poll")
+    found = details(lines)
+    assert found["StreamStatus"] == "COMPLETED"
+    result = found["PostStreamAnalyticsResult"]["ClinicalNoteGenerationResult"]
+    assert result["Status"] == "FAILED" and "no-such-scribe-bucket" in result["FailureReason"]
+    assert "TranscriptOutputLocation" not in result
+
+
+def test_sessions_survive_a_restart(node_sdk, tmp_path):
+    """A PAUSED session, its settings and the segments it streamed outlive the process: after a
+    restart GetMedicalScribeStream finds it and a resumed stream completes it."""
+    session_id = str(uuid.uuid4())
+    first, _, _ = build_visit(tmp_path, [("CLINICIAN", "sb_spk1_snt2")], stereo=False)
+    second, _, _ = build_visit(tmp_path, [("PATIENT", "sb_spk2_snt3")], stereo=False)
+    data_dir = tmp_path / "data"
+    before = EmulatorProcess(data_dir).start()
+    try:
+        before.s3().create_bucket(Bucket=BUCKET)
+        scribe(before, "--audio", str(first), "--session-id", session_id, "--no-end", "--template", "DAP")
+    finally:
+        before.stop()
+    after = EmulatorProcess(data_dir).start()
+    try:
+        found = details(scribe(after, "--get", session_id))
+        assert found["StreamStatus"] == "PAUSED" and "StreamEndedAt" not in found
+        assert found["PostStreamAnalyticsSettings"]["ClinicalNoteGenerationSettings"]["NoteTemplate"] == "DAP"
+        lines = scribe(after, "--audio", str(second), "--session-id", session_id, "--template", "DAP", "--poll")
+        result = details(lines)["PostStreamAnalyticsResult"]["ClinicalNoteGenerationResult"]
+        assert result["Status"] == "COMPLETED", result
+        bucket, key = result["TranscriptOutputLocation"].removeprefix("s3://").split("/", 1)
+        transcript = json.loads(after.s3().get_object(Bucket=bucket, Key=key)["Body"].read())
+        text = " ".join(s["Content"] for s in transcript["Conversation"]["TranscriptSegments"]).lower()
+        assert "drop" in text and "thin sheet" in text, text  # both connections' words
+    finally:
+        after.stop()

@@ -12,8 +12,10 @@
 // --channel-definitions: channel 0 CLINICIAN, channel 1 PATIENT (--patient-first swaps them).
 // --poll: GetMedicalScribeStream every 0.5 s (at most --poll-s seconds) until the clinical note
 // generation is no longer IN_PROGRESS.
-// Output, one JSON object a line (see common.mjs for "end" and "error"):
-//   {"event":"TranscriptEvent","segment":{SegmentId,BeginAudioTime,EndAudioTime,Content,Items,IsPartial,ChannelId}}
+// Output, one JSON object a line (see common.mjs for "end" and "error"); t: seconds since the
+// script started (bench/scribe_stream.py times latencies with it):
+//   {"event":"audio","t":...}                   (the first AudioEvent is handed to the SDK)
+//   {"event":"TranscriptEvent","t":...,"segment":{SegmentId,BeginAudioTime,EndAudioTime,Content,Items,IsPartial,ChannelId}}
 //   {"event":"details","details":{MedicalScribeStreamDetails}}
 import {
   GetMedicalScribeStreamCommand,
@@ -38,6 +40,8 @@ const opts = options({
   get: { type: "string" },
 });
 
+const started = Date.now();
+const seconds = () => (Date.now() - started) / 1000;
 const client = new TranscribeStreamingClient({
   region: opts.region,
   endpoint: opts.endpoint,
@@ -70,6 +74,7 @@ async function* inputStream() {
   const bytes = Math.round((rate * chunkMs) / 1000) * 2 * Number(opts.channels);
   if (!opts["audio-first"]) yield { ConfigurationEvent: configuration() };
   for (let offset = 0; offset < pcm.length; offset += bytes) {
+    if (offset === 0) print({ event: "audio", t: seconds() });
     yield { AudioEvent: { AudioChunk: pcm.subarray(offset, offset + bytes) } };
     if (speed > 0) await sleep(chunkMs / speed);
   }
@@ -109,7 +114,7 @@ await run(async () => {
   for await (const event of response.ResultStream) {
     if (event.TranscriptEvent) {
       events += 1;
-      print({ event: "TranscriptEvent", segment: event.TranscriptEvent.TranscriptSegment });
+      print({ event: "TranscriptEvent", t: seconds(), segment: event.TranscriptEvent.TranscriptSegment });
     }
   }
   if (opts.poll) print({ event: "details", details: await poll(response.SessionId) });
