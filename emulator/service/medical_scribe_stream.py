@@ -37,7 +37,8 @@ A session, as a transport drives it:
 * an input stream that ends (or a connection that drops) without END_OF_SESSION pauses the
   session (PAUSED): StartMedicalScribeStream with the same session-id resumes it within 5 hours
   of its creation, its first event the same configuration; the resumed audio's times continue
-  where the session's audio stopped;
+  where the session's audio stopped; past 2 hours of audio in all a stream gets
+  LimitExceededException and the session stays PAUSED (resume it with END_OF_SESSION);
 * sessions are resources of the store (kind `medical-scribe-stream`): they survive a restart
   (a session streaming when the process stopped is PAUSED; analytics that were running run
   again).
@@ -52,7 +53,13 @@ import threading
 import uuid
 from dataclasses import dataclass, replace
 
-from emulator.aws.errors import AWSError, BadRequestException, ConflictException, ValidationException
+from emulator.aws.errors import (
+    AWSError,
+    BadRequestException,
+    ConflictException,
+    LimitExceededException,
+    ValidationException,
+)
 from emulator.service.clinical_notes import TEMPLATES
 from emulator.service.clock import aws_now
 from emulator.service.context import RequestContext
@@ -70,6 +77,7 @@ log = logging.getLogger(__name__)
 KIND = "medical-scribe-stream"
 OPERATION = "StartMedicalScribeStream"
 RESUME_WINDOW_SECONDS = 5 * 3600.0  # AWS: resume as often as needed within 5 hours of creation
+MAX_SESSION_AUDIO_SECONDS = 2 * 3600.0  # AWS: up to 2 hours of audio per session, all connections
 MIN_SAMPLE_RATE = 16000  # MedicalScribeMediaSampleRateHertz: 16000-48000
 OUTPUT_PREFIX = "healthscribe-streaming/{session_id}/post-stream-analytics/clinical-notes"
 TRANSCRIPT_FILE = "transcript.json"
@@ -102,6 +110,10 @@ RESUME_MISMATCH = (
 )
 FILTER_METHOD_MISSING = (
     "VocabularyFilterMethod is required with VocabularyFilterName. Add it and try your request again."
+)
+SESSION_TOO_LONG = (
+    "The session {session_id} has reached the maximum of 2 hours of audio. "
+    "Resume it with the same session ID and send END_OF_SESSION to start the post-stream analytics."
 )
 NOT_FOUND = "The requested session couldn't be found. Check the session ID and try your request again."
 NO_BUCKET = (
@@ -562,6 +574,10 @@ class ScribeSession:
         self.error: AWSError | None = None
 
     async def audio(self, chunk: bytes) -> list[TranscriptResult]:
+        """Raises LimitExceededException past the session's 2 hours of audio (the session then
+        pauses: AWS's advice is to resume it and send END_OF_SESSION)."""
+        if self.offset + self._session.audio_seconds >= MAX_SESSION_AUDIO_SECONDS:
+            raise LimitExceededException(SESSION_TOO_LONG.format(session_id=self.session_id))
         return self._take(await self._session.audio(chunk))
 
     async def end(self) -> list[TranscriptResult]:
@@ -573,10 +589,13 @@ class ScribeSession:
 
     def finish(self, end_of_session: bool) -> str:
         """Close the connection and record the session's state: COMPLETED after END_OF_SESSION
-        (the analytics start), FAILED after an error, else PAUSED. Returns that status.
-        Blocking (the store): call it in a thread."""
+        (the analytics start), FAILED after an error (PAUSED after the audio limit), else PAUSED.
+        Returns that status. Blocking (the store): call it in a thread."""
         self._session.close()
-        status = "FAILED" if self.error is not None else "COMPLETED" if end_of_session else "PAUSED"
+        if self.error is not None:
+            status = "PAUSED" if isinstance(self.error, LimitExceededException) else "FAILED"
+        else:
+            status = "COMPLETED" if end_of_session else "PAUSED"
         self._owner._end(self.region, self.session_id, status, self._segments, self._session.audio_seconds)
         return status
 
