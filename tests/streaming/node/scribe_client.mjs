@@ -117,7 +117,10 @@ await run(async () => {
       print({ event: "TranscriptEvent", t: seconds(), segment: event.TranscriptEvent.TranscriptSegment });
     }
   }
-  if (opts.poll) print({ event: "details", details: await poll(response.SessionId) });
+  if (opts.poll) {
+    const found = await poll(response.SessionId);
+    print({ event: "details", t: seconds(), details: found });
+  }
   client.destroy();
   return {
     SessionId: response.SessionId,
