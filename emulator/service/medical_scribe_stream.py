@@ -386,6 +386,12 @@ class MedicalScribeStreams:
         except BaseException:
             session.close()
             raise
+        log.info(
+            "HealthScribe stream %s %s: %s, %d Hz %s, %s",
+            start.session_id, "resumed" if start.record else "started",
+            "channels " + ",".join(r for _, r in config.channel_definitions) if config.channel_definitions
+            else "speaker labels", start.sample_rate, start.media_encoding, config.note_template or "HISTORY_AND_PHYSICAL",
+        )
         return ScribeSession(self, record, config, session)
 
     def _begin(self, start: ScribeStart, config: ScribeConfiguration) -> Record:
@@ -438,6 +444,8 @@ class MedicalScribeStreams:
                 record.doc["PostStreamAnalyticsResult"] = {"ClinicalNoteGenerationResult": {"Status": "IN_PROGRESS"}}
 
         self.store.modify(KIND, region, session_id, change)
+        log.info("HealthScribe stream %s %s: %d final segments, %.1f s of audio in this connection",
+                 session_id, status, len(segments), audio_seconds)
         if status == "COMPLETED":
             self._start_analysis(region, session_id)
 
