@@ -155,7 +155,8 @@ def main() -> int:
         stream = pooled_wer([references[role]] * len(runs), [r["text"][role] for r in runs])
         batch_wer = pooled_wer([references[role]], [batch[role]])
         summary["wer"][role] = {"stream": round(stream, 4), "batch": round(batch_wer, 4)}
-        print(f"WER {role:9} stream {stream * 100:5.1f} %  batch job {batch_wer * 100:5.1f} %  (target: stream <= batch + 2)")
+        print(f"WER {role:9} stream {stream * 100:5.1f} %  batch job {batch_wer * 100:5.1f} %"
+              "  (target: stream <= batch + 2)")
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     out = RESULTS_DIR / f"scribe_stream-{datetime.now():%Y%m%d-%H%M%S}.json"
     out.write_text(json.dumps({"summary": summary, "runs": runs, "batch": batch, "repo": str(REPO)}, indent=2))

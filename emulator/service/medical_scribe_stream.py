@@ -67,7 +67,7 @@ from emulator.service.medical_scribe import BAD_CHANNELS, SCRIBE_LANGUAGE
 from emulator.service.medical_scribe_pipeline import scribe_documents
 from emulator.service.stream_results import ResultItem, TranscriptResult
 from emulator.service.streaming import StreamingSessions, StreamSession
-from emulator.service.streaming_settings import parse_settings
+from emulator.service.streaming_settings import StreamSettings, parse_settings
 from emulator.service.tokens import Token
 from emulator.storage.s3 import ObjectStore, StorageError, patiently
 from emulator.storage.store import AlreadyExists, Record, Store
@@ -84,7 +84,9 @@ TRANSCRIPT_FILE = "transcript.json"
 CLINICAL_NOTE_FILE = "summary.json"
 ROLES = ("CLINICIAN", "PATIENT")  # MedicalScribeParticipantRole
 FILTER_METHODS = ("mask", "remove", "tag")  # MedicalScribeVocabularyFilterMethod
-_ROLE_ARN = re.compile(r"^arn:(aws|aws-cn|aws-us-gov|aws-iso-{0,1}[a-z]{0,1}):iam::[0-9]{0,63}:role/[A-Za-z0-9:_/+=,@.-]{0,1024}$")
+_ROLE_ARN = re.compile(  # IamRoleArn
+    r"^arn:(aws|aws-cn|aws-us-gov|aws-iso-{0,1}[a-z]{0,1}):iam::[0-9]{0,63}:role/[A-Za-z0-9:_/+=,@.-]{0,1024}$"
+)
 _BUCKET = re.compile(r"^[a-z0-9][\.\-a-z0-9]{1,61}[a-z0-9]$")
 _SESSION_ID = re.compile(r"^[a-fA-F0-9]{8}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{4}-[a-fA-F0-9]{12}$")
 
@@ -182,7 +184,7 @@ def _put(out: dict, name: str, value) -> None:
         out[name] = value
 
 
-def parse_start(parameters: dict[str, str], supported_language=None) -> tuple[object, tuple]:
+def parse_start(parameters: dict[str, str], supported_language=None) -> tuple[StreamSettings, tuple]:
     """The start headers (short names) -> (StreamSettings of the headers, echoed headers).
     Raises ValidationException (AWS's wording, as StartStreamTranscription's)."""
     shown = ("language-code", "sample-rate", "media-encoding", "session-id")
@@ -386,11 +388,12 @@ class MedicalScribeStreams:
         except BaseException:
             session.close()
             raise
+        roles = ",".join(r for _, r in config.channel_definitions)
         log.info(
             "HealthScribe stream %s %s: %s, %d Hz %s, %s",
             start.session_id, "resumed" if start.record else "started",
-            "channels " + ",".join(r for _, r in config.channel_definitions) if config.channel_definitions
-            else "speaker labels", start.sample_rate, start.media_encoding, config.note_template or "HISTORY_AND_PHYSICAL",
+            f"channels {roles}" if roles else "speaker labels", start.sample_rate, start.media_encoding,
+            config.note_template or "HISTORY_AND_PHYSICAL",
         )
         return ScribeSession(self, record, config, session)
 
@@ -454,20 +457,14 @@ class MedicalScribeStreams:
     def _start_analysis(self, region: str, session_id: str) -> None:
         key = (region, session_id)
         with self._lock:
-            if key in self._analyses and self._analyses[key].is_alive():
+            self._analyses = {k: t for k, t in self._analyses.items() if t.is_alive()}
+            if key in self._analyses:
                 return
             thread = threading.Thread(
                 target=self._analyse, args=key, daemon=True, name=f"scribe-analytics-{session_id[:8]}"
             )
             self._analyses[key] = thread
         thread.start()
-
-    def wait_for_analyses(self, timeout: float | None = None) -> None:
-        """Join the running post-stream analytics (tests, shutdown)."""
-        with self._lock:
-            threads = list(self._analyses.values())
-        for thread in threads:
-            thread.join(timeout)
 
     def _analyse(self, region: str, session_id: str) -> None:
         """The post-stream analytics of a COMPLETED session (module docstring); never raises."""
@@ -569,7 +566,9 @@ class ScribeSession:
     session's timeline (after earlier connections' audio), its final results kept for the
     post-stream analytics. `audio` and `end` as StreamSession's; `finish` once at the end."""
 
-    def __init__(self, owner: MedicalScribeStreams, record: Record, config: ScribeConfiguration, session: StreamSession):
+    def __init__(
+        self, owner: MedicalScribeStreams, record: Record, config: ScribeConfiguration, session: StreamSession
+    ):
         self._owner = owner
         self._session = session
         self.region = record.region
@@ -637,7 +636,8 @@ def segment_of(result: TranscriptResult) -> dict:
         "SegmentId": result.result_id,
         "ChannelId": result.channel_id,
         "Items": [
-            [i.type, i.content, i.confidence or 0.0, i.start_time, i.end_time, i.speaker, bool(i.vocabulary_filter_match)]
+            [i.type, i.content, i.confidence or 0.0, i.start_time, i.end_time, i.speaker,
+             bool(i.vocabulary_filter_match)]
             for i in items
         ],
     }

@@ -57,7 +57,10 @@ def test_start_headers_en_us_and_16_khz_at_least():
 def test_configuration_event_members():
     config = parse_configuration({
         **CONFIG,
-        "ChannelDefinitions": [{"ChannelId": 1, "ParticipantRole": "PATIENT"}, {"ChannelId": 0, "ParticipantRole": "CLINICIAN"}],
+        "ChannelDefinitions": [
+            {"ChannelId": 1, "ParticipantRole": "PATIENT"},
+            {"ChannelId": 0, "ParticipantRole": "CLINICIAN"},
+        ],
         "VocabularyFilterName": "f", "VocabularyFilterMethod": "tag",
         "EncryptionSettings": {"KmsKeyId": "k"},
         "MedicalScribeContext": {"PatientContext": {"Pronouns": "SHE_HER"}},
@@ -65,7 +68,8 @@ def test_configuration_event_members():
     assert config.channel_definitions == ((0, "CLINICIAN"), (1, "PATIENT"))
     details = config.details()
     assert details["ChannelDefinitions"][0] == {"ChannelId": 0, "ParticipantRole": "CLINICIAN"}
-    assert details["PostStreamAnalyticsSettings"] == {"ClinicalNoteGenerationSettings": {"OutputBucketName": "notes-bucket"}}
+    clinical = {"OutputBucketName": "notes-bucket"}
+    assert details["PostStreamAnalyticsSettings"] == {"ClinicalNoteGenerationSettings": clinical}
     assert details["VocabularyFilterMethod"] == "tag" and config.context is not None
 
 
