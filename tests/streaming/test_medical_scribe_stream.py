@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import time
 import uuid
 from pathlib import Path
 
@@ -251,3 +252,39 @@ def test_sessions_survive_a_restart(node_sdk, tmp_path):
         assert "drop" in text and "thin sheet" in text, text  # both connections' words
     finally:
         after.stop()
+
+
+def test_unknown_vocabulary_filter_ends_the_stream(emulator, visit, tmp_path):
+    """Resources named by the configuration event are checked when it arrives: an exception
+    event after the 200 response, and no session is kept."""
+    audio, _, _ = build_visit(tmp_path, [("CLINICIAN", "sb_spk1_snt4")], stereo=False)
+    session_id = str(uuid.uuid4())
+    lines = scribe(
+        emulator, "--audio", str(audio), "--session-id", session_id, "--vocabulary-filter", "no-such-filter",
+        "--speed", "0", ok=False,
+    )
+    assert lines[-1]["name"] == "BadRequestException" and "vocabulary filter" in lines[-1]["message"], lines[-1]
+    assert scribe(emulator, "--get", session_id, ok=False)[-1]["name"] == "ResourceNotFoundException"
+
+
+def test_a_dropped_connection_pauses_the_session(emulator, visit, tmp_path):
+    """The client process dies 2 s into its 8 s of audio (before END_OF_SESSION): the session is
+    PAUSED, not ended, and no analytics run."""
+    audio, _, _ = build_visit(tmp_path, [("CLINICIAN", "sb_spk1_snt2"), ("PATIENT", "sb_spk2_snt5")], stereo=False)
+    session_id = str(uuid.uuid4())
+    command = ["node", str(NODE_DIR / "scribe_client.mjs"), "--endpoint", emulator.endpoint, "--bucket", BUCKET,
+               "--audio", str(audio), "--session-id", session_id]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as client:
+        for line in client.stdout:
+            if line.startswith('{"event":"audio"'):  # the first AudioEvent went out
+                time.sleep(2.0)
+                client.kill()
+                break
+        else:
+            pytest.fail("the client sent no audio")
+    deadline = time.monotonic() + 60
+    while (found := details(scribe(emulator, "--get", session_id)))["StreamStatus"] == "IN_PROGRESS":
+        assert time.monotonic() < deadline, "the server never noticed the dropped connection"
+        time.sleep(0.5)
+    assert found["StreamStatus"] == "PAUSED" and "PostStreamAnalyticsResult" not in found
+    assert "StreamEndedAt" not in found
