@@ -79,6 +79,7 @@ OPERATION = "StartMedicalScribeStream"
 RESUME_WINDOW_SECONDS = 5 * 3600.0  # AWS: resume as often as needed within 5 hours of creation
 MAX_SESSION_AUDIO_SECONDS = 2 * 3600.0  # AWS: up to 2 hours of audio per session, all connections
 MIN_SAMPLE_RATE = 16000  # MedicalScribeMediaSampleRateHertz: 16000-48000
+NOT_NULL = "Member must not be null"
 OUTPUT_PREFIX = "healthscribe-streaming/{session_id}/post-stream-analytics/clinical-notes"
 TRANSCRIPT_FILE = "transcript.json"
 CLINICAL_NOTE_FILE = "summary.json"
@@ -189,6 +190,8 @@ def parse_start(parameters: dict[str, str], supported_language=None) -> tuple[St
     Raises ValidationException (AWS's wording, as StartStreamTranscription's)."""
     shown = ("language-code", "sample-rate", "media-encoding", "session-id")
     headers = {k: v for k, v in parameters.items() if k in shown}
+    if not headers.get("language-code"):  # required here (a standard stream could identify the language)
+        raise ValidationException(["Value null at 'languageCode' failed to satisfy constraint: " + NOT_NULL])
     settings = parse_settings(headers, medical=False, supported_language=supported_language)
     violations = []
     if settings.language_code != SCRIBE_LANGUAGE:
@@ -221,7 +224,7 @@ class _Violations:
                enum: tuple[str, ...] | None = None, max_len: int | None = None) -> str | None:
         if value is None:
             if required:
-                self.fail(path, None, "Member must not be null")
+                self.fail(path, None, NOT_NULL)
             return None
         if not isinstance(value, str):
             self.fail(path, value, "Member must be a string")
@@ -249,9 +252,9 @@ def parse_configuration(event: dict) -> ScribeConfiguration:
     clinical = analytics.get("ClinicalNoteGenerationSettings") if isinstance(analytics, dict) else None
     bucket = template = None
     if not isinstance(analytics, dict):
-        check.fail("postStreamAnalyticsSettings", None, "Member must not be null")
+        check.fail("postStreamAnalyticsSettings", None, NOT_NULL)
     elif not isinstance(clinical, dict):
-        check.fail("postStreamAnalyticsSettings.clinicalNoteGenerationSettings", None, "Member must not be null")
+        check.fail("postStreamAnalyticsSettings.clinicalNoteGenerationSettings", None, NOT_NULL)
     else:
         path = "postStreamAnalyticsSettings.clinicalNoteGenerationSettings"
         bucket = check.string(clinical.get("OutputBucketName"), f"{path}.outputBucketName", True, _BUCKET)
@@ -395,7 +398,7 @@ class MedicalScribeStreams:
             f"channels {roles}" if roles else "speaker labels", start.sample_rate, start.media_encoding,
             config.note_template or "HISTORY_AND_PHYSICAL",
         )
-        return ScribeSession(self, record, config, session)
+        return ScribeSession(self, record, session)
 
     def _begin(self, start: ScribeStart, config: ScribeConfiguration) -> Record:
         """Create the session's record, or move the PAUSED one to IN_PROGRESS."""
@@ -566,16 +569,12 @@ class ScribeSession:
     session's timeline (after earlier connections' audio), its final results kept for the
     post-stream analytics. `audio` and `end` as StreamSession's; `finish` once at the end."""
 
-    def __init__(
-        self, owner: MedicalScribeStreams, record: Record, config: ScribeConfiguration, session: StreamSession
-    ):
+    def __init__(self, owner: MedicalScribeStreams, record: Record, session: StreamSession):
         self._owner = owner
         self._session = session
         self.region = record.region
         self.session_id = session.session_id
-        self.request_id = session.request_id
         self.settings = session.settings
-        self.config = config
         self.offset = float(record.internal["AudioSeconds"])  # s of audio of earlier connections
         self._segments: list[dict] = []
         self.error: AWSError | None = None

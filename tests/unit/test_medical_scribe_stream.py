@@ -52,6 +52,8 @@ def test_start_headers_en_us_and_16_khz_at_least():
     assert "greater than or equal to 16000" in raised.value.message
     with pytest.raises(ValidationException):
         parse_start({"language-code": "en-US", "sample-rate": "16000", "media-encoding": "mp3"})
+    with pytest.raises(ValidationException, match="Value null at 'languageCode'"):
+        parse_start({"sample-rate": "16000", "media-encoding": "pcm"})
 
 
 def test_configuration_event_members():
