@@ -9,6 +9,7 @@ The script is tests/streaming/node/scribe_client.mjs (JSON lines, see its header
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import time
@@ -54,13 +55,16 @@ def build_visit(folder: Path, turns: list[tuple[str, str]], stereo: bool) -> tup
     return write_pcm(audio if stereo else audio[0], folder / f"{name}.pcm"), total / SAMPLE_RATE, spans
 
 
-def scribe(emulator, *args: str, ok: bool = True) -> list[dict]:
-    """scribe_client.mjs against the API port (h2c); its JSON lines. ok: expect success (else
-    the SDK's error, exit code 3)."""
-    command = ["node", str(NODE_DIR / "scribe_client.mjs"), "--endpoint", emulator.endpoint, "--bucket", BUCKET, *args]
+def scribe(emulator, *args: str, ok: bool = True, tls: bool = False) -> list[dict]:
+    """scribe_client.mjs against the API port (h2c), or the HTTPS port (TLS + ALPN h2, the
+    emulator's CA trusted) with tls; its JSON lines. ok: expect success (else the SDK's error,
+    exit code 3)."""
+    endpoint = emulator.https_endpoint if tls else emulator.endpoint
+    command = ["node", str(NODE_DIR / "scribe_client.mjs"), "--endpoint", endpoint, "--bucket", BUCKET, *args]
     if "--audio" not in args:
         command += ["--audio", "/dev/null"]
-    proc = subprocess.run(command, capture_output=True, text=True, timeout=CLIENT_TIMEOUT)
+    env = {**os.environ, "NODE_EXTRA_CA_CERTS": str(emulator.ca_file)} if tls else None
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=CLIENT_TIMEOUT, env=env)
     lines = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
     assert lines, f"no output ({proc.returncode}):\n{proc.stderr[-3000:]}"
     assert (proc.returncode == 0) == ok, f"{proc.returncode}: {lines[-3:]}\n{proc.stderr[-2000:]}"
@@ -143,6 +147,12 @@ def test_get_stream_shows_the_completed_session(visit):
     prefix = f"s3://{BUCKET}/healthscribe-streaming/{found['SessionId']}/post-stream-analytics/clinical-notes/"
     assert result["TranscriptOutputLocation"] == prefix + "transcript.json"
     assert result["ClinicalNoteOutputLocation"] == prefix + "summary.json"
+
+
+def test_get_stream_over_tls(emulator, visit):
+    lines, _, _ = visit
+    found = details(scribe(emulator, "--get", lines[-1]["SessionId"], tls=True))
+    assert found["StreamStatus"] == "COMPLETED" and found["SessionId"] == lines[-1]["SessionId"]
 
 
 def test_transcript_file_keeps_the_streamed_segments(visit):
