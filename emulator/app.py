@@ -35,6 +35,7 @@ from emulator.service.medical import medical_transcription_jobs
 from emulator.service.medical_pipeline import MedicalTranscriptionPipeline
 from emulator.service.medical_scribe import medical_scribe_jobs
 from emulator.service.medical_scribe_pipeline import MedicalScribePipeline
+from emulator.service.medical_scribe_stream import MedicalScribeStreams
 from emulator.service.medical_vocabularies import MedicalVocabularies
 from emulator.service.pipeline import Limits, TranscriptionPipeline
 from emulator.service.progress import JobProgress
@@ -52,6 +53,7 @@ from emulator.storage.store import Store
 from emulator.storage.tls import TlsFiles, prepare_tls
 from emulator.streaming import call_analytics_events, websocket
 from emulator.streaming.http2 import MEDICAL_PATH, STANDARD_PATH, Http2StreamingEndpoint
+from emulator.streaming.medical_scribe_http2 import SCRIBE_PATH, MedicalScribeStreamEndpoint
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +74,7 @@ class Runtime:
     tls: TlsFiles | None = None  # certificate of the TLS ports (None: no TLS port)
     health: HealthMonitor | None = None  # starting / ok / degraded (GET /_emulator/health)
     progress: JobProgress | None = None  # queued and running jobs, how far each has got
+    scribe_streams: MedicalScribeStreams | None = None  # HealthScribe streaming sessions
 
 
 def _preload(recognizer: Recognizer, models: ModelStore, monitor: HealthMonitor) -> None:
@@ -189,12 +192,15 @@ def build_runtime(settings: Settings, s3_endpoint: str) -> Runtime:
         supported_language=supports_language,
         medical_vocabularies=medical_vocabularies,
     )
+    scribe_streams = MedicalScribeStreams(store, objects, streaming, supported_language=supports_language)
+    if scribe_streams.resume_pending():
+        log.info("resumed the post-stream analytics of HealthScribe streams")
     tls = None
     if settings.https_port or settings.websocket_port:
         tls = prepare_tls(data_dir, settings.tls_cert_file, settings.tls_key_file, (settings.host,))
     return Runtime(
         settings, s3_endpoint, store, objects, models, recognizer, pool, jobs, services,
-        streaming=streaming, tls=tls, health=monitor, progress=progress,
+        streaming=streaming, tls=tls, health=monitor, progress=progress, scribe_streams=scribe_streams,
         call_analytics_streaming=CallAnalyticsStreamSessions(streaming, categories, analytics_jobs),
     )
 
@@ -242,6 +248,10 @@ def create_app(runtime: Runtime) -> Starlette:
         settings.region,
     )
 
+    scribe_streaming = MedicalScribeStreamEndpoint(
+        runtime.scribe_streams, verifier, {settings.access_key: settings.secret_key}, settings.account_id, settings.region
+    )
+
     def websocket_streaming(medical: bool) -> websocket.WebSocketStreamingEndpoint:
         return websocket.WebSocketStreamingEndpoint(
             runtime.streaming,
@@ -279,6 +289,8 @@ def create_app(runtime: Runtime) -> Starlette:
             Route(cbor_protocol.PATH, cbor_api.handle, methods=["POST"]),
             Route(STANDARD_PATH, http2_streaming, methods=["POST"]),  # raw ASGI: duplex event stream
             Route(MEDICAL_PATH, http2_streaming, methods=["POST"]),
+            Route(SCRIBE_PATH, scribe_streaming, methods=["POST"]),  # StartMedicalScribeStream
+            Route(SCRIBE_PATH + "/{session_id}", scribe_streaming, methods=["GET"]),  # GetMedicalScribeStream
             WebSocketRoute(websocket.STANDARD_PATH, websocket_streaming(medical=False)),  # raw ASGI
             WebSocketRoute(websocket.MEDICAL_PATH, websocket_streaming(medical=True)),
             *call_analytics_stream_routes(runtime, verifier),

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from typing import Callable
 
 from emulator.engine.media import SAMPLE_RATE
 from emulator.service.call_analytics_output import Turn, call_turns
@@ -76,9 +77,9 @@ def transcript_items(tokens: list[Token]) -> list[dict]:
     return items
 
 
-def transcript_segments(turns: list[Turn]) -> list[dict]:
+def transcript_segments(turns: list[Turn], segment_id: Callable[[Turn], str] | None = None) -> list[dict]:
     """TranscriptSegments of the turns (call_turns: one participant, one audio segment, in time
-    order; module docstring)."""
+    order; module docstring). segment_id(turn): its SegmentId (None: a new UUID each)."""
     segments = []
     for turn in turns:
         content = turn.content
@@ -89,10 +90,35 @@ def transcript_segments(turns: list[Turn]) -> list[dict]:
                 "EndAudioTime": _seconds(turn.end),
                 "ParticipantDetails": {"ParticipantRole": turn.role},
                 "SectionDetails": {"SectionName": transcript_section(content)},
-                "SegmentId": str(uuid.uuid4()),
+                "SegmentId": segment_id(turn) if segment_id else str(uuid.uuid4()),
             }
         )
     return segments
+
+
+def scribe_documents(
+    tokens: list[Token],
+    definitions: list[dict] | None,
+    template: str | None,
+    header: dict,
+    segment_id: Callable[[Turn], str] | None = None,
+) -> tuple[dict, dict]:
+    """(transcript file, clinical document) of a HealthScribe job or stream (module docstring).
+
+    tokens: the final tokens in time order (channel or speaker set); definitions: the
+    ChannelDefinitions (None: roles from speaker labels); template: the NoteTemplate (None:
+    HISTORY_AND_PHYSICAL); header: the Conversation's identifying members (a job: ConversationId,
+    JobName, JobType; a stream: ConversationId, SessionId); segment_id: see transcript_segments."""
+    turns = call_turns(tokens, participant_roles(tokens, definitions))
+    segments = transcript_segments(turns, segment_id)
+    conversation = {
+        **header,
+        "LanguageCode": SCRIBE_LANGUAGE,
+        "ClinicalInsights": clinical_insights(segments),
+        "TranscriptItems": transcript_items([t for turn in turns for t in turn.tokens]),
+        "TranscriptSegments": segments,
+    }
+    return {"Conversation": conversation}, clinical_document(segments, template)
 
 
 class MedicalScribePipeline(TranscriptionPipeline):
@@ -106,23 +132,14 @@ class MedicalScribePipeline(TranscriptionPipeline):
         media = self._load_media(record, plan, work_dir)
         run.audio_seconds = len(media.mono) / SAMPLE_RATE
         _, tokens, _ = self.final_tokens(record.region, (self.kind, record.region, record.name), run, media)
-        turns = call_turns(tokens, participant_roles(tokens, record.doc.get("ChannelDefinitions")))
-        segments = transcript_segments(turns)
-        conversation = {
-            "ConversationId": str(uuid.uuid4()),
-            "JobName": record.name,
-            "JobType": "ASYNC",
-            "LanguageCode": SCRIBE_LANGUAGE,
-            "ClinicalInsights": clinical_insights(segments),
-            "TranscriptItems": transcript_items([t for turn in turns for t in turn.tokens]),
-            "TranscriptSegments": segments,
-        }
+        header = {"ConversationId": str(uuid.uuid4()), "JobName": record.name, "JobType": "ASYNC"}
         template = record.doc["Settings"].get("ClinicalNoteGenerationSettings", {}).get("NoteTemplate")
+        transcript, clinical = scribe_documents(tokens, record.doc.get("ChannelDefinitions"), template, header)
         if self.store.get(self.kind, record.region, record.name) is None:
             return None  # deleted while it ran: write nothing
-        self._put_json(media.output, {"Conversation": conversation})
+        self._put_json(media.output, transcript)
         document = {**media.output, "key": clinical_document_key(media.output["key"])}
-        self._put_json(document, clinical_document(segments, template))
+        self._put_json(document, clinical)
         outcome = Outcome(doc={"LanguageCode": SCRIBE_LANGUAGE})
         outcome.internal.update(Transcript=media.output, ClinicalDocument=document)
         return outcome

@@ -253,6 +253,11 @@ class StreamSession:
 
     # --- transport-facing -------------------------------------------------------------
 
+    @property
+    def audio_seconds(self) -> float:
+        """Seconds of audio (per channel) decoded so far."""
+        return self._heard_samples / SAMPLE_RATE
+
     async def audio(self, chunk: bytes) -> list[TranscriptResult]:
         """One AudioEvent's payload (raw audio bytes) in; the results it completed out (partials
         and finals). An empty chunk ends the stream (returns the final results). Raises AWSError."""
