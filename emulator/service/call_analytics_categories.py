@@ -33,6 +33,10 @@ KIND = "call-analytics-category"
 STATUS = "READY"  # the store wants a status; categories have none on the API
 POST_CALL = "POST_CALL"
 REAL_TIME = "REAL_TIME"
+REAL_TIME_FILTER = (
+    "Rule {index} uses {filter}: real-time Call Analytics categories (InputType REAL_TIME) "
+    "support only TranscriptFilter rules."
+)
 FILTERS = ("TranscriptFilter", "InterruptionFilter", "NonTalkTimeFilter", "SentimentFilter")
 
 # AWS's exact texts for categories aren't recorded; these follow the vocabulary wordings.
@@ -74,7 +78,7 @@ class CallAnalyticsCategories(Resources):
     def create_category(self, ctx: RequestContext, params: dict) -> dict:
         """-> {CategoryProperties}. BadRequestException (rules, tags), ConflictException (name taken)."""
         validate_new_tags(params.get("Tags", []))
-        check_rules(params["Rules"])
+        check_rules(params["Rules"], params.get("InputType", POST_CALL))
         name = params["CategoryName"]
         now = self.clock()
         doc = {
@@ -111,6 +115,7 @@ class CallAnalyticsCategories(Resources):
             given = params.get("InputType", theirs)
             if given != theirs:
                 raise BadRequestException(INPUT_TYPE_CHANGED.format(given=given, name=name, theirs=theirs))
+            check_rules(params["Rules"], theirs)
             record.doc["Rules"] = params["Rules"]
             record.doc["LastUpdateTime"] = self.clock()
 
@@ -145,13 +150,18 @@ class CallAnalyticsCategories(Resources):
         ]
 
 
-def check_rules(rules: list[dict]) -> None:
-    """What botocore's model cannot say of `Rules`: one filter per rule (`Rule` is a union) and
-    consistent time ranges. BadRequestException naming the rule (1-based)."""
+def check_rules(rules: list[dict], input_type: str = POST_CALL) -> None:
+    """What botocore's model cannot say of `Rules`: one filter per rule (`Rule` is a union),
+    consistent time ranges, and only `TranscriptFilter` rules in a REAL_TIME category (AWS's
+    guide, "Creating categories for real-time transcriptions", tca-categories-stream.html:
+    "Real-time Call Analytics transcriptions only support rules that use TranscriptFilter").
+    BadRequestException naming the rule (1-based)."""
     for index, rule in enumerate(rules, 1):
         present = [f for f in FILTERS if rule.get(f) is not None]
         if len(present) != 1:
             raise BadRequestException(ONE_FILTER.format(index=index, count=len(present)))
+        if input_type == REAL_TIME and present[0] != "TranscriptFilter":
+            raise BadRequestException(REAL_TIME_FILTER.format(index=index, filter=present[0]))
         condition = rule[present[0]]
         for range_name, start, end in (
             ("AbsoluteTimeRange", "StartTime", "EndTime"),

@@ -142,6 +142,11 @@ def test_category_create_get_update_delete(transcribe):
     assert got["Rules"] == new_rules and got["CreateTime"] == created["CreateTime"]
     with pytest.raises(transcribe.exceptions.BadRequestException, match="input type"):
         transcribe.update_call_analytics_category(CategoryName="crud-category", Rules=rules, InputType="REAL_TIME")
+    # Real-time categories take TranscriptFilter rules only (AWS's guide, tca-categories-stream).
+    with pytest.raises(transcribe.exceptions.BadRequestException, match="only TranscriptFilter"):
+        transcribe.create_call_analytics_category(CategoryName="realtime-silence", Rules=new_rules, InputType="REAL_TIME")
+    with pytest.raises(transcribe.exceptions.NotFoundException):
+        transcribe.get_call_analytics_category(CategoryName="realtime-silence")
     transcribe.delete_call_analytics_category(CategoryName="crud-category")
     for call in (transcribe.get_call_analytics_category, transcribe.delete_call_analytics_category):
         with pytest.raises(transcribe.exceptions.NotFoundException):
