@@ -153,7 +153,9 @@ def test_documents_of_kept_results_cite_streamed_segment_ids():
     transcript, note = scribe_documents(tokens, None, None, {"SessionId": "s"}, segment_ids(ids))
     segments = transcript["Conversation"]["TranscriptSegments"]
     assert [s["SegmentId"] for s in segments] == ["seg-a", "seg-b"]
-    assert [s["ParticipantDetails"]["ParticipantRole"] for s in segments] == ["CLINICIAN_0", "PATIENT_0"]
+    # Roles come from the speech (service/clinical_roles.py): the first-person symptom is the
+    # patient's, the instruction the clinician's, whoever speaks first.
+    assert [s["ParticipantDetails"]["ParticipantRole"] for s in segments] == ["PATIENT_0", "CLINICIAN_0"]
     links = {link["SegmentId"] for s in note["ClinicalDocumentation"]["Sections"] for e in s["Summary"]
              for link in e["EvidenceLinks"]}
     assert links == {"seg-a", "seg-b"}
