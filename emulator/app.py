@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
@@ -22,6 +23,7 @@ from emulator.aws.sigv4 import SigV4Verifier
 from emulator.config import Settings
 from emulator.console import console_routes
 from emulator.engine.recognizer import ModelLoadOptions, Recognizer, supports_language
+from emulator.s3_proxy import S3Proxy
 from emulator.service.call_analytics import call_analytics_jobs
 from emulator.service.call_analytics_categories import CallAnalyticsCategories
 from emulator.service.call_analytics_pipeline import CallAnalyticsPipeline
@@ -98,7 +100,7 @@ def build_runtime(settings: Settings, s3_endpoint: str) -> Runtime:
         settings.s3_access_key or settings.access_key,
         settings.s3_secret_key or settings.secret_key,
         region=settings.region,
-        public_endpoint=settings.s3_public_endpoint,
+        public_endpoint=settings.effective_s3_public_endpoint(),
     )
     models = ModelStore(settings.effective_model_store_dir(), settings.effective_models_dir())
     recognizer = Recognizer(
@@ -267,5 +269,7 @@ def create_app(runtime: Runtime) -> Starlette:
             *console_routes(runtime, api.operations),  # GET / -> /console; the web console
             # awsJson on any other path, as AWS's endpoints accept (the guide posts to /transcribe)
             Route("/{path:path}", api.handle, methods=["POST"]),
-        ]
+        ],
+        # S3 requests on the API port go to the S3 server (one endpoint, emulator/s3_proxy.py)
+        middleware=[Middleware(S3Proxy, upstream=runtime.s3_endpoint)],
     )
