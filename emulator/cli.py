@@ -119,3 +119,7 @@ def _exit(message: str) -> None:
     """One line on stderr, exit status 2, no traceback: for every error a user can fix."""
     print(f"transcribe-emulator: error: {message}", file=sys.stderr)
     sys.exit(2)
+
+
+if __name__ == "__main__":  # python -m emulator.cli (the pytest plugin starts it so)
+    main()
