@@ -29,6 +29,7 @@ from emulator.service.call_analytics_categories import CallAnalyticsCategories
 from emulator.service.call_analytics_pipeline import CallAnalyticsPipeline
 from emulator.service.clock import aws_now
 from emulator.service.context import RequestContext
+from emulator.service.events import StateChangeEvents
 from emulator.service.health import HealthMonitor, HealthReport
 from emulator.service.jobs import TranscriptionJobs
 from emulator.service.language_models import LanguageModels
@@ -47,6 +48,7 @@ from emulator.service.transcribe_audio import TranscribeAudio
 from emulator.service.vocabularies import Vocabularies
 from emulator.service.vocabulary_filters import VocabularyFilters
 from emulator.service.worker import WorkerPool
+from emulator.storage.eventbridge import EventBridgePublisher
 from emulator.storage.models import ModelStore
 from emulator.storage.s3 import ObjectStore
 from emulator.storage.store import Store
@@ -72,6 +74,7 @@ class Runtime:
     tls: TlsFiles | None = None  # certificate of the TLS ports (None: no TLS port)
     health: HealthMonitor | None = None  # starting / ok / degraded (GET /_emulator/health)
     progress: JobProgress | None = None  # queued and running jobs, how far each has got
+    events: StateChangeEvents | None = None  # EventBridge events of state changes (--eventbridge-endpoint)
 
 
 def _preload(recognizer: Recognizer, models: ModelStore, monitor: HealthMonitor) -> None:
@@ -94,6 +97,10 @@ def _preload(recognizer: Recognizer, models: ModelStore, monitor: HealthMonitor)
 def build_runtime(settings: Settings, s3_endpoint: str) -> Runtime:
     """Opens the store, connects S3, prepares models, starts workers, resumes unfinished jobs."""
     data_dir = settings.data_dir
+    events = None
+    if settings.eventbridge_endpoint:  # before any job resumes: every change after this sends its event
+        publisher = EventBridgePublisher(settings.eventbridge_endpoint, settings.access_key, settings.secret_key)
+        events = StateChangeEvents(publisher).start()
     store = Store(data_dir / "emulator.sqlite3")
     objects = ObjectStore(
         s3_endpoint,
@@ -194,7 +201,7 @@ def build_runtime(settings: Settings, s3_endpoint: str) -> Runtime:
         tls = prepare_tls(data_dir, settings.tls_cert_file, settings.tls_key_file, (settings.host,))
     return Runtime(
         settings, s3_endpoint, store, objects, models, recognizer, pool, jobs, services,
-        streaming=streaming, tls=tls, health=monitor, progress=progress,
+        streaming=streaming, tls=tls, health=monitor, progress=progress, events=events,
     )
 
 

@@ -30,6 +30,7 @@ def _parser() -> argparse.ArgumentParser:
         ("s3_endpoint", str),
         ("s3_public_endpoint", str),
         ("s3_port", int),
+        ("eventbridge_endpoint", str),
         ("access_key", str),
         ("secret_key", str),
         ("account_id", str),
