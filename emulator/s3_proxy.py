@@ -114,10 +114,33 @@ class S3Proxy:
             log.warning("S3 server %s:%d unreachable: %s", self._host, self._port, e)
             await _s3_error(send, 503, "ServiceUnavailable", "The emulator's S3 server is not reachable.")
             return
+        response = _Response(send)
         try:
-            await _forward(scope, receive, send, reader, writer)
+            await _forward(scope, receive, response, reader, writer)
+        except (h11.ProtocolError, OSError, _ClientGone) as e:
+            # A header h11 cannot frame, a dropped connection on either side: S3's 502 if no
+            # answer has started, else the client sees its connection end.
+            log.info("S3 request %s %s not completed: %s", scope["method"], scope["path"], e)
+            if not response.started:
+                await _s3_error(send, 502, "BadGateway", "The request could not be passed to the S3 server.")
         finally:
             writer.close()
+
+
+class _ClientGone(Exception):
+    """The client disconnected before its request body was complete."""
+
+
+class _Response:
+    """The client side of `send`, remembering whether the answer has begun."""
+
+    def __init__(self, send):
+        self.send = send
+        self.started = False
+
+    async def __call__(self, message: dict) -> None:
+        self.started = True
+        await self.send(message)
 
 
 async def _forward(scope, receive, send, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -150,7 +173,8 @@ async def _upload(connection: h11.Connection, receive, writer: asyncio.StreamWri
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            return
+            writer.close()  # the S3 server sees the body cut short; the relay ends with it
+            raise _ClientGone("client disconnected mid-body")
         body = message.get("body", b"")
         if body:
             writer.write(connection.send(h11.Data(data=body)))
@@ -162,12 +186,11 @@ async def _upload(connection: h11.Connection, receive, writer: asyncio.StreamWri
 
 
 async def _relay_response(connection: h11.Connection, reader: asyncio.StreamReader, send, upload) -> None:
-    started = False
     while True:
         event = connection.next_event()
         if event is h11.NEED_DATA:
             data = await reader.read(CHUNK)
-            if not data and upload.done() and upload.exception():
+            if not data and upload.done() and not upload.cancelled() and upload.exception():
                 raise upload.exception()
             connection.receive_data(data)  # b"": the S3 server closed; h11 raises if mid-message
             continue
@@ -176,14 +199,12 @@ async def _relay_response(connection: h11.Connection, reader: asyncio.StreamRead
         if isinstance(event, h11.Response):
             headers = [(k, v) for k, v in event.headers if k not in _HOP_BY_HOP and k != b"transfer-encoding"]
             await send({"type": "http.response.start", "status": event.status_code, "headers": headers})
-            started = True
         elif isinstance(event, h11.Data):
             await send({"type": "http.response.body", "body": bytes(event.data), "more_body": True})
         elif isinstance(event, (h11.EndOfMessage, h11.ConnectionClosed)):
-            if started:
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
-            else:
-                await _s3_error(send, 502, "BadGateway", "The emulator's S3 server closed the connection.")
+            if not send.started:
+                raise h11.RemoteProtocolError("the S3 server closed the connection without an answer")
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
             return
 
 

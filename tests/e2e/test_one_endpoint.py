@@ -132,3 +132,35 @@ def test_transcribe_calls_and_the_console_are_never_taken_for_s3(emulator):
     anonymous = httpx.get(emulator.endpoint + f"/no-such-bucket-{uuid.uuid4().hex[:6]}/key.wav")
     assert anonymous.status_code in (403, 404) and "<Error>" in anonymous.text
     assert httpx.get(emulator.endpoint + "/_emulator/health").json()["s3_public_endpoint"] == emulator.endpoint
+
+
+def _connections_to(pid: int, port: int) -> set:
+    """The emulator's open TCP connections to `port`, by local address."""
+    return {c.laddr for c in psutil.Process(pid).net_connections("tcp") if c.raddr and c.raddr.port == port}
+
+
+def test_an_upload_cut_short_by_the_client_frees_its_s3_connection(emulator, s3, endpoint_env):
+    """A client that goes away mid-body must not leave the proxy waiting on the S3 server
+    (the emulator's own S3 client keeps connections of its own: only the new one counts)."""
+    import socket
+
+    s3.create_bucket(Bucket="cut-short")
+    url = boto3.client("s3").generate_presigned_url(
+        "put_object", Params={"Bucket": "cut-short", "Key": "half.bin"}, ExpiresIn=300
+    )
+    target = url.removeprefix(emulator.endpoint)
+    before = _connections_to(emulator.proc.pid, emulator.s3_port)
+    with socket.create_connection(("127.0.0.1", emulator.port)) as client:
+        client.sendall(
+            f"PUT {target} HTTP/1.1\r\nHost: 127.0.0.1:{emulator.port}\r\nContent-Length: {50 * 1024**2}\r\n\r\n".encode()
+        )
+        client.sendall(b"\0" * 1024**2)
+        deadline = time.monotonic() + 10
+        while not (proxied := _connections_to(emulator.proc.pid, emulator.s3_port) - before):
+            assert time.monotonic() < deadline, "the proxy never connected to the S3 server"
+            time.sleep(0.05)
+    deadline = time.monotonic() + 10
+    while proxied & _connections_to(emulator.proc.pid, emulator.s3_port) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not proxied & _connections_to(emulator.proc.pid, emulator.s3_port)
+    assert "half.bin" not in [o["Key"] for o in s3.list_objects_v2(Bucket="cut-short").get("Contents", [])]
