@@ -128,9 +128,14 @@ def test_transcribe_calls_and_the_console_are_never_taken_for_s3(emulator):
         content=b"{}",
     )
     assert wrong.headers["content-type"].startswith("application/x-amz-json"), wrong.text
-    # An unsigned S3-shaped GET goes to S3, which answers in its XML.
-    anonymous = httpx.get(emulator.endpoint + f"/no-such-bucket-{uuid.uuid4().hex[:6]}/key.wav")
-    assert anonymous.status_code in (403, 404) and "<Error>" in anonymous.text
+    # An unsigned S3-shaped GET goes to S3, which answers in its XML, and refuses it: the API
+    # port (reachable off loopback with --host 0.0.0.0) opens no object to anonymous readers.
+    s3 = emulator.s3()
+    s3.create_bucket(Bucket="anonymous-check")
+    s3.put_object(Bucket="anonymous-check", Key="secret.txt", Body=b"the content")
+    anonymous = httpx.get(emulator.endpoint + "/anonymous-check/secret.txt")
+    assert anonymous.status_code == 403 and "<Code>AccessDenied</Code>" in anonymous.text
+    assert "the content" not in anonymous.text
     assert httpx.get(emulator.endpoint + "/_emulator/health").json()["s3_public_endpoint"] == emulator.endpoint
 
 
