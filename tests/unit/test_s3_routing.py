@@ -69,3 +69,12 @@ def test_credential_service_reads_the_header_or_the_query():
     assert credential_service({}, [("X-Amz-Credential", "k/20261206/eu-west-1/transcribe/aws4_request")]) == "transcribe"
     assert credential_service({"authorization": "Basic dXNlcjpwdw=="}, []) is None
     assert credential_service({}, [("X-Amz-Credential", "garbage")]) is None
+
+
+def test_presigned_urls_default_to_the_api_port_a_local_client_reaches():
+    from emulator.config import Settings
+
+    assert Settings(port=9090).effective_s3_public_endpoint() == "http://127.0.0.1:9090"
+    assert Settings(host="0.0.0.0", port=8080).effective_s3_public_endpoint() == "http://127.0.0.1:8080"
+    assert Settings(host="::1", port=8080).effective_s3_public_endpoint() == "http://[::1]:8080"
+    assert Settings(s3_public_endpoint="http://localhost:9000").effective_s3_public_endpoint() == "http://localhost:9000"
