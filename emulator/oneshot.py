@@ -111,13 +111,15 @@ class OneShot:
                 progress=progress,
             )
             try:
-                language, tokens, _ = pipeline.final_tokens(self.settings.region, path.name, JobRun(plan, time.monotonic(), seconds), media)
+                run = JobRun(plan, time.monotonic(), seconds)
+                language, tokens, _ = pipeline.final_tokens(self.settings.region, path.name, run, media)
             except JobFailed as e:
                 raise OneShotError(f"{path}: {e}") from None
             finally:
                 progress.close()
         channels = media.channels.shape[0] if media.channels is not None else None
-        results = {**language.results_members, **render_job_results(tokens, channels, speakers=bool(request.max_speaker_labels))}
+        rendered = render_job_results(tokens, channels, speakers=bool(request.max_speaker_labels))
+        results = {**language.results_members, **rendered}  # as TranscriptionPipeline._results orders them
         return render(results, request.output_format, job_name(path), self.settings.account_id)
 
     @staticmethod

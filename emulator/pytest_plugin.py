@@ -83,7 +83,8 @@ class TranscribeEmulator:
         `timeout` seconds."""
         if kind not in self._clients:
             self._clients[kind] = self.client("transcribe")
-        operation = getattr(self._clients[kind], "get_" + "".join("_" + c.lower() if c.isupper() else c for c in kind)[1:])
+        snake = "".join("_" + c.lower() if c.isupper() else c for c in kind)[1:]
+        operation = getattr(self._clients[kind], "get_" + snake)
         deadline = time.monotonic() + timeout
         while True:
             job = operation(**{f"{kind}Name": name})[kind]

@@ -41,7 +41,9 @@ EVENTS = {
     "medical-transcription-job": (
         "Medical Transcription Job State Change", "MedicalTranscriptionJobName", "TranscriptionJobStatus", JOB_END
     ),
-    "medical-scribe-job": ("Medical Scribe Job State Change", "MedicalScribeJobName", "MedicalScribeJobStatus", JOB_END),
+    "medical-scribe-job": (
+        "Medical Scribe Job State Change", "MedicalScribeJobName", "MedicalScribeJobStatus", JOB_END
+    ),
 }
 
 

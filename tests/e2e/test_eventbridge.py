@@ -80,7 +80,8 @@ def test_a_completed_job_sends_its_event_to_the_rule_target(publishing, queue):
     def both(events):
         return {e["detail"].get("TranscriptionJobName") for e in events} >= {name, broken}
 
-    events = {e["detail"]["TranscriptionJobName"]: e for e in received(queue, both) if "TranscriptionJobName" in e["detail"]}
+    found = received(queue, both)
+    events = {e["detail"]["TranscriptionJobName"]: e for e in found if "TranscriptionJobName" in e["detail"]}
     done = events[name]
     assert done["source"] == "aws.transcribe" and done["detail-type"] == "Transcribe Job State Change"
     assert done["detail"] == {"TranscriptionJobName": name, "TranscriptionJobStatus": "COMPLETED"}
@@ -100,7 +101,8 @@ def test_a_vocabulary_that_becomes_ready_sends_its_event(publishing, queue):
         return any(e["detail"] == {"VocabularyName": name, "VocabularyState": "READY"} for e in events)
 
     events = received(queue, ready)
-    assert {e["detail-type"] for e in events if e["detail"].get("VocabularyName") == name} == {"Vocabulary State Change"}
+    kinds = {e["detail-type"] for e in events if e["detail"].get("VocabularyName") == name}
+    assert kinds == {"Vocabulary State Change"}
 
 
 def test_events_wait_for_an_endpoint_that_is_down_then_arrive(eventbridge):
@@ -115,7 +117,8 @@ def test_events_wait_for_an_endpoint_that_is_down_then_arrive(eventbridge):
     events = boto3.client("events", endpoint_url=eventbridge, **regional)
     url = sqs.create_queue(QueueName="late")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    events.put_rule(Name="late", EventPattern=json.dumps({"detail-type": ["Transcribe Language Model State Change"]}))
+    pattern = {"detail-type": ["Transcribe Language Model State Change"]}
+    events.put_rule(Name="late", EventPattern=json.dumps(pattern))
     events.put_targets(Rule="late", Targets=[{"Id": "queue", "Arn": arn}])
 
     port = free_port()

@@ -156,9 +156,8 @@ def test_an_upload_cut_short_by_the_client_frees_its_s3_connection(emulator, s3,
     target = url.removeprefix(emulator.endpoint)
     before = _connections_to(emulator.proc.pid, emulator.s3_port)
     with socket.create_connection(("127.0.0.1", emulator.port)) as client:
-        client.sendall(
-            f"PUT {target} HTTP/1.1\r\nHost: 127.0.0.1:{emulator.port}\r\nContent-Length: {50 * 1024**2}\r\n\r\n".encode()
-        )
+        head = f"PUT {target} HTTP/1.1\r\nHost: 127.0.0.1:{emulator.port}\r\nContent-Length: {50 * 1024**2}\r\n\r\n"
+        client.sendall(head.encode())
         client.sendall(b"\0" * 1024**2)
         deadline = time.monotonic() + 10
         while not (proxied := _connections_to(emulator.proc.pid, emulator.s3_port) - before):
