@@ -118,6 +118,25 @@ def test_aws_cli_copies_200_mb_through_the_api_port_without_buffering_it(emulato
     aws("s3", "rb", f"s3://{bucket}", "--force")
 
 
+def test_the_aws_cli_alone_uploads_transcribes_and_reads_the_transcript(endpoint_env):
+    env = {**os.environ, **endpoint_env}
+
+    def aws(*args: str) -> str:
+        done = subprocess.run([str(AWS), *args], env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    bucket, name = f"cli-job-{uuid.uuid4().hex[:8]}", f"cli-job-{uuid.uuid4().hex[:8]}"
+    aws("s3", "mb", f"s3://{bucket}")
+    aws("s3", "cp", str(audio_path("jfk")), f"s3://{bucket}/jfk.flac", "--only-show-errors")
+    aws("transcribe", "start-transcription-job", "--transcription-job-name", name, "--language-code", "en-US",
+        "--media", f"MediaFileUri=s3://{bucket}/jfk.flac")
+    aws("transcribe", "wait", "transcription-job-completed", "--transcription-job-name", name)
+    job = json.loads(aws("transcribe", "get-transcription-job", "--transcription-job-name", name))["TranscriptionJob"]
+    document = httpx.get(job["Transcript"]["TranscriptFileUri"], timeout=30).json()
+    assert "ask not what your country can do for you" in document["results"]["transcripts"][0]["transcript"].lower()
+
+
 def test_transcribe_calls_and_the_console_are_never_taken_for_s3(emulator):
     browser = httpx.get(emulator.endpoint + "/", headers={"Accept": "text/html,application/xhtml+xml"})
     assert browser.status_code in (303, 307) and "/console" in browser.headers["location"]
