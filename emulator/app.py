@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
@@ -22,12 +23,14 @@ from emulator.aws.sigv4 import SigV4Verifier
 from emulator.config import Settings
 from emulator.console import console_routes
 from emulator.engine.recognizer import ModelLoadOptions, Recognizer, supports_language
+from emulator.s3_proxy import S3Proxy
 from emulator.service.call_analytics import call_analytics_jobs
 from emulator.service.call_analytics_categories import CallAnalyticsCategories
 from emulator.service.call_analytics_pipeline import CallAnalyticsPipeline
 from emulator.service.call_analytics_stream import CallAnalyticsStreamSessions
 from emulator.service.clock import aws_now
 from emulator.service.context import RequestContext
+from emulator.service.events import StateChangeEvents
 from emulator.service.health import HealthMonitor, HealthReport
 from emulator.service.jobs import TranscriptionJobs
 from emulator.service.language_models import LanguageModels
@@ -47,6 +50,7 @@ from emulator.service.transcribe_audio import TranscribeAudio
 from emulator.service.vocabularies import Vocabularies
 from emulator.service.vocabulary_filters import VocabularyFilters
 from emulator.service.worker import WorkerPool
+from emulator.storage.eventbridge import EventBridgePublisher
 from emulator.storage.models import ModelStore
 from emulator.storage.s3 import ObjectStore
 from emulator.storage.store import Store
@@ -75,6 +79,7 @@ class Runtime:
     health: HealthMonitor | None = None  # starting / ok / degraded (GET /_emulator/health)
     progress: JobProgress | None = None  # queued and running jobs, how far each has got
     scribe_streams: MedicalScribeStreams | None = None  # HealthScribe streaming sessions
+    events: StateChangeEvents | None = None  # EventBridge events of state changes (--eventbridge-endpoint)
 
 
 def _preload(recognizer: Recognizer, models: ModelStore, monitor: HealthMonitor) -> None:
@@ -97,13 +102,17 @@ def _preload(recognizer: Recognizer, models: ModelStore, monitor: HealthMonitor)
 def build_runtime(settings: Settings, s3_endpoint: str) -> Runtime:
     """Opens the store, connects S3, prepares models, starts workers, resumes unfinished jobs."""
     data_dir = settings.data_dir
+    events = None
+    if settings.eventbridge_endpoint:  # before any job resumes: every change after this sends its event
+        publisher = EventBridgePublisher(settings.eventbridge_endpoint, settings.access_key, settings.secret_key)
+        events = StateChangeEvents(publisher).start()
     store = Store(data_dir / "emulator.sqlite3")
     objects = ObjectStore(
         s3_endpoint,
         settings.s3_access_key or settings.access_key,
         settings.s3_secret_key or settings.secret_key,
         region=settings.region,
-        public_endpoint=settings.s3_public_endpoint,
+        public_endpoint=settings.effective_s3_public_endpoint(),
     )
     models = ModelStore(settings.effective_model_store_dir(), settings.effective_models_dir())
     recognizer = Recognizer(
@@ -200,7 +209,7 @@ def build_runtime(settings: Settings, s3_endpoint: str) -> Runtime:
         tls = prepare_tls(data_dir, settings.tls_cert_file, settings.tls_key_file, (settings.host,))
     return Runtime(
         settings, s3_endpoint, store, objects, models, recognizer, pool, jobs, services,
-        streaming=streaming, tls=tls, health=monitor, progress=progress, scribe_streams=scribe_streams,
+        streaming=streaming, tls=tls, health=monitor, progress=progress, scribe_streams=scribe_streams, events=events,
         call_analytics_streaming=CallAnalyticsStreamSessions(streaming, categories, analytics_jobs),
     )
 
@@ -297,5 +306,7 @@ def create_app(runtime: Runtime) -> Starlette:
             *console_routes(runtime, api.operations),  # GET / -> /console; the web console
             # awsJson on any other path, as AWS's endpoints accept (the guide posts to /transcribe)
             Route("/{path:path}", api.handle, methods=["POST"]),
-        ]
+        ],
+        # S3 requests on the API port go to the S3 server (one endpoint, emulator/s3_proxy.py)
+        middleware=[Middleware(S3Proxy, upstream=runtime.s3_endpoint)],
     )

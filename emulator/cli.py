@@ -1,4 +1,5 @@
-"""`transcribe-emulator serve [options]`: flags override TRANSCRIBE_EMULATOR_* variables."""
+"""`transcribe-emulator serve [options]`: flags override TRANSCRIBE_EMULATOR_* variables.
+`transcribe-emulator transcribe FILE...`: files transcribed here and now, no server (emulator.oneshot)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ def _parser() -> argparse.ArgumentParser:
         ("s3_endpoint", str),
         ("s3_public_endpoint", str),
         ("s3_port", int),
+        ("eventbridge_endpoint", str),
         ("access_key", str),
         ("secret_key", str),
         ("account_id", str),
@@ -76,7 +78,37 @@ def _parser() -> argparse.ArgumentParser:
     models.add_argument("--data-dir", type=Path, default=None)
     models.add_argument("--model-store-dir", type=Path, default=None)
     models.add_argument("--models-dir", type=Path, default=None)
+    _transcribe_parser(commands)
     return parser
+
+
+def _transcribe_parser(commands) -> None:
+    from emulator.oneshot import FORMATS
+
+    one = commands.add_parser(
+        "transcribe", help="transcribe files here and now (no server, no S3); Transcribe's JSON on stdout"
+    )
+    one.add_argument("files", nargs="+", type=Path, metavar="FILE", help="media files (WAV, FLAC, MP3, MP4, Ogg, ...)")
+    language = one.add_mutually_exclusive_group()
+    language.add_argument("--language-code", help="the language spoken, e.g. en-US (LanguageCode)")
+    language.add_argument(
+        "--identify-language", action="store_true", help="identify the language (IdentifyLanguage; the default)"
+    )
+    speakers = one.add_mutually_exclusive_group()
+    speakers.add_argument("--show-speaker-labels", action="store_true", help="label speakers (ShowSpeakerLabels)")
+    speakers.add_argument(
+        "--channel-identification", action="store_true", help="transcribe each channel (ChannelIdentification)"
+    )
+    one.add_argument(
+        "--max-speaker-labels", type=int, default=10, choices=range(2, 31), metavar="2..30",
+        help="with --show-speaker-labels: most speakers to tell apart (MaxSpeakerLabels; default 10)",
+    )
+    one.add_argument("--output-format", choices=FORMATS, default="json", help="default json (the transcript file)")
+    one.add_argument("--output-dir", type=Path, help="write <stem>.<format> files here instead of to stdout")
+    for name in ("data_dir", "model_store_dir", "models_dir"):
+        one.add_argument("--" + name.replace("_", "-"), type=Path, default=None, help="as for serve")
+    one.add_argument("--beam-size", type=int, default=None, help="as for serve")
+    one.add_argument("--cpu-threads", type=int, default=None, help="as for serve")
 
 
 def _models(settings: Settings, prepare: bool) -> None:
@@ -92,7 +124,7 @@ def _models(settings: Settings, prepare: bool) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
-    overrides = {k: v for k, v in vars(args).items() if k not in ("command", "prepare") and v is not None}
+    overrides = {k: v for k, v in vars(args).items() if k in Settings.model_fields and v is not None}
     try:
         settings = Settings(**overrides)
     except ValidationError as e:
@@ -106,6 +138,19 @@ def main(argv: list[str] | None = None) -> None:
             run(settings)  # ends the process itself (status 0) after SIGINT/SIGTERM
         except StartupError as e:
             _exit(str(e))
+    elif args.command == "transcribe":
+        from emulator import logs
+        from emulator.oneshot import Request, run
+
+        logs.configure("warning", "text")
+        request = Request(
+            language_code=args.language_code,
+            channel_identification=args.channel_identification,
+            max_speaker_labels=args.max_speaker_labels if args.show_speaker_labels else None,
+            output_format=args.output_format,
+            output_dir=args.output_dir,
+        )
+        sys.exit(run(args.files, request, settings))
     elif args.command == "models":
         from emulator.storage.models import ModelError
 
@@ -119,3 +164,7 @@ def _exit(message: str) -> None:
     """One line on stderr, exit status 2, no traceback: for every error a user can fix."""
     print(f"transcribe-emulator: error: {message}", file=sys.stderr)
     sys.exit(2)
+
+
+if __name__ == "__main__":  # python -m emulator.cli (the pytest plugin starts it so)
+    main()

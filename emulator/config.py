@@ -35,7 +35,9 @@ class Settings(BaseSettings):
         None, description="S3 server to use (e.g. http://minio:9000). Unset: start embedded SeaweedFS."
     )
     s3_public_endpoint: str | None = Field(
-        None, description="S3 endpoint put into presigned URLs handed to clients. Unset: the S3 endpoint."
+        None,
+        description="S3 endpoint put into presigned URLs handed to clients. Unset: the API URL, whose port "
+        "passes S3 requests to the S3 server.",
     )
     s3_port: int = Field(8333, description="Port of the embedded S3 server; it also uses the next 7 ports.")
     s3_access_key: str | None = Field(None, description="S3 credentials. Unset: the emulator's credentials.")
@@ -70,6 +72,10 @@ class Settings(BaseSettings):
         False, description="Load models at first use instead of at start-up (health is ok at once)."
     )
 
+    eventbridge_endpoint: str | None = Field(
+        None, description="EventBridge endpoint that receives the job and resource state-change events. Unset: none sent."
+    )
+
     allow_http_media: bool = Field(
         False, description="Let TranscribeAudio fetch MediaFileUri from http(s) URLs other than S3 ones."
     )
@@ -80,6 +86,14 @@ class Settings(BaseSettings):
     @property
     def embedded_s3(self) -> bool:
         return not self.s3_endpoint
+
+    def api_url(self) -> str:
+        """The API port's URL as a client on this machine reaches it (a wildcard bind: loopback)."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://[{host}]:{self.port}" if ":" in host else f"http://{host}:{self.port}"
+
+    def effective_s3_public_endpoint(self) -> str:
+        return self.s3_public_endpoint or self.api_url()
 
     def effective_cpu_threads(self) -> int:
         if self.cpu_threads:

@@ -137,6 +137,8 @@ def run(settings: Settings) -> None:
         _run_until_stopped(_serve(create_app(runtime), _hypercorn_config(settings, runtime.tls)))
         if runtime.health:
             runtime.health.stop()
+        if runtime.events:
+            runtime.events.stop()  # sends the events still queued (a few seconds at most)
         log.info("stopped; unfinished jobs resume at the next start")
     finally:
         if embedded:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import ctranslate2
 import numpy as np
 from faster_whisper import WhisperModel
 
@@ -68,6 +69,14 @@ class RecognitionOptions:
     hotwords: str | None = None
 
 
+# Seed of CTranslate2's sampling, which faster-whisper's temperature fallback uses (a window whose
+# beam-search result fails the compression-ratio or log-probability check is decoded again by
+# sampling at temperatures 0.2 ... 1.0). CTranslate2 seeds each of its worker threads' generator
+# from this once, at the thread's first sample; set before any model loads, the same media and
+# settings give the same transcript in every process (README: Deterministic results).
+SAMPLING_SEED = 20260101
+
+
 @dataclass(frozen=True)
 class ModelLoadOptions:
     device: str = "cpu"
@@ -87,6 +96,7 @@ class Recognizer:
         self._load_options = load_options
         self._models: dict[str, WhisperModel] = {}
         self._lock = threading.Lock()
+        ctranslate2.set_random_seed(SAMPLING_SEED)  # before any model (and its threads) exists
 
     def loaded(self) -> list[str]:
         return sorted(self._models)

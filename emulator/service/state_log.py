@@ -6,14 +6,28 @@ them into JSON lines): `job` or `resource` (the name), `kind` (the Store kind, e
 `transcription-job`, `vocabulary`), `region`, `from` and `to` (None: not there before / deleted),
 and on a job's last change `audio_seconds`, `wall_seconds` (since a worker took it), `rtf`
 (wall / audio); `failure_reason` on FAILED, which logs at warning.
+
+`listeners` are told of each change too, as `listener(kind, region, name, before, after,
+failure_reason)` on the thread that made it: they must return at once (the EventBridge
+events of emulator.service.events only queue the event).
 """
 
 from __future__ import annotations
 
 import logging
+from typing import Callable
 
 jobs_log = logging.getLogger("emulator.jobs")
 resources_log = logging.getLogger("emulator.resources")
+listeners: list[Callable[[str, str, str, str | None, str | None, str | None], None]] = []
+
+
+def _notify(kind: str, region: str, name: str, before: str | None, after: str | None, failure: str | None) -> None:
+    for listener in list(listeners):
+        try:
+            listener(kind, region, name, before, after, failure)
+        except Exception:  # a listener's bug must not fail the job or resource that changed
+            logging.getLogger(__name__).exception("state-change listener failed")
 
 
 def _change(before: str | None, after: str | None) -> str:
@@ -47,6 +61,7 @@ def job_changed(
         text += f": {failure_reason}"
     level = logging.WARNING if after == "FAILED" else logging.INFO
     jobs_log.log(level, "%s", text, extra={"fields": fields})
+    _notify(kind, region, name, before, after, failure_reason)
 
 
 def job_resumed(kind: str, region: str, name: str, status: str) -> None:
@@ -66,3 +81,4 @@ def resource_changed(
         text += f": {failure_reason}"
     level = logging.WARNING if after == "FAILED" else logging.INFO
     resources_log.log(level, "%s", text, extra={"fields": fields})
+    _notify(kind, region, name, before, after, failure_reason)

@@ -1,0 +1,84 @@
+"""Deterministic results: the same media and settings give a byte-identical transcript file
+(apart from the job name) across an emulator restart, even where Whisper falls back to
+sampling (engine/recognizer.py pins CTranslate2's sampling seed).
+
+The clip is a 5 s LibriSpeech sentence under white noise at -10 to -12 dB SNR (noise from a
+fixed seed): hard enough that faster-whisper's beam search fails its log-probability check and decodes
+windows again by sampling at temperature 0.2 or more. Which noisy version does so depends on
+the model and options, so the first of a few candidates that does is used (checked with
+faster-whisper directly); none doing so fails the test, which would otherwise prove nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from emulator.engine.media import decode
+from emulator.storage.models import ModelStore
+from tests.support import EmulatorProcess, audio_path, wait_for_job, write_wav
+
+CLIP = "ls_61-70968-0000"  # "He began a confused complaint against the wizard ..."
+CANDIDATES = ((-10.0, 0.5), (-12.0, 0.25), (-12.0, 1.0))  # (SNR in dB, gain) tried in turn
+
+
+def noisy_clip(path: Path, snr_db: float, gain: float) -> Path:
+    speech = decode(audio_path(CLIP))
+    noise = np.random.default_rng(1).standard_normal(len(speech)).astype(np.float32)
+    noise *= np.sqrt(np.mean(speech**2) / 10 ** (snr_db / 10) / np.mean(noise**2))
+    return write_wav(path, (speech + noise) * gain)
+
+
+def sampled_clip(directory: Path, data_dir: Path) -> Path:
+    """The first candidate clip whose beam-search result (temperature 0, the emulator's
+    options) fails faster-whisper's fallback checks in some window, so that the window is
+    decoded again by sampling: compression ratio over 2.4, or mean log-probability under -1
+    without the no-speech probability over 0.6 (faster-whisper's defaults)."""
+    from faster_whisper import WhisperModel
+
+    models = ModelStore(data_dir / "model-store", data_dir / "models")
+    model = WhisperModel(str(models.resolve(models.model_for_language("en"))), compute_type="int8", cpu_threads=2)
+    for snr_db, gain in CANDIDATES:
+        clip = noisy_clip(directory / f"noisy{snr_db:+.0f}dB-x{gain}.wav", snr_db, gain)
+        segments, _ = model.transcribe(
+            decode(clip), language="en", beam_size=5, word_timestamps=True, vad_filter=True, temperature=0.0
+        )
+        if any(
+            s.compression_ratio > 2.4 or (s.avg_logprob < -1.0 and s.no_speech_prob <= 0.6) for s in segments
+        ):
+            return clip
+    pytest.fail("no candidate clip makes Whisper sample any more; the test would prove nothing")
+
+
+def transcript_of(process: EmulatorProcess, media: str) -> str:
+    """One job on `media` (the first job of this process); its transcript file with the job name cut."""
+    transcribe = process.transcribe()
+    name = f"same-{uuid.uuid4().hex[:8]}"
+    transcribe.start_transcription_job(
+        TranscriptionJobName=name, LanguageCode="en-US", Media={"MediaFileUri": media}, OutputBucketName="out"
+    )
+    job = wait_for_job(transcribe, name, timeout=300)
+    assert job["TranscriptionJobStatus"] == "COMPLETED", job.get("FailureReason")
+    raw = process.s3().get_object(Bucket="out", Key=f"{name}.json")["Body"].read().decode()
+    return raw.replace(name, "<job>")
+
+
+def test_the_same_media_gives_the_same_transcript_after_a_restart(tmp_path):
+    process = EmulatorProcess(tmp_path / "data")
+    try:
+        process.start()  # assembles the model the clip is checked with
+        clip = sampled_clip(tmp_path, process.data_dir)
+        s3 = process.s3()
+        s3.create_bucket(Bucket="media")
+        s3.create_bucket(Bucket="out")
+        s3.upload_file(str(clip), "media", "noisy.wav")
+        first = transcript_of(process, "s3://media/noisy.wav")
+        process.stop()
+        process.start()
+        second = transcript_of(process, "s3://media/noisy.wav")
+    finally:
+        process.stop()
+    assert first == second
