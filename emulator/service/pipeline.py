@@ -48,9 +48,10 @@ from emulator.service.subtitles import cues, render_subtitles
 from emulator.service.tokens import Token
 from emulator.service.toxicity import add_toxicity
 from emulator.service.vocabulary_tables import Vocabulary
+from emulator.service.worker import current_lease
 from emulator.storage.models import ModelStore
 from emulator.storage.s3 import OUTAGE_GRACE, ObjectNotFound, ObjectStore, StorageError, StorageUnavailable, patiently
-from emulator.storage.store import Record, Store, wait_for_room
+from emulator.storage.store import LeaseLost, Record, Store, StoreUnavailable, wait_for_room
 
 log = logging.getLogger(__name__)
 
@@ -286,6 +287,11 @@ class TranscriptionPipeline:
         except JobFailed as failure:
             self._finish(record, "FAILED", Outcome({"FailureReason": str(failure)}), run)
         except Exception as e:  # a bug must not leave the job running forever
+            if isinstance(e, StoreUnavailable) and current_lease() is not None:
+                # A worker process that lost the database mid-job gives the job back: its lease
+                # lapses and a worker claims it again once the database answers (docs/SCALING.md).
+                log.warning("job %s is given back: %s", name, e.message)
+                return
             log.exception("job %s failed unexpectedly", name)
             reason = f"Internal failure: {type(e).__name__}: {e}"
             self._finish(record, "FAILED", Outcome({"FailureReason": reason}), run)
@@ -690,10 +696,16 @@ class TranscriptionPipeline:
                 # As recorded from AWS (test_transcribe_error_invalid_length): FAILED jobs have no CompletionTime.
                 current.doc["CompletionTime"] = self.clock()
 
-        if wait_for_room(
-            lambda: self.store.modify(self.kind, record.region, record.name, finish), f"job {record.name}"
-        ) is None:
-            return  # deleted meanwhile: its deletion was the last change
+        lease = current_lease()  # a claim worker's token: the state moves only while the claim holds
+        try:
+            if wait_for_room(
+                lambda: self.store.modify(self.kind, record.region, record.name, finish, lease_owner=lease),
+                f"job {record.name}",
+            ) is None:
+                return  # deleted meanwhile: its deletion was the last change
+        except LeaseLost as e:  # another worker took the job over: its run is the one that counts
+            log.warning("job %s ran to its end after losing its claim; its outcome is not written: %s", record.name, e)
+            return
         job_changed(
             self.kind,
             record.region,
