@@ -60,6 +60,13 @@ def run(settings: Settings) -> None:
     settings = settings.model_copy(update={"workers": max(1, settings.workers), "https_port": 0, "websocket_port": 0})
     startup.check_worker(settings)
     runtime = build_runtime(settings, settings.s3_endpoint, worker_process=True)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    # Claim nothing until the model is loaded: a job claimed meanwhile would wait here while
+    # ready workers could run it.
+    while not (runtime.health.ready() or stop.is_set() or runtime.health.status()[0] == "degraded"):
+        stop.wait(0.1)
     worker = ClaimWorker(
         runtime.store, claim_queues(runtime), threads=settings.workers, lease_seconds=settings.lease_seconds
     ).start()
@@ -68,9 +75,6 @@ def run(settings: Settings) -> None:
         emulator.__version__, worker.worker, settings.workers, "s" if settings.workers > 1 else "",
         runtime.store.where, settings.s3_endpoint,
     )
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
     stop.wait()
     worker.stop()
     log.info("worker stopped after %d claims; its running work is claimed again once its lease lapses", worker.claims)

@@ -24,6 +24,9 @@ class WorkerProcess:
             "--s3-endpoint", s3_endpoint,
             "--data-dir", str(data_dir),
             "--lease-seconds", str(lease_seconds),
+            # One CTranslate2 thread each: several workers share this machine's cores, and
+            # oversubscribed OpenMP threads spin instead of working.
+            "--cpu-threads", "1",
         ]
         self.log_path = data_dir.parent / f"{data_dir.name}.log"
         self.proc: subprocess.Popen | None = None
