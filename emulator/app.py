@@ -162,6 +162,9 @@ def build_runtime(settings: Settings, s3_endpoint: str, worker_process: bool = F
         audio_pool = WorkerPool(1, run_key, name="transcribe-audio")
         for family in (vocabularies, medical_vocabularies, language_models):
             family.process_elsewhere()
+        if store.sqlite and not worker_process:
+            log.warning("--workers 0 on the SQLite store %s: jobs wait for `transcribe-emulator worker "
+                        "--database-url sqlite:///%s` on this machine (docs/SCALING.md)", store.where, store.where)
     transcribe_audio = TranscribeAudio(
         pipeline, audio_pool, objects, vocabularies, vocabulary_filters, allow_http_media=settings.allow_http_media
     )

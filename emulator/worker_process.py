@@ -65,7 +65,7 @@ def run(settings: Settings) -> None:
         signal.signal(sig, lambda *_: stop.set())
     # Claim nothing until the model is loaded: a job claimed meanwhile would wait here while
     # ready workers could run it.
-    while not (runtime.health.ready() or stop.is_set() or runtime.health.status()[0] == "degraded"):
+    while not (runtime.health.ready or stop.is_set() or runtime.health.status()[0] == "degraded"):
         stop.wait(0.1)
     worker = ClaimWorker(
         runtime.store, claim_queues(runtime), threads=settings.workers, lease_seconds=settings.lease_seconds
