@@ -169,11 +169,17 @@ class ClaimWorker:
             thread.join(timeout)
 
     def _loop(self) -> None:
+        waiting = False  # the store failed the last claim: logged once per outage
         while not self._stop.is_set():
             try:
                 worked = self.run_once()
+                if waiting:
+                    log.info("claim worker: the job store answers again")
+                    waiting = False
             except StoreUnavailable as e:  # the database is down or restarting: try again soon
-                log.warning("claim worker waits for the job store: %s", e.message)
+                if not waiting:
+                    log.warning("claim worker waits for the job store: %s", e.message)
+                    waiting = True
                 worked = False
             except Exception:  # a last guard: the loop must go on
                 log.exception("claim worker error")
