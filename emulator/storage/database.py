@@ -29,6 +29,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 FIRST_REVISION = "0001"  # today's `resources` table, as SQLite data dirs before migrations have it
@@ -63,7 +64,11 @@ COLUMNS = tuple(c.name for c in resources.columns)
 
 
 def is_sqlite(url: str) -> bool:
-    return make_url(url).get_backend_name() == "sqlite"
+    """Whether `url` names a SQLite database (False for a URL that does not parse)."""
+    try:
+        return make_url(url).get_backend_name() == "sqlite"
+    except ArgumentError:
+        return False
 
 
 def sqlite_url(path: Path) -> str:

@@ -120,8 +120,12 @@ def check_server(url: str) -> None:
     password) and the cause: unreachable, refused, unknown database, bad scheme."""
     try:
         engine = create_store_engine(url)
-    except (ValueError, sa_exc.ArgumentError) as e:
-        raise StoreError(f"{e}: fix --database-url") from None
+    except sa_exc.ArgumentError:
+        raise StoreError(
+            "--database-url is not a database URL: use sqlite:///PATH or postgresql://USER@HOST:PORT/DB"
+        ) from None
+    except ValueError as e:  # another scheme
+        raise StoreError(f"{e} (--database-url)") from None
     try:
         with engine.connect() as conn:
             conn.exec_driver_sql("SELECT 1")
