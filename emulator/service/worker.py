@@ -230,6 +230,10 @@ class ClaimWorker:
             context.run(claim_queue.run, record)
         finally:
             done.set()
+            try:  # a run that moved the row on has no lease left; one that did not gives it back now
+                self.store.release(record.kind, record.region, record.name, token)
+            except StoreUnavailable:
+                pass  # the lease lapses by itself
 
     def _renew(self, record: Record, token: str, done: threading.Event) -> None:
         """Extends the lease every lease_seconds / 3 until `done`; a lease found lost is logged

@@ -397,6 +397,18 @@ class Store:
             )
         return cur.rowcount == 1
 
+    def release(self, kind: str, region: str, name: str, owner: str) -> bool:
+        """Ends `owner`'s lease at once (the work ended without moving the row on: given back,
+        or a newer revision is waiting), so the row is claimable now rather than when the
+        lease would have lapsed. False when the lease is not `owner`'s. StoreUnavailable."""
+        with self._guard(write=True), self.engine.begin() as conn:
+            cur = conn.execute(
+                update(resources)
+                .where(_key(kind, region, name), resources.c.lease_owner == owner)
+                .values(lease_owner=None, lease_expires=None)
+            )
+        return cur.rowcount == 1
+
     def delete(self, kind: str, region: str, name: str) -> bool:
         """True if a row was deleted. StoreUnavailable."""
         with self._guard(write=True), self.engine.begin() as conn:

@@ -74,6 +74,15 @@ def test_a_claim_holds_until_its_lease_lapses_and_only_the_holder_moves_the_stat
         store.modify(KIND, "us-east-1", "leased", complete, lease_owner="w2:b")
 
 
+def test_a_released_lease_is_claimable_at_once(store):
+    store.insert(_job("given-back"))
+    first = store.claim((KIND,), "w1:a", 30, queued=("QUEUED",), running=("IN_PROGRESS",), change=_start)
+    assert not store.release(KIND, "us-east-1", "given-back", "w2:b")  # not w2's lease
+    assert store.release(KIND, "us-east-1", "given-back", "w1:a")  # w1 gives it back (say, the database went away)
+    again = store.claim((KIND,), "w2:b", 30, queued=("QUEUED",), running=("IN_PROGRESS",))
+    assert (again.name, again.status, again.revision) == ("given-back", "IN_PROGRESS", first.revision + 1)
+
+
 def test_concurrent_claimers_take_each_row_once(store):
     for i in range(40):
         store.insert(_job(f"job-{i:02d}", created=float(i)))
