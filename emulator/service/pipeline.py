@@ -705,6 +705,7 @@ class TranscriptionPipeline:
                 return  # deleted meanwhile: its deletion was the last change
         except LeaseLost as e:  # another worker took the job over: its run is the one that counts
             log.warning("job %s ran to its end after losing its claim; its outcome is not written: %s", record.name, e)
+            self._discard_own_output(outcome)
             return
         job_changed(
             self.kind,
@@ -716,6 +717,19 @@ class TranscriptionPipeline:
             wall_seconds=time.monotonic() - run.started,
             failure_reason=outcome.doc.get("FailureReason"),
         )
+
+
+    def _discard_own_output(self, outcome: Outcome) -> None:
+        """Deletes what only this run wrote: its service-bucket files, whose keys hold a uuid of
+        their own. A customer-bucket key is the job's, shared with the run that kept the claim,
+        so those objects stay (the winner's file is there)."""
+        for value in outcome.internal.values():
+            for location in value if isinstance(value, list) else [value]:
+                if isinstance(location, dict) and location.get("type") == "SERVICE_BUCKET":
+                    try:
+                        self.objects.delete(location["bucket"], location["key"])
+                    except (ObjectNotFound, StorageError) as e:  # an orphan file is harmless
+                        log.warning("could not delete %s/%s: %s", location["bucket"], location["key"], e)
 
 
 def redacted_key(key: str) -> str:

@@ -119,6 +119,38 @@ def test_a_worker_killed_mid_job_loses_its_lease_and_the_job_completes_once_on_a
     assert "\n".join(w.log_tail(200) for w in workers if w.alive).count(f"claimed transcription-job {name}") == 1
 
 
+def test_a_worker_paused_past_its_lease_writes_no_state_and_keeps_no_output(cluster):
+    workers = _live_workers(cluster, 2)
+    client = cluster["api"][0].transcribe()
+    store = cluster["store"]
+    name = f"paused-{uuid.uuid4().hex[:8]}"
+    _start(client, name, "jfk")
+    deadline = time.monotonic() + 60
+    paused = None
+    while paused is None and time.monotonic() < deadline:  # its run has begun once its scratch dir exists
+        paused = next((w for w in workers if list((w.data_dir / "scratch").glob(f"{name}-*"))), None)
+        time.sleep(0.02)
+    assert paused is not None
+    os.kill(paused.pid, signal.SIGSTOP)  # a long GC pause, a swapped-out machine
+    try:
+        job = wait_for_job(client, name, timeout=180)  # the other worker claims it after the lease and completes it
+    finally:
+        os.kill(paused.pid, signal.SIGCONT)
+    assert job["TranscriptionJobStatus"] == "COMPLETED", job.get("FailureReason")
+    deadline = time.monotonic() + 120
+    while "ran to its end after losing its claim" not in paused.log_tail(400) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert f"job {name} ran to its end after losing its claim" in paused.log_tail(400)
+    record = store.get(JOB, "us-east-1", name)
+    other = next(w.pid for w in workers if w is not paused)
+    assert claim_pids(record) == [paused.pid, other]
+    assert (record.status, record.revision) == ("COMPLETED", 3)  # the paused run moved nothing
+    s3 = cluster["api"][0].s3()
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=record.internal["Transcript"]["bucket"],
+                                                 Prefix=f"000000000000/{name}/").get("Contents", [])]
+    assert keys == [record.internal["Transcript"]["key"]]  # the paused run deleted its own file, not the winner's
+
+
 def test_fifty_jobs_across_three_workers_are_each_claimed_once(cluster):
     workers = _live_workers(cluster, 3)
     clients = [node.transcribe() for node in cluster["api"]]
