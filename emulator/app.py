@@ -42,6 +42,7 @@ from emulator.service.medical_scribe_stream import MedicalScribeStreams
 from emulator.service.medical_vocabularies import MedicalVocabularies
 from emulator.service.pipeline import Limits, TranscriptionPipeline
 from emulator.service.progress import JobProgress
+from emulator.service.shared_progress import StoreProgress
 from emulator.service.streaming import StreamingSessions
 from emulator.service.tags import Tagging
 from emulator.service.transcribe_audio import KIND as TRANSCRIBE_AUDIO
@@ -80,6 +81,10 @@ class Runtime:
     progress: JobProgress | None = None  # queued and running jobs, how far each has got
     scribe_streams: MedicalScribeStreams | None = None  # HealthScribe streaming sessions
     events: StateChangeEvents | None = None  # EventBridge events of state changes (--eventbridge-endpoint)
+    # What a worker process claims (emulator.worker_process): the job pipelines by Store kind,
+    # and the families processed in the background (vocabularies, language models).
+    runners: dict | None = None
+    processed: list | None = None
 
 
 def _preload(recognizer: Recognizer, models: ModelStore, monitor: HealthMonitor) -> None:
@@ -99,14 +104,20 @@ def _preload(recognizer: Recognizer, models: ModelStore, monitor: HealthMonitor)
     monitor.set_ready()
 
 
-def build_runtime(settings: Settings, s3_endpoint: str) -> Runtime:
-    """Opens the store, connects S3, prepares models, starts workers, resumes unfinished jobs."""
+def build_runtime(settings: Settings, s3_endpoint: str, worker_process: bool = False) -> Runtime:
+    """Opens the store, connects S3, prepares models, starts workers, resumes unfinished jobs.
+
+    With `settings.workers` 0 (an API node) or `worker_process` (`transcribe-emulator worker`)
+    no job or background processing runs in-process and nothing is resumed here: the store is
+    the queue, and worker processes claim from it (emulator.service.worker.ClaimWorker, wired
+    by emulator.worker_process from Runtime.runners and Runtime.processed)."""
     data_dir = settings.data_dir
     events = None
     if settings.eventbridge_endpoint:  # before any job resumes: every change after this sends its event
         publisher = EventBridgePublisher(settings.eventbridge_endpoint, settings.access_key, settings.secret_key)
         events = StateChangeEvents(publisher).start()
-    store = Store(data_dir / "emulator.sqlite3")
+    store = Store(url=settings.effective_database_url())
+    local = settings.workers > 0 and not worker_process
     objects = ObjectStore(
         s3_endpoint,
         settings.s3_access_key or settings.access_key,
@@ -120,7 +131,7 @@ def build_runtime(settings: Settings, s3_endpoint: str) -> Runtime:
         ModelLoadOptions(
             compute_type=settings.compute_type,
             cpu_threads=settings.effective_cpu_threads(),
-            num_workers=settings.workers,
+            num_workers=max(1, settings.workers),
         ),
     )
     vocabularies = Vocabularies(store, objects, clock=aws_now)
@@ -128,6 +139,8 @@ def build_runtime(settings: Settings, s3_endpoint: str) -> Runtime:
     language_models = LanguageModels(store, objects, models, clock=aws_now)
     medical_vocabularies = MedicalVocabularies(store, objects, clock=aws_now)
     progress = JobProgress()  # the job services register jobs, the pipelines report progress
+    if settings.workers == 0 and not worker_process:  # an API node: the jobs run on worker processes
+        progress = StoreProgress(store, ())  # its kinds: the pipelines' below
     common = dict(
         scratch_dir=data_dir / "scratch",
         limits=Limits(settings.max_media_bytes, settings.max_media_seconds),
@@ -152,9 +165,22 @@ def build_runtime(settings: Settings, s3_endpoint: str) -> Runtime:
     runners = {p.kind: p for p in (pipeline, medical_pipeline, call_analytics_pipeline, scribe_pipeline)}
     # Keys are (kind, region, name): each job kind runs on its own pipeline; TranscribeAudio
     # requests, (TRANSCRIBE_AUDIO, request id), share the same workers.
-    pool = WorkerPool(settings.workers, lambda key: runners[key[0]](key[1:]))
+    job_kinds = tuple(runners)
+    if isinstance(progress, StoreProgress):
+        progress.kinds = job_kinds
+    run_key = lambda key: runners[key[0]](key[1:])  # noqa: E731
+    if local:
+        pool = audio_pool = WorkerPool(settings.workers, run_key)
+    else:  # the jobs' quota counts every node's jobs; TranscribeAudio answers from this node, as streams do
+        pool = WorkerPool(0, run_key, in_flight=lambda: store.count(job_kinds, ("QUEUED", "IN_PROGRESS")))
+        audio_pool = WorkerPool(1, run_key, name="transcribe-audio")
+        for family in (vocabularies, medical_vocabularies, language_models):
+            family.process_elsewhere()
+        if store.sqlite and not worker_process:
+            log.warning("--workers 0 on the SQLite store %s: jobs wait for `transcribe-emulator worker "
+                        "--database-url sqlite:///%s` on this machine (docs/SCALING.md)", store.where, store.where)
     transcribe_audio = TranscribeAudio(
-        pipeline, pool, objects, vocabularies, vocabulary_filters, allow_http_media=settings.allow_http_media
+        pipeline, audio_pool, objects, vocabularies, vocabulary_filters, allow_http_media=settings.allow_http_media
     )
     runners[TRANSCRIBE_AUDIO] = transcribe_audio.run
 
@@ -170,7 +196,7 @@ def build_runtime(settings: Settings, s3_endpoint: str) -> Runtime:
         + medical_jobs.resume_unfinished()
         + analytics_jobs.resume_unfinished()
         + scribe_jobs.resume_unfinished(),
-    )
+    ) if local else (0, 0, 0)
     if any(resumed):
         log.info("resumed %d vocabularies, %d language models and %d jobs", *resumed)
     monitor = HealthMonitor({"s3": objects.ping, "store": store.ping}).start()
@@ -202,7 +228,7 @@ def build_runtime(settings: Settings, s3_endpoint: str) -> Runtime:
         medical_vocabularies=medical_vocabularies,
     )
     scribe_streams = MedicalScribeStreams(store, objects, streaming, supported_language=supports_language)
-    if scribe_streams.resume_pending():
+    if not worker_process and scribe_streams.resume_pending():  # streams and their analytics stay on API nodes
         log.info("resumed the post-stream analytics of HealthScribe streams")
     tls = None
     if settings.https_port or settings.websocket_port:
@@ -211,6 +237,8 @@ def build_runtime(settings: Settings, s3_endpoint: str) -> Runtime:
         settings, s3_endpoint, store, objects, models, recognizer, pool, jobs, services,
         streaming=streaming, tls=tls, health=monitor, progress=progress, scribe_streams=scribe_streams, events=events,
         call_analytics_streaming=CallAnalyticsStreamSessions(streaming, categories, analytics_jobs),
+        runners={kind: runners[kind] for kind in job_kinds},
+        processed=[vocabularies, medical_vocabularies, language_models],
     )
 
 
@@ -258,7 +286,11 @@ def create_app(runtime: Runtime) -> Starlette:
     )
 
     scribe_streaming = MedicalScribeStreamEndpoint(
-        runtime.scribe_streams, verifier, {settings.access_key: settings.secret_key}, settings.account_id, settings.region
+        runtime.scribe_streams,
+        verifier,
+        {settings.access_key: settings.secret_key},
+        settings.account_id,
+        settings.region,
     )
 
     def websocket_streaming(medical: bool) -> websocket.WebSocketStreamingEndpoint:

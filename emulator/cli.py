@@ -44,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
         ("model_store_dir", Path),
         ("log_level", str),
         ("log_format", str),
+        ("database_url", str),
     ):
         env = f"TRANSCRIBE_EMULATOR_{name.upper()}"
         choices = [c for c in get_args(fields[name].annotation) if isinstance(c, str)] or None
@@ -73,6 +74,8 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="accept requests without checking SigV4 (env TRANSCRIBE_EMULATOR_VERIFY_SIGNATURES=false)",
     )
+    worker = commands.add_parser("worker", help="run a transcription worker on a shared job store (no API)")
+    _setting_options(worker, WORKER_OPTIONS)
     models = commands.add_parser("models", help="list the models; --prepare assembles and sha256-checks them")
     models.add_argument("--prepare", action="store_true", help="assemble split models and verify every sha256")
     models.add_argument("--data-dir", type=Path, default=None)
@@ -80,6 +83,33 @@ def _parser() -> argparse.ArgumentParser:
     models.add_argument("--models-dir", type=Path, default=None)
     _transcribe_parser(commands)
     return parser
+
+
+# `transcribe-emulator worker`: what a worker reads from the shared store and S3 (docs/SCALING.md).
+WORKER_OPTIONS = (
+    ("database_url", str),
+    ("s3_endpoint", str),
+    ("data_dir", Path),
+    ("workers", int),
+    ("lease_seconds", float),
+    ("account_id", str),
+    ("cpu_threads", int),
+    ("beam_size", int),
+    ("models_dir", Path),
+    ("model_store_dir", Path),
+    ("log_level", str),
+    ("log_format", str),
+)
+
+
+def _setting_options(parser: argparse.ArgumentParser, names) -> None:
+    """One --flag per Settings field, its help naming the TRANSCRIBE_EMULATOR_* variable."""
+    fields = Settings.model_fields
+    for name, kind in names:
+        env = f"TRANSCRIBE_EMULATOR_{name.upper()}"
+        choices = [c for c in get_args(fields[name].annotation) if isinstance(c, str)] or None
+        help_text = f"{fields[name].description} (env {env}; default {fields[name].default})"
+        parser.add_argument("--" + name.replace("_", "-"), type=kind, choices=choices, default=None, help=help_text)
 
 
 def _transcribe_parser(commands) -> None:
@@ -151,6 +181,14 @@ def main(argv: list[str] | None = None) -> None:
             output_dir=args.output_dir,
         )
         sys.exit(run(args.files, request, settings))
+    elif args.command == "worker":
+        from emulator.startup import StartupError
+        from emulator.worker_process import run as run_worker
+
+        try:
+            run_worker(settings)  # ends the process itself (status 0) after SIGINT/SIGTERM
+        except StartupError as e:
+            _exit(str(e))
     elif args.command == "models":
         from emulator.storage.models import ModelError
 

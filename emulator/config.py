@@ -49,7 +49,16 @@ class Settings(BaseSettings):
     region: str = Field("us-east-1", description="Region for requests that carry no signature.")
     verify_signatures: bool = Field(True, description="Check SigV4 signatures of API requests.")
 
-    workers: int = Field(1, ge=1, description="Jobs transcribed at once.")
+    workers: int = Field(
+        1, ge=0, description="Jobs transcribed at once (per worker process). 0: API only; worker processes run the jobs."
+    )
+    database_url: str | None = Field(
+        None,
+        description="Job store: sqlite:///PATH or postgresql://USER@HOST:PORT/DB. Unset: <data-dir>/emulator.sqlite3.",
+    )
+    lease_seconds: float = Field(
+        30.0, gt=0, description="Worker processes: a dead worker's job is claimed again this long after its last renewal."
+    )
     max_concurrent_jobs: int = Field(
         100, ge=1, description="AWS's concurrent-job quota: beyond it Start needs AllowDeferredExecution."
     )
@@ -98,7 +107,11 @@ class Settings(BaseSettings):
     def effective_cpu_threads(self) -> int:
         if self.cpu_threads:
             return self.cpu_threads
-        return max(1, (os.cpu_count() or 1) // self.workers)
+        return max(1, (os.cpu_count() or 1) // max(1, self.workers))
+
+    def effective_database_url(self) -> str:
+        """The job store's URL: --database-url, or the SQLite file under the data dir."""
+        return self.database_url or f"sqlite:///{self.data_dir / 'emulator.sqlite3'}"
 
     def effective_model_store_dir(self) -> Path:
         return self.model_store_dir or self.data_dir / "model-store"

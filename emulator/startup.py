@@ -12,11 +12,13 @@ from __future__ import annotations
 import os
 import socket
 import tempfile
+from pathlib import Path
 
 from emulator.config import Settings
+from emulator.storage.database import is_sqlite
 from emulator.storage.models import ModelError, ModelStore
 from emulator.storage.seaweed import SeaweedPorts
-from emulator.storage.store import StoreError, check_database
+from emulator.storage.store import StoreError, check_database, check_server
 
 STORE_FILE = "emulator.sqlite3"
 
@@ -87,12 +89,32 @@ def check(settings: Settings) -> Settings:
     that are taken turned off). Raises StartupError."""
     settings = _check_ports(settings)
     _check_data_dir(settings)
+    _check_store(settings)
+    _check_models(settings)
+    return settings
+
+
+def check_worker(settings: Settings) -> None:
+    """The checks of `transcribe-emulator worker` (no ports: it serves nothing). StartupError."""
+    _check_data_dir(settings)
+    _check_store(settings)
+    _check_models(settings)
+
+
+def _check_store(settings: Settings) -> None:
+    """The SQLite file must be this emulator's and intact; another database must be reachable."""
+    url = settings.effective_database_url()
     try:
-        check_database(settings.data_dir / STORE_FILE)
+        if is_sqlite(url):
+            check_database(Path(url.removeprefix("sqlite:///")))
+        else:
+            check_server(url)
     except StoreError as e:
         raise StartupError(str(e)) from None
+
+
+def _check_models(settings: Settings) -> None:
     try:
         ModelStore(settings.effective_model_store_dir(), settings.effective_models_dir()).check_installed()
     except ModelError as e:
         raise StartupError(str(e)) from None
-    return settings

@@ -48,9 +48,10 @@ from emulator.service.subtitles import cues, render_subtitles
 from emulator.service.tokens import Token
 from emulator.service.toxicity import add_toxicity
 from emulator.service.vocabulary_tables import Vocabulary
+from emulator.service.worker import current_lease
 from emulator.storage.models import ModelStore
 from emulator.storage.s3 import OUTAGE_GRACE, ObjectNotFound, ObjectStore, StorageError, StorageUnavailable, patiently
-from emulator.storage.store import Record, Store, wait_for_room
+from emulator.storage.store import LeaseLost, Record, Store, StoreUnavailable, wait_for_room
 
 log = logging.getLogger(__name__)
 
@@ -286,6 +287,11 @@ class TranscriptionPipeline:
         except JobFailed as failure:
             self._finish(record, "FAILED", Outcome({"FailureReason": str(failure)}), run)
         except Exception as e:  # a bug must not leave the job running forever
+            if isinstance(e, StoreUnavailable) and current_lease() is not None:
+                # A worker process that lost the database mid-job gives the job back: its lease
+                # lapses and a worker claims it again once the database answers (docs/SCALING.md).
+                log.warning("job %s is given back: %s", name, e.message)
+                return
             log.exception("job %s failed unexpectedly", name)
             reason = f"Internal failure: {type(e).__name__}: {e}"
             self._finish(record, "FAILED", Outcome({"FailureReason": reason}), run)
@@ -690,10 +696,17 @@ class TranscriptionPipeline:
                 # As recorded from AWS (test_transcribe_error_invalid_length): FAILED jobs have no CompletionTime.
                 current.doc["CompletionTime"] = self.clock()
 
-        if wait_for_room(
-            lambda: self.store.modify(self.kind, record.region, record.name, finish), f"job {record.name}"
-        ) is None:
-            return  # deleted meanwhile: its deletion was the last change
+        lease = current_lease()  # a claim worker's token: the state moves only while the claim holds
+        try:
+            if wait_for_room(
+                lambda: self.store.modify(self.kind, record.region, record.name, finish, lease_owner=lease),
+                f"job {record.name}",
+            ) is None:
+                return  # deleted meanwhile: its deletion was the last change
+        except LeaseLost as e:  # another worker took the job over: its run is the one that counts
+            log.warning("job %s ran to its end after losing its claim; its outcome is not written: %s", record.name, e)
+            self._discard_own_output(outcome)
+            return
         job_changed(
             self.kind,
             record.region,
@@ -704,6 +717,19 @@ class TranscriptionPipeline:
             wall_seconds=time.monotonic() - run.started,
             failure_reason=outcome.doc.get("FailureReason"),
         )
+
+
+    def _discard_own_output(self, outcome: Outcome) -> None:
+        """Deletes what only this run wrote: its service-bucket files, whose keys hold a uuid of
+        their own. A customer-bucket key is the job's, shared with the run that kept the claim,
+        so those objects stay (the winner's file is there)."""
+        for value in outcome.internal.values():
+            for location in value if isinstance(value, list) else [value]:
+                if isinstance(location, dict) and location.get("type") == "SERVICE_BUCKET":
+                    try:
+                        self.objects.delete(location["bucket"], location["key"])
+                    except (ObjectNotFound, StorageError) as e:  # an orphan file is harmless
+                        log.warning("could not delete %s/%s: %s", location["bucket"], location["key"], e)
 
 
 def redacted_key(key: str) -> str:

@@ -22,8 +22,8 @@ from emulator.aws.model import shape
 from emulator.service.clock import aws_now
 from emulator.service.pagination import paginate
 from emulator.service.state_log import resource_changed
-from emulator.service.worker import WorkerPool
-from emulator.storage.store import AlreadyExists, Record, Store, wait_for_room
+from emulator.service.worker import WorkerPool, current_lease
+from emulator.storage.store import AlreadyExists, LeaseLost, Record, Store, wait_for_room
 
 
 @functools.cache
@@ -173,6 +173,16 @@ class ProcessedResources(Resources):
         # self._lock serialises "is this still the revision I processed?" with the writes that follow it.
         self._pool = WorkerPool(workers, self._run, name=name)
 
+    def process_elsewhere(self) -> None:
+        """On an API-only node (`serve --workers 0`): nothing is processed here; the record
+        stays `pending` in the store until a worker process claims it (process_claimed)."""
+        self._pool = WorkerPool(0, self._run)
+
+    def process_claimed(self, record: Record) -> None:
+        """A worker process's run of a claimed `pending` record (emulator.service.worker
+        ClaimWorker); `_settle` writes its outcome only while the revision is the one claimed."""
+        self._run((record.region, record.name, record.internal["Revision"]))
+
     def resume(self) -> int:
         """Processes again every record left `pending` by a stop; returns how many."""
         records = self.store.with_status(self.kind, (self.pending,))
@@ -224,7 +234,14 @@ class ProcessedResources(Resources):
             if apply:
                 apply(record)
 
-        wait_for_room(lambda: self.store.modify(self.kind, region, name, change), f"{self.label or self.kind} {name}")
+        lease = current_lease()  # a worker process's claim: the outcome is written only while it holds
+        try:
+            wait_for_room(
+                lambda: self.store.modify(self.kind, region, name, change, lease_owner=lease),
+                f"{self.label or self.kind} {name}",
+            )
+        except LeaseLost:  # another worker took it over; its outcome is the one written
+            return False
         if changed:
             resource_changed(self.kind, region, name, self.pending, status, failure)
         return changed

@@ -1,12 +1,21 @@
-"""Durable state in SQLite: one row per resource (job, vocabulary, ...), JSON documents inside.
+"""Durable state: one row per resource (job, vocabulary, ...), JSON documents inside, in
+SQLite (the default: one file under the data dir) or PostgreSQL (--database-url), both through
+SQLAlchemy Core with one schema (emulator.storage.database, migrated with Alembic).
 
-Each write is its own committed transaction in WAL mode with synchronous=FULL, so a
-`kill -9` at any moment loses nothing that an API call has answered for.
+Each write is its own committed transaction; SQLite runs in WAL mode with synchronous=FULL, so
+a `kill -9` at any moment loses nothing that an API call has answered for.
 
-When SQLite cannot read or write (SQLITE_FULL on a full disk, an I/O error) every method
-raises StoreUnavailable, an InternalFailureException whose message names the file and the
-cause, and the transaction is rolled back: nothing is half-written. A row whose JSON is
-damaged is left out of lists and resumes with a warning naming it (kind, region, name).
+When the database cannot read or write (SQLITE_FULL on a full disk, an I/O error, PostgreSQL
+down or restarting) every method raises StoreUnavailable, an InternalFailureException whose
+message names the database and the cause, and the transaction is rolled back: nothing is
+half-written. A row whose JSON is damaged is left out of lists and resumes with a warning
+naming it (kind, region, name).
+
+Claims (several worker processes on one database): `claim` picks the oldest claimable row with
+SELECT ... FOR UPDATE SKIP LOCKED (PostgreSQL; SQLite serialises writers with BEGIN IMMEDIATE
+instead), gives it a lease (lease_owner, lease_expires) and bumps its revision; `renew`
+extends the lease while the work runs; `modify(..., lease_owner=token)` moves the state only
+while the token still holds the row, as a compare-and-set on the revision read.
 """
 
 from __future__ import annotations
@@ -15,14 +24,26 @@ import json
 import logging
 import os
 import sqlite3
-import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-import time
 from typing import Callable, Iterator, TypeVar
 
+from sqlalchemy import and_, delete
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import func, insert, or_, select, update
+
 from emulator.aws.errors import InternalFailureException
+from emulator.storage.database import (
+    COLUMNS,
+    create_store_engine,
+    is_sqlite,
+    migrate,
+    resources,
+    safe_url,
+    sqlite_url,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -36,21 +57,6 @@ WAIT_FOR_ROOM = (1.0, 2.0, 5.0)  # seconds
 # (WAL frames, checkpoints) and the embedded S3 both need some room to write at all.
 MIN_FREE_BYTES = 1024 * 1024
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS resources (
-    kind          TEXT NOT NULL,   -- "transcription-job", later "vocabulary", ...
-    region        TEXT NOT NULL,
-    name          TEXT NOT NULL,
-    status        TEXT NOT NULL,
-    creation_time REAL NOT NULL,   -- epoch seconds
-    doc           TEXT NOT NULL,   -- JSON: the resource as the API shows it
-    internal      TEXT NOT NULL,   -- JSON: what the emulator keeps beside it
-    PRIMARY KEY (kind, region, name)
-);
-CREATE INDEX IF NOT EXISTS resources_by_time ON resources (kind, region, creation_time);
-CREATE INDEX IF NOT EXISTS resources_by_status ON resources (kind, status);
-"""
-
 
 class AlreadyExists(Exception):
     pass
@@ -61,15 +67,21 @@ class StoreError(Exception):
 
 
 class StoreUnavailable(InternalFailureException):
-    """SQLite failed a read or write (disk full, I/O error, locked for over 30 s). The API
-    answers it as InternalFailureException (HTTP 500) with this message."""
+    """The database failed a read or write (SQLite: disk full, I/O error, locked for over 30 s;
+    PostgreSQL: unreachable, restarting, a statement over 30 s). The API answers it as
+    InternalFailureException (HTTP 500) with this message."""
 
 
 class CorruptRecord(Exception):
     """A row whose `doc` or `internal` is not valid JSON; the message names the row."""
 
 
-_COLUMNS = ("kind", "region", "name", "status", "creation_time", "doc", "internal")
+_COLUMNS = COLUMNS[:7]  # the columns of revision 0001; 0002 adds the claim columns after them
+
+
+class LeaseLost(Exception):
+    """The worker's claim on a row ended (its lease expired and another worker claimed the row,
+    or the row moved on): its state move is not written. The message names the row."""
 
 
 def check_database(path: Path) -> None:
@@ -85,14 +97,14 @@ def check_database(path: Path) -> None:
         raise StoreError(f"cannot open the job store {path}: {e}; {advice}") from None
     try:
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        foreign = tables - {"resources"} - {t for t in tables if t.startswith("sqlite_")}
+        foreign = tables - {"resources", "alembic_version"} - {t for t in tables if t.startswith("sqlite_")}
         if foreign:
             raise StoreError(
                 f"{path} is not a transcribe-emulator job store (it has tables {sorted(foreign)}); {advice}"
             )
         if "resources" in tables:
             columns = tuple(row[1] for row in conn.execute("PRAGMA table_info(resources)"))
-            if columns != _COLUMNS:
+            if columns not in (_COLUMNS, COLUMNS):
                 raise StoreError(f"{path} is not a transcribe-emulator job store (columns {columns}); {advice}")
         problems = [row[0] for row in conn.execute("PRAGMA quick_check")]
         if problems != ["ok"]:
@@ -101,6 +113,27 @@ def check_database(path: Path) -> None:
         raise StoreError(f"the job store {path} is corrupt or not SQLite ({e}); {advice}") from None
     finally:
         conn.close()
+
+
+def check_server(url: str) -> None:
+    """Connects to the database server at `url` once. StoreError naming it (without its
+    password) and the cause: unreachable, refused, unknown database, bad scheme."""
+    try:
+        engine = create_store_engine(url)
+    except sa_exc.ArgumentError:
+        raise StoreError(
+            "--database-url is not a database URL: use sqlite:///PATH or postgresql://USER@HOST:PORT/DB"
+        ) from None
+    except ValueError as e:  # another scheme
+        raise StoreError(f"{e} (--database-url)") from None
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+    except sa_exc.DBAPIError as e:
+        cause = str(e.orig).strip().splitlines()[0] if str(e.orig).strip() else type(e.orig).__name__
+        raise StoreError(f"cannot reach the job store {safe_url(url)}: {cause}; start it or fix --database-url") from None
+    finally:
+        engine.dispose()
 
 
 @dataclass
@@ -112,74 +145,99 @@ class Record:
     creation_time: float
     doc: dict
     internal: dict
+    # The claim columns (revision 0002): the store sets them; writers never need to.
+    revision: int = 0
+    lease_owner: str | None = None
+    lease_expires: float | None = None
+
+
+def _key(kind: str, region: str, name: str):
+    c = resources.c
+    return and_(c.kind == kind, c.region == region, c.name == name)
 
 
 class Store:
-    """Thread-safe: one connection per thread, SQLite serialises the writers."""
+    """Thread-safe: SQLAlchemy's pool hands each call its own connection.
 
-    def __init__(self, path: Path):
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
+    Store(path) opens the SQLite file `path` (the embedded default); Store(url=...) opens any
+    database URL (emulator.storage.database). Either is migrated to the newest schema first."""
+
+    def __init__(self, path: Path | None = None, url: str | None = None):
+        if url is None or is_sqlite(url):
+            if path is None:
+                path = Path(url.removeprefix("sqlite:///"))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            url = sqlite_url(path)
+        self.path = path  # the SQLite file; None on PostgreSQL
+        self.url = url
+        self.where = str(path) if path is not None else safe_url(url)  # the database, as messages name it
         self._write_failure: str | None = None  # the last write's error until a write succeeds
-        with self._connect() as conn:
-            conn.executescript(_SCHEMA)
+        self.engine = create_store_engine(url)
+        self.sqlite = self.engine.dialect.name == "sqlite"
+        with self._guard(write=True):
+            migrate(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
 
     @contextmanager
     def _guard(self, write: bool) -> Iterator[None]:
-        """Turns SQLite's operational errors into StoreUnavailable and remembers whether
-        the last write failed (for the health probe)."""
+        """Turns the database's errors into StoreUnavailable and remembers whether the last
+        write failed (for the health probe)."""
         try:
             yield
-        except sqlite3.IntegrityError:
+        except sa_exc.IntegrityError:
             raise
-        except (sqlite3.OperationalError, sqlite3.DatabaseError) as e:
+        except (sa_exc.DBAPIError, sa_exc.TimeoutError, sqlite3.Error) as e:
+            cause = e.orig if isinstance(e, sa_exc.DBAPIError) else e
+            cause = str(cause).strip().splitlines()[0] if str(cause).strip() else type(cause).__name__
             action = "written" if write else "read"
-            why = f"the job store {self.path} can't be {action}: {e}"
+            why = f"the job store {self.where} can't be {action}: {cause}"
             if write:
-                self._write_failure = str(e)
+                self._write_failure = cause
             log.error("%s", why)
-            raise StoreUnavailable(
-                f"Internal failure: {why}. Free disk space (or fix the file) and try your request again."
-            ) from None
+            advice = "Free disk space (or fix the file)" if self.sqlite else "Check that the database is reachable"
+            raise StoreUnavailable(f"Internal failure: {why}. {advice} and try your request again.") from None
         else:
             if write:
                 self._write_failure = None
 
-    def _connect(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            self._local.conn = conn
-        return conn
+    @contextmanager
+    def _read(self):
+        with self.engine.connect().execution_options(store_read=True) as conn:
+            yield conn
 
     def ping(self) -> None:
-        """Health probe: a read of the resources table, the free space of the data dir (at
-        least MIN_FREE_BYTES), and after a failed write an empty write transaction that must
-        commit. Raises sqlite3.Error or OSError with the reason; costs well under 1 ms."""
-        conn = self._connect()
-        conn.execute("SELECT 1 FROM resources LIMIT 1").fetchall()
+        """Health probe: a read of the resources table; for SQLite the free space of the data
+        dir (at least MIN_FREE_BYTES), and after a failed write an empty write transaction that
+        must commit. Raises sqlite3.Error, OSError or SQLAlchemy's errors with the reason; costs
+        well under 1 ms on SQLite."""
+        with self._read() as conn:
+            conn.execute(select(resources.c.kind).limit(1)).fetchall()
+        if not self.sqlite:
+            return
         stats = os.statvfs(self.path.parent)
         free = stats.f_bavail * stats.f_frsize
         if free < MIN_FREE_BYTES:
             raise OSError(f"disk full: {free} bytes free in {self.path.parent}")
         if self._write_failure is not None:
             try:
-                conn.execute("BEGIN IMMEDIATE")
-                conn.execute("UPDATE resources SET status = status WHERE rowid = (SELECT min(rowid) FROM resources)")
-                conn.execute("COMMIT")
-            except sqlite3.Error as e:
-                _rollback(conn)
-                raise sqlite3.OperationalError(f"the last write failed and still fails: {e}") from None
+                with self.engine.begin() as conn:
+                    conn.exec_driver_sql(
+                        "UPDATE resources SET status = status WHERE rowid = (SELECT min(rowid) FROM resources)"
+                    )
+            except sa_exc.DBAPIError as e:
+                raise sqlite3.OperationalError(f"the last write failed and still fails: {e.orig}") from None
             self._write_failure = None
 
     @staticmethod
     def _record(row) -> Record:
-        kind, region, name, status, creation_time, doc, internal = row
+        kind, region, name, status, creation_time, doc, internal, revision, lease_owner, lease_expires = row
         try:
-            return Record(kind, region, name, status, creation_time, json.loads(doc), json.loads(internal))
+            return Record(
+                kind, region, name, status, creation_time, json.loads(doc), json.loads(internal),
+                revision, lease_owner, lease_expires,
+            )
         except (TypeError, ValueError) as e:
             raise CorruptRecord(f"{kind} {name!r} in region {region}: damaged JSON ({e})") from None
 
@@ -190,119 +248,200 @@ class Store:
             try:
                 records.append(self._record(row))
             except CorruptRecord as e:
-                log.warning("skipping a damaged row of the job store %s: %s", self.path, e)
+                log.warning("skipping a damaged row of the job store %s: %s", self.where, e)
         return records
 
     def insert(self, record: Record) -> None:
         """Raises AlreadyExists when (kind, region, name) is taken, StoreUnavailable."""
         try:
-            with self._guard(write=True):
-                self._connect().execute(
-                    "INSERT INTO resources VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        record.kind,
-                        record.region,
-                        record.name,
-                        record.status,
-                        record.creation_time,
-                        json.dumps(record.doc),
-                        json.dumps(record.internal),
-                    ),
+            with self._guard(write=True), self.engine.begin() as conn:
+                conn.execute(
+                    insert(resources).values(
+                        kind=record.kind,
+                        region=record.region,
+                        name=record.name,
+                        status=record.status,
+                        creation_time=record.creation_time,
+                        doc=json.dumps(record.doc),
+                        internal=json.dumps(record.internal),
+                    )
                 )
-        except sqlite3.IntegrityError as e:
+        except sa_exc.IntegrityError as e:
             raise AlreadyExists(record.name) from e
 
     def get(self, kind: str, region: str, name: str) -> Record | None:
         """Raises StoreUnavailable (also for a damaged row: its message names the row)."""
-        with self._guard(write=False):
-            row = (
-                self._connect()
-                .execute(
-                    "SELECT * FROM resources WHERE kind = ? AND region = ? AND name = ?",
-                    (kind, region, name),
-                )
-                .fetchone()
-            )
+        with self._guard(write=False), self._read() as conn:
+            row = conn.execute(select(resources).where(_key(kind, region, name))).fetchone()
         if row is None:
             return None
         try:
             return self._record(row)
         except CorruptRecord as e:
-            raise StoreUnavailable(f"Internal failure: the job store {self.path} has a damaged row: {e}.") from None
+            raise StoreUnavailable(f"Internal failure: the job store {self.where} has a damaged row: {e}.") from None
 
     def update(self, record: Record) -> bool:
         """Writes status, doc and internal; False if the row was deleted meanwhile. StoreUnavailable."""
-        with self._guard(write=True):
-            cur = self._connect().execute(
-                "UPDATE resources SET status = ?, doc = ?, internal = ? WHERE kind = ? AND region = ? AND name = ?",
-                (
-                    record.status,
-                    json.dumps(record.doc),
-                    json.dumps(record.internal),
-                    record.kind,
-                    record.region,
-                    record.name,
-                ),
+        with self._guard(write=True), self.engine.begin() as conn:
+            cur = conn.execute(
+                update(resources)
+                .where(_key(record.kind, record.region, record.name))
+                .values(status=record.status, doc=json.dumps(record.doc), internal=json.dumps(record.internal))
             )
         return cur.rowcount == 1
 
-    def modify(self, kind: str, region: str, name: str, change: Callable[[Record], None]) -> Record | None:
+    def modify(
+        self,
+        kind: str,
+        region: str,
+        name: str,
+        change: Callable[[Record], None],
+        lease_owner: str | None = None,
+    ) -> Record | None:
         """Atomic read-modify-write: `change` edits the record in place inside one write
-        transaction, so concurrent writers (a worker finishing a job, a TagResource call)
-        never undo each other. Returns the new record, None if it does not exist.
-        Exceptions from `change` roll back and propagate; SQLite failures roll back and
-        raise StoreUnavailable (SQLite may have rolled back itself, e.g. on SQLITE_FULL)."""
-        conn = self._connect()
-        with self._guard(write=True):
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                row = conn.execute(
-                    "SELECT * FROM resources WHERE kind = ? AND region = ? AND name = ?", (kind, region, name)
-                ).fetchone()
-                if row is None:
-                    _rollback(conn)
-                    return None
-                record = self._record(row)
-                change(record)
+        transaction (the row locked: BEGIN IMMEDIATE on SQLite, SELECT ... FOR UPDATE on
+        PostgreSQL), so concurrent writers (a worker finishing a job, a TagResource call)
+        never undo each other. A status move bumps the row's revision and ends its lease;
+        the write is a compare-and-set on the revision read.
+        lease_owner: the caller's claim token; when the row's lease is no longer that token
+        nothing is written and LeaseLost is raised.
+        Returns the new record, None if it does not exist. Exceptions from `change` roll back
+        and propagate; database failures roll back and raise StoreUnavailable (SQLite may have
+        rolled back itself, e.g. on SQLITE_FULL)."""
+        with self._guard(write=True), self.engine.begin() as conn:
+            row = conn.execute(select(resources).where(_key(kind, region, name)).with_for_update()).fetchone()
+            if row is None:
+                return None
+            record = self._record(row)
+            if lease_owner is not None and record.lease_owner != lease_owner:
+                raise LeaseLost(f"{kind} {name!r} in region {region} is no longer claimed by {lease_owner}")
+            before = record.status
+            change(record)
+            values = dict(status=record.status, doc=json.dumps(record.doc), internal=json.dumps(record.internal))
+            if record.status != before:
+                record.revision += 1
+                record.lease_owner = record.lease_expires = None
+                values.update(revision=record.revision, lease_owner=None, lease_expires=None)
+            cur = conn.execute(
+                update(resources).where(_key(kind, region, name), resources.c.revision == row.revision).values(**values)
+            )
+            if cur.rowcount != 1:  # cannot happen while the row is locked; a guard, not a path
+                raise LeaseLost(f"{kind} {name!r} in region {region} changed under its lock")
+            return record
+
+    def claim(
+        self,
+        kinds: tuple[str, ...],
+        owner: str,
+        lease_seconds: float,
+        queued: tuple[str, ...] = (),
+        running: tuple[str, ...] = (),
+        change: Callable[[Record], None] | None = None,
+        now: float | None = None,
+    ) -> Record | None:
+        """Claims the oldest row of `kinds` that is waiting: its status in `queued`, or in
+        `running` with no live lease (never leased, or lease_expires past: its worker died).
+        The row gets lease_owner=`owner` (a token unique to this claim), a lease of
+        `lease_seconds`, revision + 1, and `change(record)` (say, QUEUED -> IN_PROGRESS).
+        PostgreSQL: SELECT ... FOR UPDATE SKIP LOCKED, so concurrent claimers never wait on
+        or take the same row. Returns the claimed record, None when nothing waits.
+        StoreUnavailable."""
+        now = time.time() if now is None else now
+        c = resources.c
+        waiting = []
+        if queued:
+            waiting.append(c.status.in_(queued))
+        if running:
+            waiting.append(and_(c.status.in_(running), or_(c.lease_expires.is_(None), c.lease_expires < now)))
+        query = (
+            select(resources)
+            .where(c.kind.in_(kinds), or_(*waiting))
+            .order_by(c.creation_time, c.name)
+            .with_for_update(skip_locked=True)
+        )
+        with self._guard(write=True), self.engine.begin() as conn:
+            for row in conn.execute(query.limit(8)).fetchall():  # the first undamaged one
+                try:
+                    record = self._record(row)
+                except CorruptRecord as e:
+                    log.warning("not claiming a damaged row of the job store %s: %s", self.where, e)
+                    continue
+                if change:
+                    change(record)
+                record.revision = row.revision + 1
+                record.lease_owner, record.lease_expires = owner, now + lease_seconds
                 conn.execute(
-                    "UPDATE resources SET status = ?, doc = ?, internal = ? WHERE kind = ? AND region = ? AND name = ?",
-                    (record.status, json.dumps(record.doc), json.dumps(record.internal), kind, region, name),
+                    update(resources)
+                    .where(_key(record.kind, record.region, record.name), c.revision == row.revision)
+                    .values(
+                        status=record.status,
+                        doc=json.dumps(record.doc),
+                        internal=json.dumps(record.internal),
+                        revision=record.revision,
+                        lease_owner=owner,
+                        lease_expires=record.lease_expires,
+                    )
                 )
-                conn.execute("COMMIT")
                 return record
-            except BaseException:
-                _rollback(conn)
-                raise
+        return None
+
+    def renew(self, kind: str, region: str, name: str, owner: str, lease_seconds: float) -> bool:
+        """Extends `owner`'s lease on the row to now + lease_seconds; False when the lease is
+        no longer `owner`'s (expired and claimed by another worker, or the row moved on or was
+        deleted). StoreUnavailable."""
+        with self._guard(write=True), self.engine.begin() as conn:
+            cur = conn.execute(
+                update(resources)
+                .where(_key(kind, region, name), resources.c.lease_owner == owner)
+                .values(lease_expires=time.time() + lease_seconds)
+            )
+        return cur.rowcount == 1
+
+    def release(self, kind: str, region: str, name: str, owner: str) -> bool:
+        """Ends `owner`'s lease at once (the work ended without moving the row on: given back,
+        or a newer revision is waiting), so the row is claimable now rather than when the
+        lease would have lapsed. False when the lease is not `owner`'s. StoreUnavailable."""
+        with self._guard(write=True), self.engine.begin() as conn:
+            cur = conn.execute(
+                update(resources)
+                .where(_key(kind, region, name), resources.c.lease_owner == owner)
+                .values(lease_owner=None, lease_expires=None)
+            )
+        return cur.rowcount == 1
 
     def delete(self, kind: str, region: str, name: str) -> bool:
         """True if a row was deleted. StoreUnavailable."""
-        with self._guard(write=True):
-            cur = self._connect().execute(
-                "DELETE FROM resources WHERE kind = ? AND region = ? AND name = ?", (kind, region, name)
-            )
+        with self._guard(write=True), self.engine.begin() as conn:
+            cur = conn.execute(delete(resources).where(_key(kind, region, name)))
         return cur.rowcount == 1
 
     def list(self, kind: str, region: str, status: str | None = None, name_contains: str | None = None) -> list[Record]:
         """Newest first. name_contains matches case-insensitively. Damaged rows are left out
         (a warning names each). StoreUnavailable."""
-        sql = "SELECT * FROM resources WHERE kind = ? AND region = ?"
-        args: list = [kind, region]
+        c = resources.c
+        query = select(resources).where(c.kind == kind, c.region == region)
         if status:
-            sql += " AND status = ?"
-            args.append(status)
+            query = query.where(c.status == status)
         if name_contains:
-            sql += " AND instr(lower(name), lower(?)) > 0"
-            args.append(name_contains)
-        sql += " ORDER BY creation_time DESC, name DESC"
-        with self._guard(write=False):
-            return self._records(self._connect().execute(sql, args).fetchall())
+            query = query.where(func.instr(func.lower(c.name), func.lower(name_contains)) > 0
+                                if self.sqlite else func.strpos(func.lower(c.name), func.lower(name_contains)) > 0)
+        query = query.order_by(c.creation_time.desc(), c.name.desc())
+        with self._guard(write=False), self._read() as conn:
+            return self._records(conn.execute(query).fetchall())
 
     def with_status(self, kind: str, statuses: tuple[str, ...]) -> list[Record]:
         """Every region, oldest first (the order to resume work in); damaged rows left out."""
-        marks = ",".join("?" * len(statuses))
-        sql = f"SELECT * FROM resources WHERE kind = ? AND status IN ({marks}) ORDER BY creation_time, name"
-        with self._guard(write=False):
-            return self._records(self._connect().execute(sql, (kind, *statuses)).fetchall())
+        c = resources.c
+        query = select(resources).where(c.kind == kind, c.status.in_(statuses)).order_by(c.creation_time, c.name)
+        with self._guard(write=False), self._read() as conn:
+            return self._records(conn.execute(query).fetchall())
+
+    def count(self, kinds: tuple[str, ...], statuses: tuple[str, ...]) -> int:
+        """How many rows of `kinds` have one of `statuses` (every region). StoreUnavailable."""
+        c = resources.c
+        query = select(func.count()).select_from(resources).where(c.kind.in_(kinds), c.status.in_(statuses))
+        with self._guard(write=False), self._read() as conn:
+            return conn.execute(query).scalar_one()
 
 
 def wait_for_room(write: Callable[[], T], what: str) -> T:
@@ -318,13 +457,3 @@ def wait_for_room(write: Callable[[], T], what: str) -> T:
                 log.error("%s waits for the job store: %s", what, e.message)
             time.sleep(WAIT_FOR_ROOM[min(attempt, len(WAIT_FOR_ROOM) - 1)])
             attempt += 1
-
-
-def _rollback(conn: sqlite3.Connection) -> None:
-    """ROLLBACK if a transaction is still open: SQLite ends it by itself after some errors
-    (SQLITE_FULL, SQLITE_IOERR), and a second ROLLBACK would raise "no transaction is active"."""
-    if conn.in_transaction:
-        try:
-            conn.execute("ROLLBACK")
-        except sqlite3.Error:
-            pass
