@@ -20,6 +20,8 @@ Chosen here, where AWS says nothing:
 * Labels are renumbered in order of first appearance among the items, so they run spk_0,
   spk_1, ... without holes and `speakers` counts the labels that occur (a diarized voice
   with no recognised word is not counted).
+* A speaker segment (and an audio segment) also ends where more than PAUSE (1 s) passes
+  between two words (emulator.service.segmentation): AWS's segments end at pauses.
 * Segment times are those of the segment's first and last word (AWS's sometimes reach a bit
   beyond into the silence around them).
 * Channel identification and speaker labels together (AWS's current API accepts both): the
@@ -38,6 +40,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from emulator.engine.diarization import SpeakerTurn
+from emulator.service.segmentation import PAUSE
 from emulator.service.tokens import Token, join_tokens
 
 
@@ -120,13 +123,19 @@ def _speaker_of(start: float, end: float, turns: Sequence[SpeakerTurn], starts: 
 
 
 def _runs(items: list[dict]) -> list[list[dict]]:
-    """Consecutive items of one speaker."""
+    """Consecutive items of one speaker, cut where more than PAUSE seconds pass between two
+    words (a speaker segment never bridges silence; punctuation stays with its word)."""
     runs: list[list[dict]] = []
+    last_end = None
     for item in items:
-        if runs and runs[-1][-1]["speaker_label"] == item["speaker_label"]:
+        timed = item.get("type") == "pronunciation" and "start_time" in item
+        pause = timed and last_end is not None and float(item["start_time"]) - last_end > PAUSE
+        if runs and runs[-1][-1]["speaker_label"] == item["speaker_label"] and not pause:
             runs[-1].append(item)
         else:
             runs.append([item])
+        if timed and "end_time" in item:
+            last_end = float(item["end_time"])
     return runs
 
 
