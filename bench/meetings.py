@@ -21,7 +21,8 @@ builds the same samples.
   other's; the per-channel reference is that talker's words.
 
 The RTTM is exact by construction: each recording's speech is found on the clean recording
-(20 ms frames louder than its loudest frame - 35 dB, gaps under 0.3 s closed) and placed at
+(20 ms frames louder than its loudest frame - 35 dB and its noise + 10 dB, gaps under
+0.3 s closed) and placed at
 the offset it is mixed at; overlapped speech carries both talkers. Texts are the manifest's
 references of the recordings in the order they start (back-channels have no text).
 """
@@ -109,13 +110,17 @@ class Mix:
         )
 
 
-def speech_spans(samples: np.ndarray, floor_db: float = 35.0, gap: float = 0.3) -> list[tuple[float, float]]:
-    """(start, end) seconds of the 20 ms frames within `floor_db` of the loudest frame
-    (and above -60 dBFS), gaps under `gap` seconds closed."""
+def speech_spans(
+    samples: np.ndarray, floor_db: float = 35.0, above_noise_db: float = 10.0, gap: float = 0.3
+) -> list[tuple[float, float]]:
+    """(start, end) seconds of the 20 ms frames within `floor_db` of the loudest frame and
+    `above_noise_db` over the recording's noise (its 5th percentile frame; some recordings
+    hiss at -45 dBFS), gaps under `gap` seconds closed."""
     count = len(samples) // _FRAME
     frames = samples[: count * _FRAME].reshape(count, _FRAME).astype(np.float64)
     level = 10 * np.log10(np.mean(frames**2, axis=1) + 1e-12)
-    loud = level > max(level.max() - floor_db, -60.0)
+    noise = float(np.percentile(level, 5))
+    loud = level > max(level.max() - floor_db, noise + above_noise_db, -60.0)
     spans: list[list[float]] = []
     for i in np.flatnonzero(loud):
         start, end = i * _FRAME / SAMPLE_RATE, (i + 1) * _FRAME / SAMPLE_RATE

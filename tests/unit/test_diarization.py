@@ -85,7 +85,8 @@ def test_a_short_two_talker_clip_gives_two_speakers(diarizer, index):
     _check_shape(turns, mix.duration)
     assert len({t.speaker for t in turns}) == 2
     first_talker_ends = max(end for talker, _, end in mix.turns if talker == mix.talkers[0])
-    assert turns[0].end <= first_talker_ends + 0.5 and turns[-1].start >= first_talker_ends - 0.5
+    # The change lies within one window hop (0.75 s) of the true one.
+    assert turns[0].end <= first_talker_ends + 0.75 and turns[-1].start >= first_talker_ends - 0.75
 
 
 @pytest.mark.parametrize("item_id", SINGLE_TALKER)
