@@ -42,7 +42,8 @@ def recognizer(tmp_path_factory) -> tuple[Recognizer, str]:
 def test_a_looping_segment_is_decoded_again(recognizer):
     model_recognizer, name = recognizer
     samples = decode(audio_path("jfk"))
-    looping = Segment(0.0, 11.0, "yeah " * 13, tuple(Word(0.3 + i * 0.5, 0.7 + i * 0.5, " yeah", 0.5) for i in range(13)))
+    yeahs = tuple(Word(0.3 + i * 0.5, 0.7 + i * 0.5, " yeah", 0.5) for i in range(13))
+    looping = Segment(0.0, 11.0, "yeah " * 13, yeahs)
 
     segment = model_recognizer._without_loop(model_recognizer.model(name), samples, looping, RecognitionOptions("en"))
 
