@@ -341,7 +341,8 @@ class TranscriptionPipeline:
         progress_key: the JobProgress entry to update (unknown keys are ignored)."""
         language = self._language(run.plan, media.mono)
         tokens, pieces = self._recognize(region, progress_key, run, media, language)
-        tokens = split_at_pauses(tokens)  # audio segments end at pauses, as AWS's do
+        # Audio segments end at pauses, as AWS's do (silence by the VAD: not at words Whisper missed).
+        tokens = split_at_pauses(tokens, speech=self.diarizer.speech_regions(media.mono))
         return language, self._post_process(region, run, language, media, tokens), pieces
 
     def _redacted(self, run: JobRun, language, media: "Media", tokens: list[Token], results: dict) -> dict:

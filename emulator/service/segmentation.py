@@ -5,7 +5,8 @@
   over several seconds of silence (a word at 9.5 s and the next at 28.8 s). AWS's
   `audio_segments` and speaker segments end at pauses (the recorded LocalStack output:
   a 0.37 s pause at a speaker change ends a segment). A gap of more than `PAUSE` seconds
-  between two words starts a new audio segment. 1.0 s, measured on the shared audio
+  between two words, mostly silent by the VAD, starts a new audio segment (and one mostly
+  without the speaker's own turns a new speaker segment: emulator.service.speakers). 1.0 s, measured on the shared audio
   (bench/diarization.py, issue 15): no pause inside one reader's sentence of the shared
   single-talker items exceeds it, while the pauses between turns of a conversation mostly do.
 * `drop_crosstalk`: under ChannelIdentification each channel is transcribed on its own, and
@@ -18,6 +19,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -32,10 +34,20 @@ CROSSTALK_DB = 8.0
 _SAME_WORD = re.compile(r"[^\w']+")
 
 
-def split_at_pauses(tokens: list[Token], pause: float = PAUSE) -> list[Token]:
+def covered(spans: Sequence[tuple[float, float]], start: float, end: float) -> float:
+    """Seconds of [start, end] inside the union of `spans` ((start, end) seconds, sorted, not
+    overlapping)."""
+    return sum(max(0.0, min(end, b) - max(start, a)) for a, b in spans)
+
+
+def split_at_pauses(
+    tokens: list[Token], pause: float = PAUSE, speech: Sequence[tuple[float, float]] | None = None
+) -> list[Token]:
     """`tokens` with `segment` renumbered from 0 so that a segment also ends where more than
     `pause` seconds pass between two consecutive words of it (punctuation goes with the word
-    before it). Order and everything else unchanged."""
+    before it). speech: where the VAD heard speech ((start, end) seconds, sorted): then a gap
+    counts only when less than half of it is speech (words the recognizer missed are no
+    pause). Order and everything else unchanged."""
     out: list[Token] = []
     number = -1
     previous_segment = None
@@ -46,6 +58,7 @@ def split_at_pauses(tokens: list[Token], pause: float = PAUSE) -> list[Token]:
             and token.start is not None
             and last_end is not None
             and token.start - last_end > pause
+            and (speech is None or covered(speech, last_end, token.start) < (token.start - last_end) / 2)
         )
         if token.segment != previous_segment or gap:
             number += 1

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from emulator.engine.diarization import SpeakerTurn
+from emulator.service.output import render_job_results
 from emulator.service.segmentation import PAUSE, drop_crosstalk, split_at_pauses
-from emulator.service.speakers import speaker_sections
+from emulator.service.speakers import label_speakers
 from emulator.service.tokens import PRONUNCIATION, PUNCTUATION, Token
 
 RATE = 16000
@@ -43,36 +45,34 @@ def test_channels_interleaved_keep_their_own_segments():
     assert [t.segment for t in split_at_pauses(tokens)] == [0, 1, 2]
 
 
-def _items(words: list[tuple[str, float, float, str]]) -> list[dict]:
-    return [
-        {
-            "id": i,
-            "type": "pronunciation",
-            "alternatives": [{"confidence": "0.9", "content": w}],
-            "start_time": f"{s:.3f}",
-            "end_time": f"{e:.3f}",
-            "speaker_label": spk,
-        }
-        for i, (w, s, e, spk) in enumerate(words)
-    ]
+def _labelled(turns: list[SpeakerTurn]) -> dict:
+    tokens = [_word("so", 9.5, 9.8), _word("yeah", 10.0, 10.3), _mark("."), _word("right", 28.8, 29.1)]
+    return render_job_results(label_speakers(tokens, turns), speakers=True)
 
 
 def test_a_speaker_segment_never_bridges_a_pause():
-    items = _items([("so", 9.5, 9.8, "spk_0"), ("yeah", 10.0, 10.3, "spk_0"), ("right", 28.8, 29.1, "spk_0")])
-    results = {
-        "transcripts": [{"transcript": "so yeah right"}],
-        "items": items,
-        "audio_segments": [
-            {"id": 0, "transcript": "so yeah right", "start_time": "9.5", "end_time": "29.1", "items": [0, 1, 2]}
-        ],
-    }
+    # The case: one speaker's words at 9.5 s and 28.8 s, silence (or other voices) between.
+    results = _labelled([SpeakerTurn(0, 9.4, 10.4), SpeakerTurn(1, 12.0, 20.0), SpeakerTurn(0, 28.7, 29.2)])
 
-    out = speaker_sections(results)
+    segments = results["speaker_labels"]["segments"]
+    assert [(s["start_time"], s["end_time"]) for s in segments] == [("9.5", "10.3"), ("28.8", "29.1")]
+    assert [a["items"] for a in results["audio_segments"]] == [[0, 1, 2], [3]]
+    assert [a["transcript"] for a in results["audio_segments"]] == ["so yeah.", "right"]
 
-    segments = out["speaker_labels"]["segments"]
-    assert [(s["start_time"], s["end_time"]) for s in segments] == [("9.500", "10.300"), ("28.800", "29.100")]
-    assert [a["items"] for a in out["audio_segments"]] == [[0, 1], [2]]
-    assert [a["transcript"] for a in out["audio_segments"]] == ["so yeah", "right"]
+
+def test_words_the_recognizer_missed_are_no_pause():
+    # The speaker's own turn runs through the gap: speech without recognised words.
+    results = _labelled([SpeakerTurn(0, 9.4, 29.2)])
+
+    assert len(results["speaker_labels"]["segments"]) == 1
+    assert len(results["audio_segments"]) == 1
+
+
+def test_a_gap_the_vad_calls_speech_keeps_its_audio_segment():
+    tokens = [_word("so", 0.0, 0.4), _word("then", 3.0, 3.3)]
+
+    assert [t.segment for t in split_at_pauses(tokens, speech=[(0.0, 3.3)])] == [0, 0]
+    assert [t.segment for t in split_at_pauses(tokens, speech=[(0.0, 0.5), (2.9, 3.3)])] == [0, 1]
 
 
 def _tone(seconds: float, level_db: float, seed: int) -> np.ndarray:
