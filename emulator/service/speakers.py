@@ -20,8 +20,8 @@ Chosen here, where AWS says nothing:
 * Labels are renumbered in order of first appearance among the items, so they run spk_0,
   spk_1, ... without holes and `speakers` counts the labels that occur (a diarized voice
   with no recognised word is not counted).
-* A speaker segment lies inside one audio segment; audio segments end where more than
-  PAUSE (1 s) of silence passes between two words (emulator.service.segmentation), and
+* A speaker segment ends where its audio segment ends at a pause: audio segments end where
+  more than PAUSE (1 s) of silence passes between two words (emulator.service.segmentation), and
   `label_speakers` also cuts one where a speaker's two words are more than PAUSE apart and
   that speaker's own turns mostly do not cover the gap: AWS's segments end at pauses.
 * Segment times are those of the segment's first and last word (AWS's sometimes reach a bit
@@ -173,18 +173,23 @@ def _speaker_of(start: float, end: float, turns: Sequence[SpeakerTurn], starts: 
 
 
 def _runs(items: list[dict], segment_of: dict[int, int] | None = None) -> list[list[dict]]:
-    """Consecutive items of one speaker and one audio segment (segment_of: item id -> audio
-    segment id): segments end at pauses (label_speakers, emulator.service.segmentation), so a
-    speaker segment never bridges silence."""
+    """Consecutive items of one speaker, cut where the audio segment changes (segment_of: item
+    id -> audio segment id) across more than PAUSE seconds between two words: audio segments
+    end at pauses (label_speakers, emulator.service.segmentation), so a speaker segment never
+    bridges silence; Whisper's own segment ends inside a turn do not cut it."""
     segment_of = segment_of or {}
     runs: list[list[dict]] = []
+    last_word = None
     for item in items:
-        previous = runs[-1][-1] if runs else None
-        if (
-            previous is not None
-            and previous["speaker_label"] == item["speaker_label"]
-            and segment_of.get(previous.get("id")) == segment_of.get(item.get("id"))
-        ):
+        cut = False
+        if item.get("type") == "pronunciation" and "start_time" in item:
+            cut = (
+                last_word is not None
+                and segment_of.get(last_word.get("id")) != segment_of.get(item.get("id"))
+                and float(item["start_time"]) - float(last_word["end_time"]) > PAUSE
+            )
+            last_word = item
+        if runs and runs[-1][-1]["speaker_label"] == item["speaker_label"] and not cut:
             runs[-1].append(item)
         else:
             runs.append([item])
