@@ -13,7 +13,8 @@
   two people in one room reach both microphones: the other talker's voice, 10 to 20 dB down,
   is transcribed on a channel too. A word is crosstalk when the other channel is clearly
   louder over its time span (`CROSSTALK_DB`), or when the other channel has the same word at
-  an overlapping time and is louder there: it stays on the channel where it is loudest.
+  an overlapping time and is louder there (`TWIN_DB`): it stays on the channel where it is
+  loudest. Identical channels (dual mono) keep their words on both.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ PAUSE = 1.0  # seconds of silence between two words that end an audio segment
 # the other talker heard from afar. Same-room leakage measures 10-20 dB; two people talking at
 # once at their own microphones differ by less than 6 dB (bench/batch.py --accuracy, stereo mixes).
 CROSSTALK_DB = 8.0
+# The same word on both channels goes to the louder one only when they differ by more than
+# this: a dual-mono file (jfk.flac) has the same words at the same level on both, and keeps them.
+TWIN_DB = 3.0
 _SAME_WORD = re.compile(r"[^\w']+")
 
 
@@ -105,7 +109,7 @@ def drop_crosstalk(
         for j, other in by_channel[labels[1]]:
             if other.start >= token.end or other.end <= token.start or _normal(other.content) != _normal(token.content):
                 continue
-            if i in level and j in level:
+            if i in level and j in level and abs(level[i] - level[j]) > TWIN_DB:
                 drop.add(i if level[i] < level[j] else j)
     if not drop:
         return tokens

@@ -103,3 +103,11 @@ def test_overlapping_talkers_at_their_own_microphones_keep_their_words():
     tokens = [_word("one", 0.1, 0.9, 0, "ch_0"), _word("two", 0.1, 0.9, 1, "ch_1")]
 
     assert drop_crosstalk(tokens, channels, RATE, ("ch_0", "ch_1")) == tokens
+
+
+def test_identical_channels_keep_their_words_on_both():
+    voice = _tone(1.0, -20, 5)
+    channels = np.stack([voice, voice])  # dual mono, as jfk.flac
+    tokens = [_word("ask", 0.1, 0.5, 0, "ch_0"), _word("ask", 0.1, 0.5, 1, "ch_1")]
+
+    assert drop_crosstalk(tokens, channels, RATE, ("ch_0", "ch_1")) == tokens
