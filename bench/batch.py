@@ -440,6 +440,139 @@ def summarize_latency(samples: list[float]) -> dict:
 # --------------------------------------------------------------------------------------
 
 
+def _results(client, name: str) -> dict:
+    import httpx
+
+    _, job = wait_completed(client, name)
+    return httpx.get(job["Transcript"]["TranscriptFileUri"], timeout=30).json()["results"]
+
+
+def _spoken(results: dict, channel: str | None = None) -> list[str]:
+    return [
+        i["alternatives"][0]["content"]
+        for i in results["items"]
+        if i["type"] == "pronunciation" and (channel is None or i.get("channel_label") == channel)
+    ]
+
+
+def _segment_der(turns: list[tuple[str, float, float]], segments: list[dict], duration: float) -> float:
+    """Strict DER (no collar, overlap scored) of a transcript's speaker_labels segments."""
+    from pyannote.core import Annotation, Segment, Timeline
+    from pyannote.metrics.diarization import DiarizationErrorRate
+
+    reference, hypothesis = Annotation(), Annotation()
+    for talker, start, end in turns:
+        reference[Segment(start, end)] = talker
+    for segment in segments:
+        hypothesis[Segment(float(segment["start_time"]), float(segment["end_time"]))] = segment["speaker_label"]
+    metric = DiarizationErrorRate(collar=0.0, skip_overlap=False)
+    return metric(reference, hypothesis, uem=Timeline([Segment(0, duration)]))
+
+
+def accuracy(keep: bool) -> int:
+    """Issue 15's transcript figures through one emulator (default settings): for the shared
+    meetings (the `multispeaker` items, whose RTTMs give the speakers), the synthetic meetings
+    of bench/meetings.py and the long file, a plain job and a ShowSpeakerLabels job
+    (MaxSpeakerLabels 10): WER of each against the reference text where there is one, whether
+    their words are the same (and WER of labelled against plain), repetition loops found
+    (engine/repetition.py), the strict DER of the speaker segments; for the stereo mixes a
+    ChannelIdentification job, each channel's WER against that talker's words, beside the WER
+    of a plain job on that talker's track alone (no crosstalk). Prints a table; writes
+    bench/results/accuracy-<timestamp>.json."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import meetings as synthetic
+
+    from emulator.engine.repetition import find_loops
+    from tests.support import EmulatorProcess, audio_path, manifest, wer, write_wav
+
+    work = Path(tempfile.mkdtemp(prefix="bench-accuracy-"))
+    items = manifest()
+    mono: dict[str, tuple[Path, str | None, list | None, float]] = {}  # id -> (path, text, turns, duration)
+    for item_id, item in items.items():
+        if item["category"] in ("multispeaker", "long"):
+            turns = []
+            for line in open(audio_path(item_id).parent.parent / item["rttm"]):
+                f = line.split()
+                turns.append((f[7], float(f[3]), float(f[3]) + float(f[4])))
+            mono[item_id] = (audio_path(item_id), item.get("text"), turns, item["duration"])
+    for mix in synthetic.meetings():
+        mono[mix.id] = (synthetic.write(mix, work / "mixes"), mix.text, mix.turns, mix.duration)
+    stereo = synthetic.stereo_mixes()
+    emu = EmulatorProcess(work / "emu" / "data")
+    emu.data_dir.parent.mkdir(parents=True)
+    rows, channel_rows = [], []
+    try:
+        emu.start()
+        client = emu.transcribe()
+        paths = {k: v[0] for k, v in mono.items()}
+        for mix in stereo:
+            paths[mix.id] = synthetic.write(mix, work / "mixes")
+            for index in range(2):
+                solo = work / "mixes" / f"{mix.id}_solo{index}.wav"
+                paths[solo.stem] = write_wav(solo, mix.solo[index], 16000)
+        uris = upload_all(emu, paths)
+        print(f"{'audio':24} {'WER plain':>9} {'WER spk':>8} {'same words':>10} {'spk vs plain':>12} {'loops':>6} "
+              f"{'seg DER %':>9} {'speakers':>8}")
+        for item_id, (path, text, turns, duration) in mono.items():
+            suffix = uuid.uuid4().hex[:6]
+            start_job(client, f"plain-{suffix}", uris[item_id])
+            start_job(client, f"spk-{suffix}", uris[item_id],
+                      Settings={"ShowSpeakerLabels": True, "MaxSpeakerLabels": 10})
+            plain, labelled = _results(client, f"plain-{suffix}"), _results(client, f"spk-{suffix}")
+            plain_text = plain["transcripts"][0]["transcript"]
+            labelled_text = labelled["transcripts"][0]["transcript"]
+            row = {
+                "audio": item_id,
+                "wer_plain": wer(text, plain_text) if text else None,
+                "wer_labelled": wer(text, labelled_text) if text else None,
+                "same_words": _spoken(plain) == _spoken(labelled),
+                "wer_labelled_vs_plain": wer(plain_text, labelled_text) if plain_text else 0.0,
+                "loops": len(find_loops(_spoken(plain))) + len(find_loops(_spoken(labelled))),
+                "segment_der": _segment_der(turns, labelled["speaker_labels"]["segments"], duration),
+                "speakers": labelled["speaker_labels"]["speakers"],
+                "reference_speakers": len({t for t, _, _ in turns}),
+            }
+            rows.append(row)
+            show = lambda v: f"{v:.3f}" if v is not None else "-"  # noqa: E731
+            print(f"{item_id:24} {show(row['wer_plain']):>9} {show(row['wer_labelled']):>8} "
+                  f"{str(row['same_words']):>10} {row['wer_labelled_vs_plain']:12.3f} {row['loops']:6d} "
+                  f"{100 * row['segment_der']:9.1f} {row['speakers']:4d}/{row['reference_speakers']}", flush=True)
+        print(f"\n{'stereo mix':12} {'channel':>7} {'WER':>6} {'alone':>6} {'diff pts':>8} {'loops':>6}")
+        for mix in stereo:
+            suffix = uuid.uuid4().hex[:6]
+            start_job(client, f"ch-{suffix}", uris[mix.id], Settings={"ChannelIdentification": True})
+            for index in range(2):
+                start_job(client, f"solo{index}-{suffix}", uris[f"{mix.id}_solo{index}"])
+            both = _results(client, f"ch-{suffix}")
+            for index in range(2):
+                alone = _results(client, f"solo{index}-{suffix}")
+                heard = " ".join(_spoken(both, f"ch_{index}"))
+                row = {
+                    "mix": mix.id,
+                    "channel": index,
+                    "wer": wer(mix.channel_text[index], heard),
+                    "wer_alone": wer(mix.channel_text[index], alone["transcripts"][0]["transcript"]),
+                    "loops": len(find_loops(_spoken(both, f"ch_{index}"))),
+                }
+                channel_rows.append(row)
+                print(f"{mix.id:12} {index:7d} {row['wer']:6.3f} {row['wer_alone']:6.3f} "
+                      f"{100 * (row['wer'] - row['wer_alone']):8.1f} {row['loops']:6d}", flush=True)
+    finally:
+        emu.stop()
+        if not keep:
+            shutil.rmtree(work, ignore_errors=True)
+    same = sum(r["same_words"] for r in rows)
+    loops = sum(r["loops"] for r in rows) + sum(r["loops"] for r in channel_rows)
+    print(f"\nsame words with and without speaker labels: {same}/{len(rows)}; repetition loops: {loops}")
+    worst = max(100 * (r["wer"] - r["wer_alone"]) for r in channel_rows)
+    print(f"per-channel WER minus the talker's own track's, worst: {worst:.1f} points")
+    out = RESULTS_DIR / f"accuracy-{datetime.now():%Y%m%d-%H%M%S}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"jobs": rows, "channels": channel_rows}, indent=1))
+    print(f"written: {out}")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="smoke run: 2 clips, 1 run each, 100 latency calls")
@@ -453,10 +586,17 @@ def main() -> int:
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary data dirs and emulator logs")
     parser.add_argument("--raw-child", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--accuracy",
+        action="store_true",
+        help="instead of timings: words of plain vs speaker-labelled jobs, per-channel WER, loops (issue 15)",
+    )
     args = parser.parse_args()
     if args.raw_child:
         raw_child(args.raw_child)
         return 0
+    if args.accuracy:
+        return accuracy(args.keep)
 
     from tests.support import EmulatorProcess, audio_path, manifest
 

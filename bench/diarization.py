@@ -24,6 +24,11 @@ halves may be two people), joins of several recordings of one talker, and two-ta
 (the `multispeaker` items and joins of recordings of two different talkers, 0.5 s of silence
 between pieces).
 
+Part 0, synthetic conversations of bench/meetings.py (fixed seed; issue 15): strict DER and
+the speaker count of the 3-, 4- and 6-talker meetings with MaxSpeakerLabels = 10 (and the true
+count), the count of the 5-8 s two-talker clips, and DER of the downmixed stereo mixes.
+`--quick` runs Part 0 and Part 1 only (a few minutes).
+
 Part 3, speed: wall time of `diarize` per item against its duration, the encoder's load
 time, and in a fresh process the speaker encoder's load time and resident memory, and the
 time and peak memory of embedding the windows of the `long` item.
@@ -45,8 +50,9 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+for _path in (REPO, REPO / "bench"):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
 
 from emulator.engine.diarization import DiarizationOptions, Diarizer, SpeakerTurn  # noqa: E402
 from emulator.engine.media import SAMPLE_RATE, decode  # noqa: E402
@@ -189,6 +195,76 @@ def part_der(diarizer: Diarizer, items: dict, timings: list) -> dict:
     return {"rows": rows, "pooled": {k: v["error"] / v["total"] for k, v in pooled.items()}}
 
 
+def _strict(ref, turns, duration: float) -> tuple[float, float, float]:
+    """(errors, total, DER) strict (collar 0, overlap scored)."""
+    strict = score(ref, hypothesis(turns), duration, 0.0, False)
+    error = strict["missed detection"] + strict["false alarm"] + strict["confusion"]
+    return error, strict["total"], strict["diarization error rate"]
+
+
+def annotation(turns: list[tuple[str, float, float]]):
+    from pyannote.core import Annotation, Segment
+
+    out = Annotation()
+    for talker, start, end in turns:
+        out[Segment(start, end)] = talker
+    return out
+
+
+def part_synthetic(diarizer: Diarizer, timings: list) -> dict:
+    import meetings as synthetic
+
+    print("\n## Part 0: synthetic conversations (bench/meetings.py; strict DER)\n")
+    header = (
+        f"{'mix':24} {'dur s':>6} {'ref':>4} {'ovl %':>6} {'found':>5} {'DER %':>6} {'found@true':>10} "
+        f"{'DER@true %':>10}"
+    )
+    print(header)
+    print("-" * len(header))
+    rows = []
+    for mix in synthetic.meetings() + synthetic.short_pairs() + synthetic.stereo_mixes():
+        samples = mix.samples if mix.samples.ndim == 1 else mix.samples.mean(axis=0)
+        ref = annotation(mix.turns)
+        true_count = len(ref.labels())
+        row = {
+            "mix": mix.id,
+            "duration": mix.duration,
+            "reference_speakers": true_count,
+            "overlap_share": mix.overlap_share(),
+        }
+        for cap, key in ((10, ""), (max(2, true_count), "_true")):
+            turns, seconds = timed(diarizer, samples, cap)
+            timings.append((mix.id, mix.duration, seconds))
+            error, total, der = _strict(ref, turns, mix.duration)
+            found = len({t.speaker for t in turns})
+            row.update({f"found{key}": found, f"der{key}": der, f"error{key}": error, "total": total})
+        rows.append(row)
+        print(
+            f"{mix.id:24} {mix.duration:6.1f} {true_count:4d} {100 * row['overlap_share']:6.1f} {row['found']:5d} "
+            f"{100 * row['der']:6.1f} {row['found_true']:10d} {100 * row['der_true']:10.1f}"
+        )
+    summary = {}
+    groups = (
+        ("3-4 talker meetings", "meeting"),
+        ("all meetings", "meeting"),
+        ("two-talker clips", "pair"),
+        ("stereo downmixes", "stereo"),
+    )
+    for group, prefix in groups:
+        chosen = [r for r in rows if r["mix"].startswith(prefix)]
+        if group.startswith("3-4"):
+            chosen = [r for r in chosen if r["reference_speakers"] in (3, 4)]
+        pooled = sum(r["error"] for r in chosen) / sum(r["total"] for r in chosen)
+        pooled_true = sum(r["error_true"] for r in chosen) / sum(r["total"] for r in chosen)
+        exact = sum(r["found"] == r["reference_speakers"] for r in chosen)
+        summary[group] = {"der": pooled, "der_true": pooled_true, "count_exact": exact, "count": len(chosen)}
+        print(
+            f"{group}: pooled DER {100 * pooled:.1f} % (MaxSpeakerLabels 10), {100 * pooled_true:.1f} % (true count); "
+            f"count exact {exact}/{len(chosen)}"
+        )
+    return {"rows": rows, "summary": summary}
+
+
 def part_count(diarizer: Diarizer, items: dict, timings: list) -> dict:
     print("\n## Part 2: speaker count (MaxSpeakerLabels = 10)\n")
     cases: list[tuple[str, int, np.ndarray]] = []
@@ -307,6 +383,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="a DiarizationOptions field")
     parser.add_argument("--json", type=Path, help="write every figure to this file")
+    parser.add_argument("--quick", action="store_true", help="Part 0 and Part 1 only")
     parser.add_argument("--skip-memory", action="store_true", help="skip the fresh-process memory probe")
     parser.add_argument("--weights", type=Path, help="the speaker encoder's checkpoint (default: the model store's)")
     args = parser.parse_args()
@@ -323,11 +400,13 @@ def main() -> None:
     timings: list = []
     report = {
         "options": dataclasses.asdict(options),
+        "synthetic": part_synthetic(diarizer, timings),
         "der": part_der(diarizer, items, timings),
-        "count": part_count(diarizer, items, timings),
     }
+    if not args.quick:
+        report["count"] = part_count(diarizer, items, timings)
     report["speed"] = part_speed(timings, load_seconds)
-    if not args.skip_memory:
+    if not args.skip_memory and not args.quick:
         report["memory"] = part_memory(items, weights)
     report["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if args.json:

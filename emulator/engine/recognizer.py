@@ -16,6 +16,7 @@ import numpy as np
 from faster_whisper import WhisperModel
 
 from emulator.engine.media import SAMPLE_RATE
+from emulator.engine.repetition import cut_loops, find_loops
 
 
 @dataclass(frozen=True)
@@ -139,16 +140,9 @@ class Recognizer:
         duration = len(samples) / SAMPLE_RATE
         decoded = []
         for s in segments:  # a generator: each segment is decoded as it is asked for
-            decoded.append(
-                Segment(
-                    start=float(s.start),
-                    end=float(s.end),
-                    text=s.text.strip(),
-                    words=tuple(
-                        Word(float(w.start), float(w.end), w.word, float(w.probability)) for w in (s.words or ())
-                    ),
-                )
-            )
+            decoded.append(_segment(s))
+            if find_loops([w.text for w in decoded[-1].words]):
+                decoded[-1] = self._without_loop(model, samples, decoded[-1], options)
             if progress is not None and duration > 0:
                 progress(min(1.0, float(s.end) / duration))
         if progress is not None:
@@ -159,6 +153,40 @@ class Recognizer:
             duration=duration,
             segments=tuple(decoded),
         )
+
+
+    @staticmethod
+    def _without_loop(model: WhisperModel, samples: np.ndarray, segment: Segment, options: RecognitionOptions):
+        """A segment with a repetition loop (engine.repetition) decoded again on its own audio,
+        without the previous text as prompt and with temperature fallback (what breaks most
+        loops); if the loop stays, it is cut to two repeats. Whisper's loops repeat words
+        nobody said: AWS's transcripts have none (issue 15)."""
+        first, last = int(segment.start * SAMPLE_RATE), int(segment.end * SAMPLE_RATE)
+        redone, _ = model.transcribe(
+            samples[first:last],
+            language=options.language,
+            beam_size=options.beam_size,
+            word_timestamps=True,
+            vad_filter=False,
+            condition_on_previous_text=False,
+            hotwords=options.hotwords,
+        )
+        words = [w for s in redone for w in _segment(s).words]
+        words = [Word(w.start + segment.start, w.end + segment.start, w.text, w.probability) for w in words]
+        if not words:
+            return segment
+        words = cut_loops(words, text_of=lambda w: w.text)
+        return Segment(segment.start, segment.end, "".join(w.text for w in words).strip(), tuple(words))
+
+
+def _segment(s) -> Segment:
+    """faster-whisper's segment as ours."""
+    return Segment(
+        start=float(s.start),
+        end=float(s.end),
+        text=s.text.strip(),
+        words=tuple(Word(float(w.start), float(w.end), w.word, float(w.probability)) for w in (s.words or ())),
+    )
 
 
 def supports_language(tag: str) -> bool:

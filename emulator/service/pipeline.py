@@ -33,6 +33,7 @@ from emulator.service.filtering import display_as, vocabulary_filter
 from emulator.service.job_settings import aws_language_code
 from emulator.service.jobs import KIND
 from emulator.service.output import (
+    channel_label,
     channel_tokens,
     format_confidence,
     render_job_results,
@@ -42,6 +43,7 @@ from emulator.service.output import (
 from emulator.service.plan import FIXED, IDENTIFY_MULTIPLE, JobPlan, LanguageResources, MediaRules, plan_of_record
 from emulator.service.progress import JobProgress, scaled
 from emulator.service.redaction import find_pii, mark_redacted, redact, redact_segments
+from emulator.service.segmentation import drop_crosstalk, split_at_pauses
 from emulator.service.speakers import label_speakers
 from emulator.service.state_log import job_changed
 from emulator.service.subtitles import cues, render_subtitles
@@ -345,6 +347,8 @@ class TranscriptionPipeline:
         progress_key: the JobProgress entry to update (unknown keys are ignored)."""
         language = self._language(run.plan, media.mono)
         tokens, pieces = self._recognize(region, progress_key, run, media, language)
+        # Audio segments end at pauses, as AWS's do (silence by the VAD: not at words Whisper missed).
+        tokens = split_at_pauses(tokens, speech=self.diarizer.speech_regions(media.mono))
         return language, self._post_process(region, run, language, media, tokens), pieces
 
     def _redacted(self, run: JobRun, language, media: "Media", tokens: list[Token], results: dict) -> dict:
@@ -465,7 +469,9 @@ class TranscriptionPipeline:
                 self._transcribe(channel, region, run, language.code, scaled(report, i / count, (i + 1) / count))
                 for i, channel in enumerate(media.channels)
             ]
-            return channel_tokens(channels), list(zip(media.channels, channels))
+            labels = tuple(channel_label(i) for i in range(count))
+            tokens = drop_crosstalk(channel_tokens(channels), media.channels, SAMPLE_RATE, labels)
+            return tokens, list(zip(media.channels, channels))
         if language.spans:
             segments = []
             total = sum(end - start for _, start, end in language.spans) or 1.0

@@ -20,6 +20,10 @@ Chosen here, where AWS says nothing:
 * Labels are renumbered in order of first appearance among the items, so they run spk_0,
   spk_1, ... without holes and `speakers` counts the labels that occur (a diarized voice
   with no recognised word is not counted).
+* A speaker segment ends where its audio segment ends at a pause: audio segments end where
+  more than PAUSE (1 s) of silence passes between two words (emulator.service.segmentation), and
+  `label_speakers` also cuts one where a speaker's two words are more than PAUSE apart and
+  that speaker's own turns mostly do not cover the gap: AWS's segments end at pauses.
 * Segment times are those of the segment's first and last word (AWS's sometimes reach a bit
   beyond into the silence around them).
 * Channel identification and speaker labels together (AWS's current API accepts both): the
@@ -38,6 +42,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from emulator.engine.diarization import SpeakerTurn
+from emulator.service.segmentation import PAUSE, covered
 from emulator.service.tokens import Token, join_tokens
 
 
@@ -47,12 +52,59 @@ def speaker_label(index: int) -> str:
 
 def label_speakers(tokens: list[Token], turns: Sequence[SpeakerTurn]) -> list[Token]:
     """`tokens` with `speaker` from `turns` (see the module docstring). Words are placed by
-    their times as the transcript shows them (milliseconds)."""
+    their times as the transcript shows them (milliseconds). A segment is also cut where more
+    than PAUSE seconds pass between two words of one speaker that the speaker's own turns
+    mostly do not cover (a speaker segment never bridges silence, nor other voices)."""
     spans = [
         (round(max(t.start, 0.0), 3), round(max(t.end, 0.0), 3)) if t.start is not None and t.end is not None else None
         for t in tokens
     ]
-    return [replace(token, speaker=label) for token, label in zip(tokens, _labels(spans, turns))]
+    labels = _labels(spans, turns)
+    own: dict[str, list[tuple[float, float]]] = {}
+    for token, label in zip(tokens, labels):  # label -> the diarizer's speaker (renumbered)
+        if token.kind == "pronunciation" and token.start is not None and label not in own:
+            own[label] = []
+    speaker_of = _label_of_speaker(spans, turns, labels)
+    for turn in sorted(turns, key=lambda t: t.start):
+        if turn.speaker in speaker_of:
+            own[speaker_of[turn.speaker]].append((turn.start, turn.end))
+    out: list[Token] = []
+    offset = 0
+    last: dict[int, tuple[str, float]] = {}  # segment -> (speaker, end of its last word)
+    for token, label in zip(tokens, labels):
+        segment = token.segment + offset
+        previous = last.get(segment)
+        if (
+            token.kind == "pronunciation"
+            and token.start is not None
+            and previous is not None
+            and previous[0] == label
+            and token.start - previous[1] > PAUSE
+            and covered(own.get(label, []), previous[1], token.start) < (token.start - previous[1]) / 2
+        ):
+            offset += 1
+            segment += 1
+        if token.kind == "pronunciation" and token.end is not None:
+            last[segment] = (label, token.end)
+        out.append(replace(token, speaker=label, segment=segment))
+    return _renumbered(out) if offset else out
+
+
+def _label_of_speaker(spans, turns: Sequence[SpeakerTurn], labels: list[str]) -> dict[int, str]:
+    """The diarizer's speaker number -> the label its words got."""
+    turns = sorted(turns, key=lambda t: t.start)
+    starts, ends = [t.start for t in turns], [t.end for t in turns]
+    out: dict[int, str] = {}
+    for span, label in zip(spans, labels):
+        if span is not None and turns:
+            out.setdefault(_speaker_of(span[0], span[1], turns, starts, ends), label)
+    return out
+
+
+def _renumbered(tokens: list[Token]) -> list[Token]:
+    """Segments numbered 0, 1, ... in order (the cut ones shifted the rest)."""
+    numbers: dict[int, int] = {}
+    return [replace(t, segment=numbers.setdefault(t.segment, len(numbers))) for t in tokens]
 
 
 def speaker_sections(results: dict) -> dict:
@@ -60,6 +112,7 @@ def speaker_sections(results: dict) -> dict:
     `speaker_labels` added after `transcripts`, `audio_segments` split where the speaker
     changes, the item copies of `channel_labels` labelled."""
     items = results.get("items", [])
+    segment_of = {i: segment["id"] for segment in results.get("audio_segments", []) for i in segment.get("items", [])}
     out: dict = {}
     for key, value in results.items():
         if key == "items":
@@ -71,9 +124,9 @@ def speaker_sections(results: dict) -> dict:
         else:
             out[key] = value
         if key == "transcripts":
-            out["speaker_labels"] = _speaker_labels(items)
+            out["speaker_labels"] = _speaker_labels(items, segment_of)
     if "speaker_labels" not in out:
-        out = {"speaker_labels": _speaker_labels(items), **out}
+        out = {"speaker_labels": _speaker_labels(items, segment_of), **out}
     return out
 
 
@@ -119,11 +172,24 @@ def _speaker_of(start: float, end: float, turns: Sequence[SpeakerTurn], starts: 
 # --- sections ------------------------------------------------------------------------------
 
 
-def _runs(items: list[dict]) -> list[list[dict]]:
-    """Consecutive items of one speaker."""
+def _runs(items: list[dict], segment_of: dict[int, int] | None = None) -> list[list[dict]]:
+    """Consecutive items of one speaker, cut where the audio segment changes (segment_of: item
+    id -> audio segment id) across more than PAUSE seconds between two words: audio segments
+    end at pauses (label_speakers, emulator.service.segmentation), so a speaker segment never
+    bridges silence; Whisper's own segment ends inside a turn do not cut it."""
+    segment_of = segment_of or {}
     runs: list[list[dict]] = []
+    last_word = None
     for item in items:
-        if runs and runs[-1][-1]["speaker_label"] == item["speaker_label"]:
+        cut = False
+        if item.get("type") == "pronunciation" and "start_time" in item:
+            cut = (
+                last_word is not None
+                and segment_of.get(last_word.get("id")) != segment_of.get(item.get("id"))
+                and float(item["start_time"]) - float(last_word["end_time"]) > PAUSE
+            )
+            last_word = item
+        if runs and runs[-1][-1]["speaker_label"] == item["speaker_label"] and not cut:
             runs[-1].append(item)
         else:
             runs.append([item])
@@ -134,9 +200,9 @@ def _timed(items: list[dict]) -> list[dict]:
     return [i for i in items if i.get("type") == "pronunciation" and "start_time" in i and "end_time" in i]
 
 
-def _speaker_labels(items: list[dict]) -> dict:
+def _speaker_labels(items: list[dict], segment_of: dict[int, int]) -> dict:
     segments = []
-    for run in _runs(items):
+    for run in _runs(items, segment_of):
         words = _timed(run)
         if not words:
             continue

@@ -1,0 +1,132 @@
+"""Where a transcript's segments end and which channel a word belongs to, on tokens. Pure
+(numpy for the channels' energy).
+
+* `split_at_pauses`: Whisper's segments are windows of decoding, not utterances: one may run
+  over several seconds of silence (a word at 9.5 s and the next at 28.8 s). AWS's
+  `audio_segments` and speaker segments end at pauses (the recorded LocalStack output:
+  a 0.37 s pause at a speaker change ends a segment). A gap of more than `PAUSE` seconds
+  between two words, mostly silent by the VAD, starts a new audio segment (and one mostly
+  without the speaker's own turns a new speaker segment: emulator.service.speakers). 1.0 s, measured on the shared audio
+  (bench/diarization.py, issue 15): no pause inside one reader's sentence of the shared
+  single-talker items exceeds it, while the pauses between turns of a conversation mostly do.
+* `drop_crosstalk`: under ChannelIdentification each channel is transcribed on its own, and
+  two people in one room reach both microphones: the other talker's voice, 10 to 20 dB down,
+  is transcribed on a channel too. A word is crosstalk when the other channel is clearly
+  louder over its time span (`CROSSTALK_DB`), or when the other channel has the same word at
+  an overlapping time and is louder there (`TWIN_DB`): it stays on the channel where it is
+  loudest. Identical channels (dual mono) keep their words on both.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+
+import numpy as np
+
+from emulator.service.tokens import PRONUNCIATION, PUNCTUATION, Token
+
+PAUSE = 1.0  # seconds of silence between two words that end an audio segment
+# A word on a channel whose energy over the word is this many dB below the other channel's is
+# the other talker heard from afar. Same-room leakage measures 10-20 dB; two people talking at
+# once at their own microphones differ by less than 6 dB (bench/batch.py --accuracy, stereo mixes).
+CROSSTALK_DB = 8.0
+# The same word on both channels goes to the louder one only when they differ by more than
+# this: a dual-mono file (jfk.flac) has the same words at the same level on both, and keeps them.
+TWIN_DB = 3.0
+_SAME_WORD = re.compile(r"[^\w']+")
+
+
+def covered(spans: Sequence[tuple[float, float]], start: float, end: float) -> float:
+    """Seconds of [start, end] inside the union of `spans` ((start, end) seconds, sorted, not
+    overlapping)."""
+    return sum(max(0.0, min(end, b) - max(start, a)) for a, b in spans)
+
+
+def split_at_pauses(
+    tokens: list[Token], pause: float = PAUSE, speech: Sequence[tuple[float, float]] | None = None
+) -> list[Token]:
+    """`tokens` with `segment` renumbered from 0 so that a segment also ends where more than
+    `pause` seconds pass between two consecutive words of it (punctuation goes with the word
+    before it). speech: where the VAD heard speech ((start, end) seconds, sorted): then a gap
+    counts only when less than half of it is speech (words the recognizer missed are no
+    pause). Order and everything else unchanged."""
+    out: list[Token] = []
+    number = -1
+    previous_segment = None
+    last_end: float | None = None
+    for token in tokens:
+        gap = (
+            token.kind == PRONUNCIATION
+            and token.start is not None
+            and last_end is not None
+            and token.start - last_end > pause
+            and (speech is None or covered(speech, last_end, token.start) < (token.start - last_end) / 2)
+        )
+        if token.segment != previous_segment or gap:
+            number += 1
+            last_end = None
+        previous_segment = token.segment
+        if token.kind == PRONUNCIATION and token.end is not None:
+            last_end = token.end
+        out.append(replace(token, segment=number) if token.segment != number else token)
+    return out
+
+
+def _rms_db(samples: np.ndarray, start: float, end: float, rate: int) -> float:
+    lo, hi = int(start * rate), max(int(end * rate), int(start * rate) + 1)
+    piece = samples[lo:hi].astype(np.float64)
+    return 10.0 * np.log10(float(np.mean(piece**2)) + 1e-12) if len(piece) else -120.0
+
+
+def _normal(content: str) -> str:
+    return _SAME_WORD.sub("", content.lower())
+
+
+def drop_crosstalk(
+    tokens: list[Token], channels: np.ndarray, rate: int, labels: tuple[str, ...], margin: float = CROSSTALK_DB
+) -> list[Token]:
+    """`tokens` of a two-channel job (each with `channel` one of `labels`, channel i of
+    `channels` (channels, n) float32 at `rate` Hz) less the words the other channel heard
+    louder (module docstring); punctuation goes with the word before it. Segments left
+    without a word disappear. One channel: `tokens` unchanged."""
+    if channels.shape[0] != 2 or len(labels) != 2:
+        return tokens
+    index = {label: i for i, label in enumerate(labels)}
+    words = [(i, t) for i, t in enumerate(tokens) if t.kind == PRONUNCIATION and t.start is not None]
+    level: dict[int, float] = {}  # own channel minus the other's, dB over the word
+    for i, token in words:
+        own = index.get(token.channel)
+        if own is None:
+            continue
+        level[i] = _rms_db(channels[own], token.start, token.end, rate) - _rms_db(
+            channels[1 - own], token.start, token.end, rate
+        )
+    drop: set[int] = {i for i, difference in level.items() if difference < -margin}
+    by_channel = {label: [(i, t) for i, t in words if t.channel == label] for label in labels}
+    for i, token in by_channel[labels[0]]:
+        for j, other in by_channel[labels[1]]:
+            if other.start >= token.end or other.end <= token.start or _normal(other.content) != _normal(token.content):
+                continue
+            if i in level and j in level and abs(level[i] - level[j]) > TWIN_DB:
+                drop.add(i if level[i] < level[j] else j)
+    if not drop:
+        return tokens
+    kept: list[Token] = []
+    dropped_word = False
+    for i, token in enumerate(tokens):
+        if token.kind == PUNCTUATION:
+            if not dropped_word:
+                kept.append(token)
+            continue
+        dropped_word = i in drop
+        if not dropped_word:
+            kept.append(token)
+    # A segment's first token must be a word (a transcript never starts with punctuation).
+    out: list[Token] = []
+    for token in kept:
+        if token.kind == PUNCTUATION and (not out or out[-1].segment != token.segment):
+            continue
+        out.append(token)
+    return out
