@@ -154,7 +154,6 @@ class Recognizer:
             segments=tuple(decoded),
         )
 
-
     @staticmethod
     def _without_loop(model: WhisperModel, samples: np.ndarray, segment: Segment, options: RecognitionOptions):
         """A segment with a repetition loop (engine.repetition) decoded again on its own audio,
