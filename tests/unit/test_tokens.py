@@ -6,7 +6,10 @@ is what the former items finder found.
 Those transforms (apply_vocabulary_filter, apply_display_as, render_channel_results,
 add_speaker_labels, redact_results, find_pii_items, identify_phi) are gone now that batch and
 streaming both post-process tokens; their outputs for these inputs are kept, as they returned
-them, in test_tokens_expected.json (one entry per test below).
+them, in test_tokens_expected.json (one entry per test below). The speaker-label entries
+("speakers", "speakers_channels", "redacted") were recorded again when speaker segments began
+to end at pauses (issue 15: no speaker segment bridges more than 1 s of silence);
+`_no_segment_bridges_a_pause` checks that rule on them.
 """
 
 import json
@@ -109,6 +112,7 @@ def test_speaker_labels_on_tokens_render_as_on_results(channels):
     results = render_job_results(tokens, 2 if channels else None)
     rendered = render_job_results(label_speakers(tokens, turns), 2 if channels else None, speakers=True)
     assert rendered == expected
+    _no_segment_bridges_a_pause(rendered)
     assert len(expected["audio_segments"]) > len(results["audio_segments"])
 
 
@@ -117,4 +121,17 @@ def test_redacted_tokens_render_as_redacted_results():
     tokens = label_speakers(transcription_tokens(SPEECH), turns)
     expected = EXPECTED["redacted"]  # redact_results(render_job_results(tokens, speakers=True), _Detector())
     assert render_job_results(redact(find_pii(tokens, _Detector())), speakers=True) == expected
+    _no_segment_bridges_a_pause(expected)
     assert "[PII]" in expected["transcripts"][0]["transcript"]
+
+
+def _no_segment_bridges_a_pause(results: dict, pause: float = 1.0) -> None:
+    """No speaker segment holds two consecutive words more than `pause` seconds apart, and
+    the pause split really happened here (the speech has a 1.1 s pause at 3.4-4.5 s)."""
+    labels = results["speaker_labels"]
+    channels = labels["channels"] if "channels" in labels else [labels]
+    segments = [s for c in channels for s in c["segments"]]
+    for segment in segments:
+        times = [(float(i["start_time"]), float(i["end_time"])) for i in segment["items"]]
+        assert all(b[0] - a[1] <= pause for a, b in zip(times, times[1:])), segment
+    assert any(float(s["start_time"]) == 4.5 for s in segments)
