@@ -131,13 +131,12 @@ class HealthReport:
 
     def render(self) -> tuple[dict, int]:
         """(JSON body, HTTP status code); a port of 0 (not served) reads None."""
-        # One consistent snapshot: the models loaded are read before the status, and again once
-        # the status is ok (models never unload), so a report never says "starting" with the
-        # model loaded nor "ok" with it not loaded because the preload ended between two reads.
-        loaded = set(self._loaded_models())
+        # One consistent snapshot: readiness is set just after the preload's model is in memory,
+        # so between the two a model can be loaded while the status still says "starting". A
+        # report shows what is usable: while starting, no model counts as loaded yet; once the
+        # status is read as ok, the models are read after it (models never unload).
         status, reasons = self._monitor.status()
-        if status == "ok":
-            loaded = set(self._loaded_models())
+        loaded = set(self._loaded_models()) if self._monitor.ready else set()
         body = {
             "status": status,
             "reasons": reasons,
