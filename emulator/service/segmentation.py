@@ -20,7 +20,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -45,13 +45,18 @@ def covered(spans: Sequence[tuple[float, float]], start: float, end: float) -> f
 
 
 def split_at_pauses(
-    tokens: list[Token], pause: float = PAUSE, speech: Sequence[tuple[float, float]] | None = None
+    tokens: list[Token],
+    pause: float = PAUSE,
+    speech: Sequence[tuple[float, float]] | Callable[[float, float], Sequence[tuple[float, float]]] | None = None,
 ) -> list[Token]:
     """`tokens` with `segment` renumbered from 0 so that a segment also ends where more than
     `pause` seconds pass between two consecutive words of it (punctuation goes with the word
     before it). speech: where the VAD heard speech ((start, end) seconds, sorted): then a gap
     counts only when less than half of it is speech (words the recognizer missed are no
-    pause). Order and everything else unchanged."""
+    pause); or a callable (start, end) -> speech regions covering at least that span, asked
+    only about gaps longer than `pause` (so the VAD runs only when some gap needs it). Order and
+    everything else unchanged."""
+    speech_in = speech if callable(speech) else (lambda start, end: speech)
     out: list[Token] = []
     number = -1
     previous_segment = None
@@ -62,7 +67,10 @@ def split_at_pauses(
             and token.start is not None
             and last_end is not None
             and token.start - last_end > pause
-            and (speech is None or covered(speech, last_end, token.start) < (token.start - last_end) / 2)
+            and (
+                speech is None
+                or covered(speech_in(last_end, token.start), last_end, token.start) < (token.start - last_end) / 2
+            )
         )
         if token.segment != previous_segment or gap:
             number += 1

@@ -75,6 +75,18 @@ def test_a_gap_the_vad_calls_speech_keeps_its_audio_segment():
     assert [t.segment for t in split_at_pauses(tokens, speech=[(0.0, 0.5), (2.9, 3.3)])] == [0, 1]
 
 
+def test_the_vad_is_asked_only_about_gaps_longer_than_a_pause():
+    tokens = [_word("so", 0.0, 0.4), _word("and", 0.6, 0.9), _word("then", 3.0, 3.3)]
+    asked = []
+
+    def speech(start, end):
+        asked.append((start, end))
+        return [(0.0, 0.5), (2.9, 3.3)]
+
+    assert [t.segment for t in split_at_pauses(tokens, speech=speech)] == [0, 0, 1]
+    assert asked == [(0.9, 3.0)]
+
+
 def _tone(seconds: float, level_db: float, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     return (rng.normal(0, 10 ** (level_db / 20), int(seconds * RATE))).astype(np.float32)
