@@ -29,6 +29,7 @@ not of the emulator).
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -96,7 +97,8 @@ class TranscribeEmulator:
             time.sleep(0.25)
 
 
-def _port_is_free(port: int) -> bool:
+def port_is_free(port: int) -> bool:
+    """True when 127.0.0.1:`port` can be bound now."""
     with socket.socket() as s:
         try:
             s.bind(("127.0.0.1", port))
@@ -105,18 +107,31 @@ def _port_is_free(port: int) -> bool:
     return True
 
 
-def _any_free_port() -> int:
+def any_free_port() -> int:
+    """A port the kernel finds free on 127.0.0.1 now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def _free_s3_base() -> int:
-    """A base port whose SeaweedFS block (base..base+8 and base+10008) is free."""
+def _ephemeral_low() -> int:
+    """The first port of the kernel's ephemeral range (Linux ip_local_port_range; 32768 elsewhere)."""
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def free_s3_base() -> int:
+    """A base port whose SeaweedFS block (base..base+8 and base+10008) is free, the whole block
+    below the kernel's ephemeral range where it can: the kernel hands ephemeral ports to outgoing
+    connections, which can take one between this check and SeaweedFS's bind (seen in CI:
+    "s3 failed to listen on grpc port ...: address already in use")."""
     offsets, grpc = _SEAWEED_SPAN
+    top = _ephemeral_low() - grpc - 1
     for _ in range(500):
-        base = _any_free_port()
-        if base + grpc < 65536 and all(_port_is_free(base + o) for o in [*offsets, grpc]):
+        base = random.randrange(10000, top) if top > 11000 else any_free_port()
+        if base + grpc < 65536 and all(port_is_free(base + o) for o in [*offsets, grpc]):
             return base
     raise RuntimeError("transcribe-emulator: no free block of ports for the embedded S3 server")
 
@@ -132,14 +147,14 @@ def _healthy(endpoint: str) -> bool:
 def start_emulator(data_dir: Path, timeout: float = START_TIMEOUT) -> TranscribeEmulator:
     """`transcribe-emulator serve` on free loopback ports with `data_dir`; returns once its
     health answers 200 (models loaded). RuntimeError with the log's tail if it does not."""
-    port = _any_free_port()
+    port = any_free_port()
     args = [
         sys.executable, "-m", "emulator.cli", "serve",
         "--host", "127.0.0.1",
         "--port", str(port),
-        "--s3-port", str(_free_s3_base()),
-        "--https-port", str(_any_free_port()),
-        "--websocket-port", str(_any_free_port()),
+        "--s3-port", str(free_s3_base()),
+        "--https-port", str(any_free_port()),
+        "--websocket-port", str(any_free_port()),
         "--data-dir", str(data_dir),
     ]
     log_path = data_dir.parent / "emulator.log"

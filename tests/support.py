@@ -9,9 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import random
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +18,8 @@ from pathlib import Path
 import boto3
 import httpx
 from botocore.config import Config
+
+from emulator.pytest_plugin import any_free_port, free_s3_base
 
 REPO = Path(__file__).resolve().parents[1]
 AUDIO_DIR = Path(os.environ.get("TRANSCRIBE_EMULATOR_TEST_AUDIO", REPO.parent / "shared" / "audio"))
@@ -36,28 +36,8 @@ def audio_path(item_id: str) -> Path:
     return AUDIO_DIR / manifest()[item_id]["audio"]
 
 
-def _free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def free_s3_base() -> int:
-    """An S3 port whose whole SeaweedFS block (s3..s3+8 and s3+10008) is free."""
-    for _ in range(200):
-        base = random.randrange(20000, 45000)
-        if all(_free(p) for p in [*range(base, base + 9), base + 10008]):
-            return base
-    raise RuntimeError("no free port block")
+# The ports of test servers: the plugin's choice (below the kernel's ephemeral range where it can).
+free_port = any_free_port
 
 
 class EmulatorProcess:
