@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -27,7 +26,6 @@ from emulator.console.client import model_enum
 
 MAX_OUTPUT_BYTES = 64 * 1024 * 1024  # output files larger than this are downloaded, not shown
 RUNNING = ("QUEUED", "IN_PROGRESS")
-PAGE_SIZE = 20
 ROLE_ARN = "arn:aws:iam::000000000000:role/TranscribeEmulator"  # the emulator accepts any role
 
 
@@ -84,26 +82,7 @@ class FamilyPages:
     # --- lists ----------------------------------------------------------------------------
 
     async def _list(self, request: Request, kind: FamilyKind) -> dict:
-        query = request.query_params
-        params: dict = {"MaxResults": PAGE_SIZE}
-        status = query.get("status", "")
-        if status:
-            params["Status"] = status
-        if query.get("name"):
-            params["JobNameContains"] = query["name"]
-        if query.get("token"):
-            params["NextToken"] = query["token"]
-        context = {"kind": kind, "status": status, "name": query.get("name", ""), "statuses": model_enum(f"{kind.job}Status")}
-        try:
-            response = await self.client.call(kind.list_op, params)
-        except AWSError as error:
-            return {**context, "jobs": [], "list_error": f"{error.code}: {error.message}", "next_url": None}
-        jobs = response.get(kind.summaries, [])
-        next_url = None
-        if response.get("NextToken"):
-            kept = {k: v for k, v in {"status": status, "name": query.get("name", "")}.items() if v}
-            next_url = f"{self.c_base}/{kind.slug}?" + urlencode({**kept, "token": response["NextToken"]})
-        return {**context, "jobs": jobs, "next_url": next_url, "running": any(j.get(kind.status) in RUNNING for j in jobs)}
+        return await self.c.job_list(request, kind, kind.status)
 
     @property
     def c_base(self) -> str:

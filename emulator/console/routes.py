@@ -157,7 +157,11 @@ class Console:
     def _kind(self, request: Request) -> JobKind:
         return MEDICAL if request.url.path.startswith(f"{BASE}/medical-jobs") else TRANSCRIPTION
 
-    async def _job_page(self, request: Request, kind: JobKind) -> dict:
+    async def job_list(self, request: Request, kind, status_member: str = "TranscriptionJobStatus") -> dict:
+        """The jobs page's context for any job family: the List call (`kind.list_op`, its
+        `kind.summaries`) filtered by the page's status / name / token query, the next page's
+        URL, and whether a job still runs (`status_member`: the summaries' status member, also
+        the enum the status filter offers). A refused List is shown, not raised."""
         query = request.query_params
         params: dict = {"MaxResults": PAGE_SIZE}
         status = query.get("status", "")
@@ -167,7 +171,7 @@ class Console:
             params["JobNameContains"] = query["name"]
         if query.get("token"):
             params["NextToken"] = query["token"]
-        context = {"kind": kind, "status": status, "name": query.get("name", ""), "statuses": model_enum("TranscriptionJobStatus")}
+        context = {"kind": kind, "status": status, "name": query.get("name", ""), "statuses": model_enum(status_member)}
         try:
             response = await self.client.call(kind.list_op, params)
         except AWSError as error:
@@ -177,20 +181,20 @@ class Console:
         if response.get("NextToken"):
             next_query = {k: v for k, v in {"status": status, "name": query.get("name", "")}.items() if v}
             next_url = f"{BASE}/{kind.slug}?" + urlencode({**next_query, "token": response["NextToken"]})
-        return {**context, "jobs": jobs, "next_url": next_url, "running": any(j.get("TranscriptionJobStatus") in RUNNING for j in jobs)}
+        return {**context, "jobs": jobs, "next_url": next_url, "running": any(j.get(status_member) in RUNNING for j in jobs)}
 
     async def jobs(self, request: Request) -> Response:
         kind = self._kind(request)
         if not self.client.has(kind.list_op):
             return self.page(request, "unavailable.html", kind=kind)
-        return self.page(request, "jobs.html", **await self._job_page(request, kind))
+        return self.page(request, "jobs.html", **await self.job_list(request, kind))
 
     async def job_rows(self, request: Request) -> Response:
         """The jobs table's body alone, for the live refresh."""
         kind = self._kind(request)
         if not self.client.has(kind.list_op):
             return Response("", status_code=404)
-        context = await self._job_page(request, kind)
+        context = await self.job_list(request, kind)
         return self.page(request, "job_rows.html", **context)
 
     # --- Create job (two steps) ---------------------------------------------------------
