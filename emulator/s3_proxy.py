@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import ssl
 from urllib.parse import parse_qsl, urlsplit
 
 import h11
+
+from emulator.aws.sigv4 import service_from_unverified
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +37,6 @@ S3_QUERY = frozenset(
     "versioning versions versionId website partNumber prefix delimiter max-keys continuation-token "
     "x-id response-content-type response-content-disposition".split()
 )
-# Credential=AKID/20260101/us-east-1/s3/aws4_request (header) or the X-Amz-Credential value.
-_SCOPE = re.compile(r"^[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request$")
-_HEADER_CREDENTIAL = re.compile(r"Credential=([^,\s]+)")
 # Hop-by-hop headers (RFC 9110 7.6.1) and Expect, which hypercorn has already answered with
 # 100 Continue; none of them is part of a SigV4 signature (botocore never signs them).
 _HOP_BY_HOP = frozenset(
@@ -46,19 +44,6 @@ _HOP_BY_HOP = frozenset(
 )
 CHUNK = 64 * 1024  # bytes read from the S3 server at a time
 CONNECT_TIMEOUT = 10.0  # seconds
-
-
-def credential_service(headers: dict[str, str], query: list[tuple[str, str]]) -> str | None:
-    """The service of a SigV4 credential scope (`s3`, `transcribe`), from the Authorization
-    header or a presigned URL's X-Amz-Credential; None for a request without one."""
-    authorization = headers.get("authorization", "")
-    if authorization.startswith("AWS4-HMAC-SHA256"):
-        found = _HEADER_CREDENTIAL.search(authorization)
-        credential = found.group(1) if found else ""
-    else:
-        credential = next((v for k, v in query if k == "X-Amz-Credential"), "")
-    match = _SCOPE.match(credential)
-    return match.group(1) if match else None
 
 
 def is_s3_request(scope: dict) -> bool:
@@ -73,8 +58,9 @@ def is_s3_request(scope: dict) -> bool:
     if scope["type"] != "http":
         return False
     headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-    query = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
-    service = credential_service(headers, query)
+    query_string = scope.get("query_string", b"").decode("latin-1")
+    query = parse_qsl(query_string, keep_blank_values=True)
+    service = service_from_unverified(scope["headers"], query_string)
     if service is not None:
         return service == "s3"
     path = scope["path"]

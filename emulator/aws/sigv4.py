@@ -284,17 +284,32 @@ def region_from_unverified(headers: HeadersInput = (), query_string: str = "") -
     `Credential=` (headers: name, value pairs, str or bytes) or the presigned URL's
     `X-Amz-Credential` (query_string: the raw query). None when neither carries a scope of at
     least 5 elements with a region."""
+    for credential in _unverified_credentials(headers, query_string):
+        region = _scope_region(credential)
+        if region:
+            return region
+    return None
+
+
+def service_from_unverified(headers: HeadersInput = (), query_string: str = "") -> str | None:
+    """The service (`s3`, `transcribe`) of an unverified request's credential scope
+    `key/date/region/SERVICE/aws4_request`, read as region_from_unverified reads the region;
+    None when no well-formed scope is there. What the API port routes on (emulator.s3_proxy)."""
+    for credential in _unverified_credentials(headers, query_string):
+        parts = credential.split("/")
+        if len(parts) == 5 and parts[4] == "aws4_request" and parts[3]:
+            return parts[3]
+    return None
+
+
+def _unverified_credentials(headers: HeadersInput, query_string: str):
+    """The credential scopes a request carries: the Authorization header's, then the query's."""
     for name, value in _header_list(headers):
-        if name.lower() == "authorization" and "Credential=" in value:
-            region = _scope_region(value.split("Credential=", 1)[1].split(",", 1)[0])
-            if region:
-                return region
+        if name == "authorization" and "Credential=" in value:
+            yield value.split("Credential=", 1)[1].split(",", 1)[0].strip()
     for name, value in parse_qsl(query_string):
         if name == "X-Amz-Credential":
-            region = _scope_region(value)
-            if region:
-                return region
-    return None
+            yield value
 
 
 def _scope_region(credential: str) -> str | None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from emulator.s3_proxy import credential_service, is_s3_request
+from emulator.aws.sigv4 import service_from_unverified
+from emulator.s3_proxy import is_s3_request
 
 
 def scope(method: str, path: str, query: str = "", **headers: str) -> dict:
@@ -65,10 +66,11 @@ def test_websockets_are_never_proxied():
 
 
 def test_credential_service_reads_the_header_or_the_query():
-    assert credential_service({"authorization": sigv4("s3")}, []) == "s3"
-    assert credential_service({}, [("X-Amz-Credential", "k/20261206/eu-west-1/transcribe/aws4_request")]) == "transcribe"
-    assert credential_service({"authorization": "Basic dXNlcjpwdw=="}, []) is None
-    assert credential_service({}, [("X-Amz-Credential", "garbage")]) is None
+    assert service_from_unverified({"authorization": sigv4("s3")}, "") == "s3"
+    presigned = "X-Amz-Credential=k%2F20261206%2Feu-west-1%2Ftranscribe%2Faws4_request"
+    assert service_from_unverified({}, presigned) == "transcribe"
+    assert service_from_unverified({"authorization": "Basic dXNlcjpwdw=="}, "") is None
+    assert service_from_unverified({}, "X-Amz-Credential=garbage") is None
 
 
 def test_presigned_urls_default_to_the_api_port_a_local_client_reaches():
