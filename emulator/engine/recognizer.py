@@ -6,7 +6,9 @@ Knows nothing of AWS. Models load once per process and are shared by every job
 
 from __future__ import annotations
 
+import hashlib
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -76,6 +78,13 @@ class RecognitionOptions:
 # from this once, at the thread's first sample; set before any model loads, the same media and
 # settings give the same transcript in every process (README: Deterministic results).
 SAMPLING_SEED = 20260101
+# CTranslate2's generators are per decoding thread and cannot be seeded again, so a second decode
+# of media that fell back to sampling draws other samples: the same file could come out with
+# other words in a ShowSpeakerLabels job than in the plain one run just before (issue 15). The
+# recognizer keeps the results of the last SAMPLED_KEPT decodes that sampled, by media and
+# options, and answers the same request with the same words. Decodes that never sampled are
+# deterministic and are not kept (a job on them always runs, and takes its time).
+SAMPLED_KEPT = 32
 
 
 @dataclass(frozen=True)
@@ -97,6 +106,7 @@ class Recognizer:
         self._load_options = load_options
         self._models: dict[str, WhisperModel] = {}
         self._lock = threading.Lock()
+        self._sampled: OrderedDict[str, Transcription] = OrderedDict()  # see SAMPLED_KEPT
         ctranslate2.set_random_seed(SAMPLING_SEED)  # before any model (and its threads) exists
 
     def loaded(self) -> list[str]:
@@ -125,7 +135,19 @@ class Recognizer:
     ) -> Transcription:
         """samples: float32 mono 16 kHz, shape (n,). Blocking: run it in a worker thread.
         progress: called as each segment is decoded with the fraction of the samples done
-        (segment end / duration, 0..1), and with 1.0 at the end."""
+        (segment end / duration, 0..1), and with 1.0 at the end.
+
+        The same samples, model and options as an earlier call whose decoding fell back to
+        sampling give that call's result again (SAMPLED_KEPT)."""
+        key = _request_key(samples, model_name, options) if self._sampled else None
+        with self._lock:
+            kept = self._sampled.get(key) if key else None
+            if kept is not None:
+                self._sampled.move_to_end(key)
+        if kept is not None:
+            if progress is not None:
+                progress(1.0)
+            return kept
         model = self.model(model_name)
         segments, info = model.transcribe(
             samples,
@@ -139,20 +161,33 @@ class Recognizer:
         )
         duration = len(samples) / SAMPLE_RATE
         decoded = []
+        sampled = False
         for s in segments:  # a generator: each segment is decoded as it is asked for
             decoded.append(_segment(s))
+            sampled = sampled or float(getattr(s, "temperature", 0.0) or 0.0) > 0.0
             if find_loops([w.text for w in decoded[-1].words]):
                 decoded[-1] = self._without_loop(model, samples, decoded[-1], options)
+                sampled = True  # its fallback may have sampled
             if progress is not None and duration > 0:
                 progress(min(1.0, float(s.end) / duration))
         if progress is not None:
             progress(1.0)
-        return Transcription(
+        result = Transcription(
             language=info.language,
             language_probability=float(info.language_probability),
             duration=duration,
             segments=tuple(decoded),
         )
+        if sampled:
+            self._keep(key or _request_key(samples, model_name, options), result)
+        return result
+
+    def _keep(self, key: str, result: Transcription) -> None:
+        with self._lock:
+            self._sampled[key] = result
+            self._sampled.move_to_end(key)
+            while len(self._sampled) > SAMPLED_KEPT:
+                self._sampled.popitem(last=False)
 
     @staticmethod
     def _without_loop(model: WhisperModel, samples: np.ndarray, segment: Segment, options: RecognitionOptions):
@@ -176,6 +211,22 @@ class Recognizer:
             return segment
         words = cut_loops(words, text_of=lambda w: w.text)
         return Segment(segment.start, segment.end, "".join(w.text for w in words).strip(), tuple(words))
+
+
+def _request_key(samples: np.ndarray, model_name: str, options: RecognitionOptions) -> str:
+    """A digest of everything a decode depends on: the samples' bytes, the model, the options."""
+    digest = hashlib.blake2b(np.ascontiguousarray(samples, dtype=np.float32).tobytes(), digest_size=20)
+    settings = (
+        model_name,
+        options.language,
+        options.beam_size,
+        options.vad_filter,
+        sorted(options.vad_parameters.items()),
+        options.initial_prompt,
+        options.hotwords,
+    )
+    digest.update(repr(settings).encode())
+    return digest.hexdigest()
 
 
 def _segment(s) -> Segment:

@@ -1,6 +1,8 @@
 """Deterministic results: the same media and settings give a byte-identical transcript file
 (apart from the job name) across an emulator restart, even where Whisper falls back to
-sampling (engine/recognizer.py pins CTranslate2's sampling seed).
+sampling (engine/recognizer.py pins CTranslate2's sampling seed); and within one process a
+second job on such media, with speaker labels asked for, has the first job's words
+(engine/recognizer.py keeps decodes that sampled: SAMPLED_KEPT).
 
 The clip is a 5 s LibriSpeech sentence under white noise at -10 to -12 dB SNR (noise from a
 fixed seed): hard enough that faster-whisper's beam search fails its log-probability check and decodes
@@ -11,6 +13,7 @@ faster-whisper directly); none doing so fails the test, which would otherwise pr
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 
@@ -82,3 +85,39 @@ def test_the_same_media_gives_the_same_transcript_after_a_restart(tmp_path):
     finally:
         process.stop()
     assert first == second
+
+
+def _words(process: EmulatorProcess, name: str) -> list[str]:
+    job = wait_for_job(process.transcribe(), name, timeout=300)
+    assert job["TranscriptionJobStatus"] == "COMPLETED", job.get("FailureReason")
+    results = json.loads(process.s3().get_object(Bucket="out", Key=f"{name}.json")["Body"].read())["results"]
+    return [i["alternatives"][0]["content"] for i in results["items"] if i["type"] == "pronunciation"]
+
+
+def test_speaker_labels_keep_the_words_of_media_that_samples(emulator, tmp_path):
+    """Each decode that samples draws new samples from its thread's generator: without the
+    recognizer's memory of sampled decodes, the labelled job's words differ from the plain
+    job's on this clip (checked by setting SAMPLED_KEPT to 0)."""
+    clip = sampled_clip(tmp_path, emulator.data_dir)
+    s3 = emulator.s3()
+    for bucket in ("media", "out"):
+        if bucket not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
+            s3.create_bucket(Bucket=bucket)
+    key = f"noisy-{uuid.uuid4().hex[:6]}.wav"
+    s3.upload_file(str(clip), "media", key)
+    transcribe = emulator.transcribe()
+    names = []
+    for settings in ({}, {"ShowSpeakerLabels": True, "MaxSpeakerLabels": 2}, {}):
+        names.append(f"sampled-{uuid.uuid4().hex[:8]}")
+        transcribe.start_transcription_job(
+            TranscriptionJobName=names[-1],
+            LanguageCode="en-US",
+            Media={"MediaFileUri": f"s3://media/{key}"},
+            OutputBucketName="out",
+            Settings=settings,
+        )
+        _words(emulator, names[-1])  # one after the other: each job's decode follows the last
+    plain, labelled, again = (_words(emulator, name) for name in names)
+    assert plain, "the noisy clip gave no words"
+    assert labelled == plain
+    assert again == plain
