@@ -11,12 +11,13 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import ctranslate2
 import numpy as np
 from faster_whisper import WhisperModel
 
+from emulator.engine import missed_speech
 from emulator.engine.media import SAMPLE_RATE
 from emulator.engine.repetition import cut_loops, find_loops
 
@@ -132,10 +133,15 @@ class Recognizer:
         model_name: str,
         options: RecognitionOptions,
         progress: Callable[[float], None] | None = None,
+        speech: Callable[[], Sequence[tuple[float, float]]] | None = None,
     ) -> Transcription:
         """samples: float32 mono 16 kHz, shape (n,). Blocking: run it in a worker thread.
         progress: called as each segment is decoded with the fraction of the samples done
         (segment end / duration, 0..1), and with 1.0 at the end.
+        speech: the VAD's speech regions of `samples` ((start, end) seconds, sorted), asked
+        for only when a stretch without words is long enough to hide speech: stretches of
+        speech Whisper left without words are decoded again on their own
+        (emulator.engine.missed_speech). None: no such check.
 
         The same samples, model and options as an earlier call whose decoding fell back to
         sampling give that call's result again (SAMPLED_KEPT)."""
@@ -170,6 +176,9 @@ class Recognizer:
                 sampled = True  # its fallback may have sampled
             if progress is not None and duration > 0:
                 progress(min(1.0, float(s.end) / duration))
+        if speech is not None:
+            decoded, resampled = self._with_missed_speech(model, samples, decoded, options, speech)
+            sampled = sampled or resampled
         if progress is not None:
             progress(1.0)
         result = Transcription(
@@ -188,6 +197,48 @@ class Recognizer:
             self._sampled.move_to_end(key)
             while len(self._sampled) > SAMPLED_KEPT:
                 self._sampled.popitem(last=False)
+
+    @staticmethod
+    def _with_missed_speech(
+        model: WhisperModel,
+        samples: np.ndarray,
+        decoded: list[Segment],
+        options: RecognitionOptions,
+        speech: Callable[[], Sequence[tuple[float, float]]],
+    ) -> tuple[list[Segment], bool]:
+        """`decoded` with the speech it missed decoded again: each stretch of VAD speech
+        without words (missed_speech.uncovered) transcribed on its own, without the text before
+        as prompt (the prompt is what carried the error), its segments kept when they pass
+        Whisper's quality checks and hold no loop. Returns the segments in time order (a
+        segment with a recovered stretch inside it is split around it) and whether a decode
+        sampled."""
+        spans = [(w.start, w.end) for segment in decoded for w in segment.words]
+        if not missed_speech.gap_needs_speech(spans, len(samples) / SAMPLE_RATE):
+            return decoded, False
+        added: list[Segment] = []
+        sampled = False
+        for start, end in missed_speech.uncovered(spans, speech()):
+            first, last = int(start * SAMPLE_RATE), int(end * SAMPLE_RATE)
+            redone, _ = model.transcribe(
+                samples[first:last],
+                language=options.language,
+                beam_size=options.beam_size,
+                word_timestamps=True,
+                vad_filter=False,
+                condition_on_previous_text=False,
+                initial_prompt=options.initial_prompt,
+                hotwords=options.hotwords,
+            )
+            for s in redone:
+                sampled = sampled or float(s.temperature or 0.0) > 0.0
+                if not missed_speech.accept(s.avg_logprob, s.compression_ratio, s.no_speech_prob):
+                    continue
+                segment = shift_segment(_segment(s), start)
+                if segment.words and not find_loops([w.text for w in segment.words]):
+                    added.append(segment)
+        if not added:
+            return decoded, sampled
+        return _in_time_order(decoded, added), sampled
 
     @staticmethod
     def _without_loop(model: WhisperModel, samples: np.ndarray, segment: Segment, options: RecognitionOptions):
@@ -211,6 +262,28 @@ class Recognizer:
             return segment
         words = cut_loops(words, text_of=lambda w: w.text)
         return Segment(segment.start, segment.end, "".join(w.text for w in words).strip(), tuple(words))
+
+
+def _in_time_order(decoded: list[Segment], added: list[Segment]) -> list[Segment]:
+    """All segments by time, a decoded segment whose words start on both sides of an added one
+    split around it (none starts inside, or the added stretch would not have been missed)."""
+    pieces = list(decoded)
+    for new in added:
+        split: list[Segment] = []
+        for segment in pieces:
+            before = tuple(w for w in segment.words if w.start < new.start)
+            after = tuple(w for w in segment.words if w.start >= new.start)
+            if before and after:
+                split.append(_with_words(segment, before))
+                split.append(_with_words(segment, after))
+            else:
+                split.append(segment)
+        pieces = split
+    return sorted(pieces + added, key=lambda s: (s.words[0].start if s.words else s.start, s.start))
+
+
+def _with_words(segment: Segment, words: tuple[Word, ...]) -> Segment:
+    return Segment(words[0].start, words[-1].end, "".join(w.text for w in words).strip(), words)
 
 
 def _request_key(samples: np.ndarray, model_name: str, options: RecognitionOptions) -> str:

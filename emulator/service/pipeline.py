@@ -8,6 +8,7 @@ here raises to the worker.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import shutil
@@ -346,10 +347,12 @@ class TranscriptionPipeline:
         a resource is unusable or no speech is found for language identification.
         progress_key: the JobProgress entry to update (unknown keys are ignored)."""
         language = self._language(run.plan, media.mono)
-        tokens, pieces = self._recognize(region, progress_key, run, media, language)
-        # Audio segments end at pauses, as AWS's do (silence by the VAD: not at words Whisper missed).
-        # The VAD pass (0.6 s on a 269 s file) runs only if some gap is long enough to ask about.
-        tokens = split_at_pauses(tokens, speech=_once(lambda: self.diarizer.speech_regions(media.mono)))
+        # One VAD pass of the mono audio (0.6 s on a 269 s file), run only if some stretch without
+        # words is long enough to ask about: recognition checks it for speech Whisper missed
+        # (mono jobs), and audio segments end at pauses, as AWS's do (silence by the VAD).
+        speech = self._speech_of(media.mono)
+        tokens, pieces = self._recognize(region, progress_key, run, media, language, speech)
+        tokens = split_at_pauses(tokens, speech=lambda start, end: speech())
         return language, self._post_process(region, run, language, media, tokens), pieces
 
     def _redacted(self, run: JobRun, language, media: "Media", tokens: list[Token], results: dict) -> dict:
@@ -448,12 +451,26 @@ class TranscriptionPipeline:
         except AWSError as e:
             raise JobFailed(e.message) from None
 
-    def _transcribe(self, samples: np.ndarray, region: str, run: JobRun, language_code: str, progress=None):
+    def _transcribe(
+        self, samples: np.ndarray, region: str, run: JobRun, language_code: str, progress=None, speech=None
+    ) -> Transcription:
+        """Recognition of `samples` in `language_code`; speech: their VAD regions, computed
+        here (when asked for) unless given."""
         recognition = self._recognition(region, run, language_code)
-        return self.recognizer.transcribe(samples, recognition.model_name, recognition.options, progress=progress)
+        return self.recognizer.transcribe(
+            samples,
+            recognition.model_name,
+            recognition.options,
+            progress=progress,
+            speech=speech or self._speech_of(samples),
+        )
+
+    def _speech_of(self, samples: np.ndarray) -> Callable[[], list[tuple[float, float]]]:
+        """The VAD's speech regions of `samples` (seconds), computed on the first call and kept."""
+        return functools.cache(lambda: self.diarizer.speech_regions(samples))
 
     def _recognize(
-        self, region: str, key, run: JobRun, media: "Media", language: "IdentifiedLanguage"
+        self, region: str, key, run: JobRun, media: "Media", language: "IdentifiedLanguage", speech=None
     ) -> tuple[list[Token], list[tuple[np.ndarray, Transcription]] | None]:
         """The tokens of recognition, and the pieces behind them, (samples, transcription) of
         the mono audio or of each channel (alternatives need them); None for several languages.
@@ -485,7 +502,7 @@ class TranscriptionPipeline:
                 done += end - start
             duration = len(media.mono) / SAMPLE_RATE
             return transcription_tokens(Transcription(language.code.split("-")[0], 1.0, duration, tuple(segments))), None
-        transcription = self._transcribe(media.mono, region, run, language.code, report)
+        transcription = self._transcribe(media.mono, region, run, language.code, report, speech)
         return transcription_tokens(transcription), [(media.mono, transcription)]
 
     def _alternatives(
@@ -748,16 +765,3 @@ def redacted_key(key: str) -> str:
 def vocabulary_hotwords(vocabulary) -> str:
     """The phrases a vocabulary biases recognition toward, as Whisper hotwords."""
     return ", ".join(entry.phrase for entry in vocabulary.entries)
-
-
-def _once(compute: Callable[[], list]) -> Callable[[float, float], list]:
-    """A (start, end) -> speech regions callable for split_at_pauses that computes the whole
-    media's regions on its first call and keeps them."""
-    kept: list = []
-
-    def regions(start: float, end: float) -> list:
-        if not kept:
-            kept.append(compute())
-        return kept[0]
-
-    return regions

@@ -1,0 +1,86 @@
+"""Speech Whisper skipped (issue 15): emulator.engine.missed_speech (pure) and the recognizer
+decoding it again, with the real model on a synthetic meeting (bench/meetings.py)."""
+
+import functools
+
+import pytest
+
+from bench.meetings import meetings
+from emulator.engine import missed_speech
+from emulator.engine.diarization import Diarizer
+from emulator.engine.recognizer import ModelLoadOptions, RecognitionOptions, Recognizer
+from emulator.storage.models import ModelStore
+
+
+def test_speech_without_words_is_found():
+    words = [(0.5, 0.9), (1.0, 1.4), (6.0, 6.4)]
+    speech = [(0.3, 1.6), (2.0, 4.5), (5.8, 6.6)]
+
+    assert missed_speech.uncovered(words, speech) == [(2.0, 4.5)]
+    assert missed_speech.gap_needs_speech(words, 7.0)
+
+
+def test_short_stretches_and_silence_are_not_missed_speech():
+    words = [(0.5, 0.9), (2.3, 3.0)]
+
+    assert missed_speech.uncovered(words, [(0.3, 3.2)]) == []  # 0.8 s uncovered: a breath, a "hm"
+    assert missed_speech.uncovered(words, [(0.3, 1.1), (2.2, 3.2)]) == []  # the gap is silence
+    assert not missed_speech.gap_needs_speech(words, 3.5)
+
+
+def test_a_failed_alignment_covers_only_its_ends():
+    # "-0" timed from 12.6 s to 24.4 s by a decode that went wrong, over other talkers' speech.
+    words = [(12.6, 24.4)]
+
+    assert missed_speech.uncovered(words, [(12.5, 24.5)]) == [pytest.approx((13.65, 23.35))]
+    assert missed_speech.gap_needs_speech(words, 25.0)
+
+
+def test_nearby_pieces_are_one_stretch():
+    words = [(2.0, 2.2)]
+
+    assert missed_speech.uncovered(words, [(0.0, 4.0)], least=1.0) == [(0.0, 1.7), (2.5, 4.0)]
+    assert missed_speech.uncovered(words, [(0.0, 4.0)], least=1.0, join=1.0) == [(0.0, 4.0)]
+
+
+def test_whispers_quality_checks_decide_what_is_kept():
+    assert missed_speech.accept(-0.4, 1.6, 0.1)
+    assert not missed_speech.accept(-0.1, 16.4, 0.1)  # "0-1, 0-1, 0-1, ..."
+    assert not missed_speech.accept(-1.3, 1.2, 0.1)
+    assert not missed_speech.accept(-0.4, 1.2, 0.9)
+
+
+@pytest.fixture(scope="module")
+def parts(tmp_path_factory):
+    store = ModelStore(tmp_path_factory.mktemp("models"))
+    recognizer = Recognizer(store.resolve, ModelLoadOptions())
+    return recognizer, store.model_for_language("en"), Diarizer(weights=store.speaker_encoder())
+
+
+def test_a_skipped_talker_is_decoded_again(parts):
+    """meeting6 opens with 5 s of a talker reading digits ("one zero zero zero one, nine oh two
+    one oh", 0.5-4.8 s): Whisper's first window leaves them without a word."""
+    recognizer, name, diarizer = parts
+    mix = next(m for m in meetings() if m.id == "meeting6_6spk")
+    digits_end = 4.8
+
+    def opening_words(transcription):
+        return [w.text for s in transcription.segments for w in s.words if w.start < digits_end]
+
+    plain = recognizer.transcribe(mix.samples, name, RecognitionOptions("en"))
+    if opening_words(plain):
+        pytest.fail("Whisper now transcribes the opening digits itself: this test would prove nothing")
+    speech = functools.cache(lambda: diarizer.speech_regions(mix.samples))
+    checked = recognizer.transcribe(mix.samples, name, RecognitionOptions("en"), speech=speech)
+
+    opening = "".join(opening_words(checked))
+    assert sum(c.isdigit() for c in opening) >= 5, opening
+    # Nothing the first decode had is lost; what is added lies where it had no word.
+    before = [(w.text, w.start) for s in plain.segments for w in s.words]
+    after = [(w.text, w.start) for s in checked.segments for w in s.words]
+    assert [w for w in after if w in before] == before
+    plain_spans = [(w.start, w.end) for s in plain.segments for w in s.words]
+    for text, start in (w for w in after if w not in before):
+        assert not any(a <= start < b for a, b in plain_spans), (text, start)
+    starts = [w.start for s in checked.segments for w in s.words]
+    assert starts == sorted(starts)
