@@ -37,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
+from emulator.engine import vad
 from emulator.engine.media import SAMPLE_RATE
 from emulator.engine.speaker_encoder import HIDDEN, N_MELS, SpeakerEncoder
 
@@ -105,6 +106,7 @@ class Diarizer:
     def __init__(self, options: DiarizationOptions | None = None, *, weights: Path):
         self.options = options or DiarizationOptions()
         self._weights = weights
+        vad.share_speech_probabilities()  # one Silero pass per audio (emulator.engine.vad)
         self._encoder = None
         self._lock = threading.Lock()
 

@@ -17,7 +17,7 @@ import ctranslate2
 import numpy as np
 from faster_whisper import WhisperModel
 
-from emulator.engine import missed_speech
+from emulator.engine import missed_speech, vad
 from emulator.engine.media import SAMPLE_RATE
 from emulator.engine.repetition import cut_loops, find_loops
 
@@ -109,6 +109,7 @@ class Recognizer:
         self._lock = threading.Lock()
         self._sampled: OrderedDict[str, Transcription] = OrderedDict()  # see SAMPLED_KEPT
         ctranslate2.set_random_seed(SAMPLING_SEED)  # before any model (and its threads) exists
+        vad.share_speech_probabilities()  # transcribe's VAD pass serves the later speech questions
 
     def loaded(self) -> list[str]:
         return sorted(self._models)

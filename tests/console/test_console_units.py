@@ -9,7 +9,14 @@ import pytest
 
 from emulator.console import objects
 from emulator.console.routes import _byte_range, job_duration
-from emulator.console.security import CsrfTokens, HostAllowList, check_basic_auth, console_secret, host_name, is_loopback
+from emulator.console.security import (
+    CsrfTokens,
+    HostAllowList,
+    check_basic_auth,
+    console_secret,
+    host_name,
+    is_loopback,
+)
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "::1", "[::1]", "localhost", "LOCALHOST", "127.0.0.2"])

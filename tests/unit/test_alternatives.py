@@ -4,6 +4,7 @@ the engine's hypotheses, then their rendering as `results.segments` (digest §4,
 from __future__ import annotations
 
 import threading
+
 import pytest
 
 from emulator.engine.alternatives import Hypothesis, SegmentAlternatives, n_best, normalized
