@@ -157,12 +157,11 @@ def _union(spans) -> list[tuple[float, float]]:
 
 def _label_of_speaker(spans, turns: Sequence[SpeakerTurn], labels: list[str]) -> dict[int, str]:
     """The diarizer's speaker number -> the label its words got."""
-    turns = sorted(turns, key=lambda t: t.start)
-    starts, ends = [t.start for t in turns], [t.end for t in turns]
+    index = _Turns(turns)
     out: dict[int, str] = {}
     for span, label in zip(spans, labels):
         if span is not None and turns:
-            out.setdefault(_speaker_of(span[0], span[1], turns, starts, ends), label)
+            out.setdefault(index.speaker_of(*span), label)
     return out
 
 
@@ -196,12 +195,8 @@ def _labels(spans: list[tuple[float, float] | None], turns: Sequence[SpeakerTurn
     """One label per item (spans: its start and end, None without times): words by overlap
     with the turns, punctuation (and anything without times) from the item before it; then
     renumbered by first appearance."""
-    turns = sorted(turns, key=lambda t: t.start)
-    starts = [t.start for t in turns]
-    ends = [t.end for t in turns]
-    speakers: list[int | None] = [
-        _speaker_of(span[0], span[1], turns, starts, ends) if turns and span is not None else None for span in spans
-    ]
+    index = _Turns(turns)
+    speakers: list[int | None] = [index.speaker_of(*span) if turns and span is not None else None for span in spans]
     # Punctuation follows the word before it; a leading one takes the first word's speaker.
     first = next((s for s in speakers if s is not None), 0)
     previous = first
@@ -213,19 +208,34 @@ def _labels(spans: list[tuple[float, float] | None], turns: Sequence[SpeakerTurn
     return [speaker_label(numbers.setdefault(s, len(numbers))) for s in speakers]
 
 
-def _speaker_of(start: float, end: float, turns: Sequence[SpeakerTurn], starts: list[float], ends: list[float]) -> int:
-    """The speaker of the turn that overlaps [start, end] most, else of the nearest turn."""
-    first = bisect.bisect_right(ends, start)  # turns before `first` end before the word starts
-    stop = bisect.bisect_left(starts, end)  # turns from `stop` on start after the word ends
-    best, best_overlap = None, 0.0
-    for i in range(first, stop):
-        overlap = min(end, turns[i].end) - max(start, turns[i].start)
-        if overlap > best_overlap:
-            best, best_overlap = turns[i], overlap
-    if best is not None:
-        return best.speaker
-    candidates = [turns[i] for i in (first - 1, first) if 0 <= i < len(turns)]
-    return min(candidates, key=lambda t: max(t.start - end, start - t.end, 0.0)).speaker
+class _Turns:
+    """Turns sorted by start, for finding the turns a word overlaps. Turns may overlap (where
+    the diarizer hears two voices at once): `last[i]` is the index of the turn among the
+    first i + 1 that ends last, and `reach[i]` its end (so `reach` never decreases)."""
+
+    def __init__(self, turns: Sequence[SpeakerTurn]):
+        self.turns = sorted(turns, key=lambda t: t.start)
+        self.starts = [t.start for t in self.turns]
+        self.last: list[int] = []
+        for i, turn in enumerate(self.turns):
+            self.last.append(i if not self.last or turn.end > self.turns[self.last[-1]].end else self.last[-1])
+        self.reach = [self.turns[i].end for i in self.last]
+
+    def speaker_of(self, start: float, end: float) -> int:
+        """The speaker of the turn that overlaps [start, end] most, else of the nearest turn."""
+        turns = self.turns
+        first = bisect.bisect_right(self.reach, start)  # turns before `first` end before the word starts
+        stop = bisect.bisect_left(self.starts, end)  # turns from `stop` on start after the word ends
+        best, best_overlap = None, 0.0
+        for i in range(first, stop):
+            overlap = min(end, turns[i].end) - max(start, turns[i].start)
+            if overlap > best_overlap:
+                best, best_overlap = turns[i], overlap
+        if best is not None:
+            return best.speaker
+        candidates = [turns[self.last[first - 1]]] if first > 0 else []
+        candidates += [turns[first]] if first < len(turns) else []
+        return min(candidates, key=lambda t: max(t.start - end, start - t.end, 0.0)).speaker
 
 
 # --- sections ------------------------------------------------------------------------------

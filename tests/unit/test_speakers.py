@@ -317,3 +317,14 @@ def test_a_segment_ends_where_the_words_stretched_over_a_pause_are_cut_back():
     results = _one_speaker([[(" yes", 0.0, 2.5), (" right", 3.0, 3.4)]], [(0.0, 0.6), (2.9, 3.4)])
 
     assert _spans(results["speaker_labels"]["segments"]) == [("0.0", "0.6"), ("3.0", "3.4")]
+
+
+def test_overlapping_turns_a_word_goes_to_the_voice_it_overlaps():
+    # The diarizer hears a back-channel (speaker 1, 2-3 s) inside speaker 0's long turn: words
+    # after it still find the long turn, words in the gap after both the nearest one.
+    transcription = _transcription([(" so", 0.5, 0.9), (" yeah", 2.2, 2.8), (" then", 5.0, 5.6), (" ok", 10.6, 10.8)])
+    turns = [SpeakerTurn(0, 0.0, 10.0), SpeakerTurn(1, 2.0, 3.0), SpeakerTurn(1, 11.0, 12.0)]
+
+    labels = [label for _, label in _labels(labelled_results(transcription_tokens(transcription), turns))]
+
+    assert labels == ["spk_0", "spk_0", "spk_0", "spk_1"]
