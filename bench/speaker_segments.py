@@ -247,11 +247,41 @@ def _speakers():
     return speakers
 
 
+def missed_by_place(data: dict, reference: list[tuple[str, float, float]], duration: float) -> dict[str, float]:
+    """Seconds of reference speech the diarizer's turns cover and the job's speaker segments
+    do not (10 ms frames), by where they lie: `no words` (a turn with no word in it), `between
+    runs` (between the first and the last word in that turn: segments cut there), `edges`
+    (before the first or after the last word in that turn)."""
+    import numpy as np
+
+    frames = int(duration * 100) + 1
+    speech = np.zeros(frames, bool)
+    for _, start, end in reference:
+        speech[int(start * 100) : int(end * 100)] = True
+    turn_at = np.full(frames, -1)
+    for i, turn in enumerate(data["turns"]):
+        turn_at[int(turn.start * 100) : int(turn.end * 100)] = i
+    segment = np.zeros(frames, bool)
+    for _, start, end in _segments(data, reference):
+        segment[int(start * 100) : int(end * 100)] = True
+    labelled = _speakers().label_speakers(data["tokens"], data["turns"])
+    words = [(t.start, t.end) for t in labelled if t.kind == "pronunciation" and t.start is not None]
+    out = {"no words": 0.0, "between runs": 0.0, "edges": 0.0}
+    for frame in np.flatnonzero(speech & (turn_at >= 0) & ~segment):
+        turn = data["turns"][turn_at[frame]]
+        inside = [w for w in words if w[1] > turn.start and w[0] < turn.end]
+        at = frame / 100
+        place = "no words" if not inside else "between runs" if inside[0][0] < at < inside[-1][1] else "edges"
+        out[place] += 0.01
+    out["reference speech"] = float(speech.sum()) / 100
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cache", type=Path, default=Path("/tmp/speaker-segments"), help="recognizer output cache")
     parser.add_argument("--recollect", action="store_true", help="run the recognizer again")
-    parser.add_argument("--causes", action="store_true", help="also the oracle variants (error by cause)")
+    parser.add_argument("--causes", action="store_true", help="also the variants and missed speech by cause")
     parser.add_argument("--only", nargs="*", help="item ids")
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args()
@@ -273,6 +303,8 @@ def main() -> None:
                 f"{100 * der(c):5.1f} ({100 * c['missed detection'] / c['total']:.0f}/"
                 f"{100 * c['false alarm'] / c['total']:.0f}/{100 * c['confusion'] / c['total']:.0f})"
             )
+        if args.causes:
+            row["missed"] = missed_by_place(data, reference, duration)
         rows.append(row)
         print(f"{item_id:18} " + " ".join(f"{c:>15}" for c in cells), flush=True)
     print()
@@ -280,6 +312,16 @@ def main() -> None:
     print(f"{'pooled strict DER %':24} " + " ".join(f"{g:>12}" for g in groups))
     for n in names:
         print(f"{n:24} " + " ".join(f"{100 * scorers[n].pooled(g):12.1f}" for g in groups))
+    if args.causes:
+        print("\nreference speech in the turns but in no speaker segment, seconds (share of the reference speech)")
+        for group in groups:
+            sums: dict[str, float] = {}
+            for row in (r for r in rows if r["group"] == group):
+                for key, seconds in row["missed"].items():
+                    sums[key] = sums.get(key, 0.0) + seconds
+            if sums:
+                total = sums.pop("reference speech")
+                print(f"{group:24} " + ", ".join(f"{k} {v:.1f} ({100 * v / total:.1f} %)" for k, v in sums.items()))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
 
