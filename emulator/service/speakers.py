@@ -49,7 +49,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from emulator.engine.diarization import SpeakerTurn
-from emulator.service.segmentation import PAUSE, covered
+from emulator.service.segmentation import PAUSE
 from emulator.service.tokens import Token, join_tokens
 
 # Seconds between two words of one speaker, mostly outside that speaker's turns, that end a
@@ -84,20 +84,21 @@ def label_speakers(tokens: list[Token], turns: Sequence[SpeakerTurn]) -> list[To
     for turn in sorted(turns, key=lambda t: t.start):
         if turn.speaker in speaker_of:
             own[speaker_of[turn.speaker]].append((turn.start, turn.end))
-    numbers = _speaker_segments(tokens, labels, own)
+    numbers = _speaker_segments(tokens, labels, {label: _union(spans) for label, spans in own.items()})
     return [replace(token, speaker=label, segment=n) for token, label, n in zip(tokens, labels, numbers)]
 
 
 def _speaker_segments(tokens: list[Token], labels: list[str], own: dict[str, list[tuple[float, float]]]) -> list[int]:
     """The audio segment number of each token (0, 1, ...): the recognizer's segments, cut
     where more than SPEAKER_PAUSE seconds pass between two words of one speaker that the
-    speaker's own turns (`own`: label -> sorted turn spans) mostly do not cover, and joined
+    speaker's own turns (`own`: label -> sorted, non-overlapping spans) mostly do not cover, and joined
     where a segment of a speaker ends more than SPEAKER_PAUSE before the next of the same
     speaker begins with that speaker's turns covering most of the gap (Whisper's segments are
     decoding windows: there the speaker went on, with words it missed). So a speaker segment
     (`_runs`: cut where the audio segment changes across more than SPEAKER_PAUSE) ends exactly
     at the speaker's pauses. Other tokens than timed words stay in the segment before them;
     a channel change always starts a segment."""
+    starts = {label: [a for a, _ in spans] for label, spans in own.items()}
     numbers: list[int] = []
     number = 0
     previous: Token | None = None  # the last timed word
@@ -108,7 +109,7 @@ def _speaker_segments(tokens: list[Token], labels: list[str], own: dict[str, lis
                 gap = token.start - previous.end
                 # Without turns of its own (no turns at all) a speaker's pauses are unknown.
                 same = label == previous_label and token.channel == previous.channel and bool(own.get(label))
-                speaking = same and covered(own.get(label, []), previous.end, token.start) >= gap / 2
+                speaking = same and _covered(own[label], starts[label], previous.end, token.start) >= gap / 2
                 boundary = token.segment != previous.segment or token.channel != previous.channel
                 if same and gap > SPEAKER_PAUSE and not (boundary and gap > PAUSE):
                     number += 0 if speaking else 1
@@ -117,6 +118,16 @@ def _speaker_segments(tokens: list[Token], labels: list[str], own: dict[str, lis
             previous, previous_label = token, label
         numbers.append(number)
     return numbers
+
+
+def _covered(spans: list[tuple[float, float]], starts: list[float], start: float, end: float) -> float:
+    """Seconds of [start, end] inside `spans` (sorted, not overlapping; `starts` their starts)."""
+    i = max(bisect.bisect_right(starts, start) - 1, 0)
+    seconds = 0.0
+    while i < len(spans) and spans[i][0] < end:
+        seconds += max(0.0, min(end, spans[i][1]) - max(start, spans[i][0]))
+        i += 1
+    return seconds
 
 
 def snap_to_speech(tokens: list[Token], speech: Sequence[tuple[float, float]]) -> list[Token]:
