@@ -8,9 +8,11 @@
 A ShowSpeakerLabels job's `speaker_labels.segments` (emulator.service.speakers) are built from
 the words (Whisper's) and the diarizer's turns. This bench scores both with the strict DER of
 bench/batch.py (`_segment_der`: pyannote.metrics, no collar, overlapped speech scored) on the
-synthetic meetings of bench/meetings.py and the shared `multispeaker` items, per item and
-pooled (sum of errors / sum of reference speech) over the 3-4-talker meetings, the 6-talker
-ones and the shared items.
+synthetic meetings of bench/meetings.py, the shared `multispeaker` items and the long file
+(nine talkers, 4.5 min), per item and pooled (sum of errors / sum of reference speech) over the
+3-4-talker meetings, the 6-talker ones, the shared items and the long file. The references
+differ in grain: the meetings' are exact (each recording's pauses over 0.3 s are not speech),
+the AMI ones human, the long file's whole recordings (readers' pauses count as speech).
 
 The slow part (recognition and diarization, the job's pipeline through emulator.oneshot with
 MaxSpeakerLabels 10, as bench/batch.py --accuracy asks) runs once per item: the tokens speaker
@@ -61,12 +63,17 @@ def items(cache: Path) -> dict[str, tuple[Path, list[tuple[str, float, float]], 
         group = "3-4 talkers" if len(mix.talkers) <= 4 else "6 talkers"
         out[mix.id] = (wav, [(t, s, e) for t, s, e in mix.turns], mix.duration, group)
     for item_id, item in manifest().items():
-        if item["category"] == "multispeaker":
+        if item["category"] in ("multispeaker", "long"):
             turns = []
             for line in open(audio_path(item_id).parent.parent / item["rttm"]):
                 f = line.split()
                 turns.append((f[7], float(f[3]), float(f[3]) + float(f[4])))
-            out[item_id] = (audio_path(item_id), turns, item["duration"], "shared")
+            out[item_id] = (
+                audio_path(item_id),
+                turns,
+                item["duration"],
+                "long" if item["category"] == "long" else "shared",
+            )
     return out
 
 
@@ -308,7 +315,7 @@ def main() -> None:
         rows.append(row)
         print(f"{item_id:18} " + " ".join(f"{c:>15}" for c in cells), flush=True)
     print()
-    groups = ("3-4 talkers", "6 talkers", "shared")
+    groups = ("3-4 talkers", "6 talkers", "shared", "long")
     print(f"{'pooled strict DER %':24} " + " ".join(f"{g:>12}" for g in groups))
     for n in names:
         print(f"{n:24} " + " ".join(f"{100 * scorers[n].pooled(g):12.1f}" for g in groups))
