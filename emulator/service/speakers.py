@@ -92,13 +92,13 @@ def label_speakers(tokens: list[Token], turns: Sequence[SpeakerTurn]) -> list[To
 def _speaker_segments(tokens: list[Token], labels: list[str], own: dict[str, list[tuple[float, float]]]) -> list[int]:
     """The audio segment number of each token (0, 1, ...): the recognizer's segments, cut
     where more than SPEAKER_PAUSE seconds pass between two words of one speaker that the
-    speaker's own turns (`own`: label -> sorted, non-overlapping spans) mostly do not cover, and joined
-    where a segment of a speaker ends more than SPEAKER_PAUSE before the next of the same
-    speaker begins with that speaker's turns covering most of the gap (Whisper's segments are
-    decoding windows: there the speaker went on, with words it missed). So a speaker segment
-    (`_runs`: cut where the audio segment changes across more than SPEAKER_PAUSE) ends exactly
-    at the speaker's pauses. Other tokens than timed words stay in the segment before them;
-    a channel change always starts a segment."""
+    speaker's own turns (`own`: label -> sorted, non-overlapping spans) mostly do not cover,
+    and joined where a segment of a speaker ends more than SPEAKER_PAUSE (at most PAUSE)
+    before the next of the same speaker begins with that speaker's turns covering most of the
+    gap (Whisper's segments are decoding windows: there the speaker went on, with words it
+    missed). So a speaker segment (`_runs`: cut where the audio segment changes across more
+    than SPEAKER_PAUSE) ends exactly at the speaker's pauses. Tokens other than timed words
+    stay in the segment before them; a channel change always starts a segment."""
     starts = {label: [a for a, _ in spans] for label, spans in own.items()}
     numbers: list[int] = []
     number = 0
