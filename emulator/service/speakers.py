@@ -20,12 +20,19 @@ Chosen here, where AWS says nothing:
 * Labels are renumbered in order of first appearance among the items, so they run spk_0,
   spk_1, ... without holes and `speakers` counts the labels that occur (a diarized voice
   with no recognised word is not counted).
-* A speaker segment ends where its audio segment ends at a pause: audio segments end where
-  more than PAUSE (1 s) of silence passes between two words (emulator.service.segmentation), and
-  `label_speakers` also cuts one where a speaker's two words are more than PAUSE apart and
-  that speaker's own turns mostly do not cover the gap: AWS's segments end at pauses.
+* Word times are first cut to the turns' speech (`snap_to_speech`): Whisper's run on into
+  the silence around a word, seconds at times, and a speaker segment (first word to last)
+  would cover that silence.
+* A speaker segment (and its audio segment) ends where more than SPEAKER_PAUSE (0.5 s) passes
+  between two words of its speaker that the speaker's own turns mostly do not cover: AWS's
+  segments end at pauses (its recorded LocalStack output at a 0.37 s one). Where the
+  speaker's turn does cover such a gap (speech the recognizer has no words for), Whisper's
+  segment boundary there is no pause and the two audio segments are one; a gap of more than
+  PAUSE (1 s, emulator.service.segmentation) at a boundary always stays one, so no segment
+  holds two words more than PAUSE apart unless the speaker's turn runs through the gap.
 * Segment times are those of the segment's first and last word (AWS's sometimes reach a bit
-  beyond into the silence around them).
+  beyond into the silence around them; a fixed margin of 0.1 to 0.3 s was measured and makes
+  the strict DER of the synthetic meetings worse, bench/speaker_segments.py).
 * Channel identification and speaker labels together (AWS's current API accepts both): the
   turns come from one diarization of the whole (downmixed) recording, items keep their
   `channel_label` and gain `speaker_label`, `speaker_labels.channel_label` stays "ch_0", and
@@ -42,8 +49,16 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from emulator.engine.diarization import SpeakerTurn
-from emulator.service.segmentation import PAUSE, covered
+from emulator.service.segmentation import PAUSE
 from emulator.service.tokens import Token, join_tokens
+
+# Seconds between two words of one speaker, mostly outside that speaker's turns, that end a
+# speaker segment (and its audio segment); PAUSE (1 s) before. Measured with the word times cut
+# to speech (bench/speaker_segments.py, pooled strict DER of the 3-4 / 6-talker meetings):
+# 1.0 s 43.4 / 50.5 %, 0.7 s 42.6 / 46.0 %, 0.5 s 40.8 / 43.5 %; shorter changes nothing (the
+# diarizer's turns bridge pauses under 0.5 s). The shared AMI items do not move (23.2 %); the
+# long file, whose RTTM counts each reader's pauses as speech, goes from 13.1 to 14.2 %.
+SPEAKER_PAUSE = 0.5
 
 
 def speaker_label(index: int) -> str:
@@ -51,10 +66,12 @@ def speaker_label(index: int) -> str:
 
 
 def label_speakers(tokens: list[Token], turns: Sequence[SpeakerTurn]) -> list[Token]:
-    """`tokens` with `speaker` from `turns` (see the module docstring). Words are placed by
-    their times as the transcript shows them (milliseconds). A segment is also cut where more
-    than PAUSE seconds pass between two words of one speaker that the speaker's own turns
-    mostly do not cover (a speaker segment never bridges silence, nor other voices)."""
+    """`tokens` with `speaker` from `turns` (see the module docstring), their times first cut
+    to the turns' speech (`snap_to_speech`). Words are placed by their times as the transcript
+    shows them (milliseconds). A segment is also cut where more than SPEAKER_PAUSE seconds pass
+    between two words of one speaker that the speaker's own turns mostly do not cover (a
+    speaker segment never bridges silence, nor other voices)."""
+    tokens = snap_to_speech(tokens, _union((t.start, t.end) for t in turns))
     spans = [
         (round(max(t.start, 0.0), 3), round(max(t.end, 0.0), 3)) if t.start is not None and t.end is not None else None
         for t in tokens
@@ -68,43 +85,99 @@ def label_speakers(tokens: list[Token], turns: Sequence[SpeakerTurn]) -> list[To
     for turn in sorted(turns, key=lambda t: t.start):
         if turn.speaker in speaker_of:
             own[speaker_of[turn.speaker]].append((turn.start, turn.end))
-    out: list[Token] = []
-    offset = 0
-    last: dict[int, tuple[str, float]] = {}  # segment -> (speaker, end of its last word)
+    numbers = _speaker_segments(tokens, labels, {label: _union(spans) for label, spans in own.items()})
+    return [replace(token, speaker=label, segment=n) for token, label, n in zip(tokens, labels, numbers)]
+
+
+def _speaker_segments(tokens: list[Token], labels: list[str], own: dict[str, list[tuple[float, float]]]) -> list[int]:
+    """The audio segment number of each token (0, 1, ...): the recognizer's segments, cut
+    where more than SPEAKER_PAUSE seconds pass between two words of one speaker that the
+    speaker's own turns (`own`: label -> sorted, non-overlapping spans) mostly do not cover,
+    and joined where a segment of a speaker ends more than SPEAKER_PAUSE (at most PAUSE)
+    before the next of the same speaker begins with that speaker's turns covering most of the
+    gap (Whisper's segments are decoding windows: there the speaker went on, with words it
+    missed). So a speaker segment (`_runs`: cut where the audio segment changes across more
+    than SPEAKER_PAUSE) ends exactly at the speaker's pauses. Tokens other than timed words
+    stay in the segment before them; a channel change always starts a segment."""
+    starts = {label: [a for a, _ in spans] for label, spans in own.items()}
+    numbers: list[int] = []
+    number = 0
+    previous: Token | None = None  # the last timed word
+    previous_label = None
     for token, label in zip(tokens, labels):
-        segment = token.segment + offset
-        previous = last.get(segment)
-        if (
-            token.kind == "pronunciation"
-            and token.start is not None
-            and previous is not None
-            and previous[0] == label
-            and token.start - previous[1] > PAUSE
-            and covered(own.get(label, []), previous[1], token.start) < (token.start - previous[1]) / 2
-        ):
-            offset += 1
-            segment += 1
-        if token.kind == "pronunciation" and token.end is not None:
-            last[segment] = (label, token.end)
-        out.append(replace(token, speaker=label, segment=segment))
-    return _renumbered(out) if offset else out
+        if token.kind == "pronunciation" and token.start is not None and token.end is not None:
+            if previous is not None:
+                gap = token.start - previous.end
+                # Without turns of its own (no turns at all) a speaker's pauses are unknown.
+                same = label == previous_label and token.channel == previous.channel and bool(own.get(label))
+                speaking = same and _covered(own[label], starts[label], previous.end, token.start) >= gap / 2
+                boundary = token.segment != previous.segment or token.channel != previous.channel
+                if same and gap > SPEAKER_PAUSE and not (boundary and gap > PAUSE):
+                    number += 0 if speaking else 1
+                elif boundary:
+                    number += 1
+            previous, previous_label = token, label
+        numbers.append(number)
+    return numbers
+
+
+def _covered(spans: list[tuple[float, float]], starts: list[float], start: float, end: float) -> float:
+    """Seconds of [start, end] inside `spans` (sorted, not overlapping; `starts` their starts)."""
+    i = max(bisect.bisect_right(starts, start) - 1, 0)
+    seconds = 0.0
+    while i < len(spans) and spans[i][0] < end:
+        seconds += max(0.0, min(end, spans[i][1]) - max(start, spans[i][0]))
+        i += 1
+    return seconds
+
+
+def snap_to_speech(tokens: list[Token], speech: Sequence[tuple[float, float]]) -> list[Token]:
+    """`tokens` whose words' times leave out the silence at their edges: a word that overlaps
+    `speech` ((start, end) seconds, sorted, not overlapping) starts no earlier than the first
+    speech region it overlaps starts and ends no later than the last one ends. Whisper's word
+    times (cross-attention alignment) run on into the silence around them: a word before a
+    pause ends, or the word after it starts, seconds away from its speech (on bench/meetings.py
+    21 % of the word-seconds lie outside the reference speech; 14 % after this, the rest
+    mostly the VAD's padding). What is cut is silence: its median level is 20 to 38 dB below
+    that of the words' remaining time on the meetings, the AMI excerpts and the long file.
+    Words that overlap no speech, punctuation and the order are kept; times are rounded to
+    the millisecond. The turns' speech contains the VAD's speech regions, so words already
+    cut to those (Diarizer.speech_regions) do not change here."""
+    if not speech:
+        return tokens
+    starts = [a for a, _ in speech]
+    out: list[Token] = []
+    for token in tokens:
+        if token.kind == "pronunciation" and token.start is not None and token.end is not None:
+            first = max(bisect.bisect_right(starts, token.start) - 1, 0)
+            hit = [(a, b) for a, b in speech[first : bisect.bisect_left(starts, token.end)] if b > token.start]
+            if hit:
+                start, end = round(max(token.start, hit[0][0]), 3), round(min(token.end, hit[-1][1]), 3)
+                if (start, end) != (token.start, token.end):
+                    token = replace(token, start=start, end=max(start, end))
+        out.append(token)
+    return out
+
+
+def _union(spans) -> list[tuple[float, float]]:
+    """The union of (start, end) spans as sorted, non-overlapping spans."""
+    out: list[list[float]] = []
+    for start, end in sorted(spans):
+        if out and start <= out[-1][1]:
+            out[-1][1] = max(out[-1][1], end)
+        else:
+            out.append([start, end])
+    return [(a, b) for a, b in out]
 
 
 def _label_of_speaker(spans, turns: Sequence[SpeakerTurn], labels: list[str]) -> dict[int, str]:
     """The diarizer's speaker number -> the label its words got."""
-    turns = sorted(turns, key=lambda t: t.start)
-    starts, ends = [t.start for t in turns], [t.end for t in turns]
+    index = _Turns(turns)
     out: dict[int, str] = {}
     for span, label in zip(spans, labels):
         if span is not None and turns:
-            out.setdefault(_speaker_of(span[0], span[1], turns, starts, ends), label)
+            out.setdefault(index.speaker_of(*span), label)
     return out
-
-
-def _renumbered(tokens: list[Token]) -> list[Token]:
-    """Segments numbered 0, 1, ... in order (the cut ones shifted the rest)."""
-    numbers: dict[int, int] = {}
-    return [replace(t, segment=numbers.setdefault(t.segment, len(numbers))) for t in tokens]
 
 
 def speaker_sections(results: dict) -> dict:
@@ -137,12 +210,8 @@ def _labels(spans: list[tuple[float, float] | None], turns: Sequence[SpeakerTurn
     """One label per item (spans: its start and end, None without times): words by overlap
     with the turns, punctuation (and anything without times) from the item before it; then
     renumbered by first appearance."""
-    turns = sorted(turns, key=lambda t: t.start)
-    starts = [t.start for t in turns]
-    ends = [t.end for t in turns]
-    speakers: list[int | None] = [
-        _speaker_of(span[0], span[1], turns, starts, ends) if turns and span is not None else None for span in spans
-    ]
+    index = _Turns(turns)
+    speakers: list[int | None] = [index.speaker_of(*span) if turns and span is not None else None for span in spans]
     # Punctuation follows the word before it; a leading one takes the first word's speaker.
     first = next((s for s in speakers if s is not None), 0)
     previous = first
@@ -154,19 +223,34 @@ def _labels(spans: list[tuple[float, float] | None], turns: Sequence[SpeakerTurn
     return [speaker_label(numbers.setdefault(s, len(numbers))) for s in speakers]
 
 
-def _speaker_of(start: float, end: float, turns: Sequence[SpeakerTurn], starts: list[float], ends: list[float]) -> int:
-    """The speaker of the turn that overlaps [start, end] most, else of the nearest turn."""
-    first = bisect.bisect_right(ends, start)  # turns before `first` end before the word starts
-    stop = bisect.bisect_left(starts, end)  # turns from `stop` on start after the word ends
-    best, best_overlap = None, 0.0
-    for i in range(first, stop):
-        overlap = min(end, turns[i].end) - max(start, turns[i].start)
-        if overlap > best_overlap:
-            best, best_overlap = turns[i], overlap
-    if best is not None:
-        return best.speaker
-    candidates = [turns[i] for i in (first - 1, first) if 0 <= i < len(turns)]
-    return min(candidates, key=lambda t: max(t.start - end, start - t.end, 0.0)).speaker
+class _Turns:
+    """Turns sorted by start, for finding the turns a word overlaps. Turns may overlap (where
+    the diarizer hears two voices at once): `last[i]` is the index of the turn among the
+    first i + 1 that ends last, and `reach[i]` its end (so `reach` never decreases)."""
+
+    def __init__(self, turns: Sequence[SpeakerTurn]):
+        self.turns = sorted(turns, key=lambda t: t.start)
+        self.starts = [t.start for t in self.turns]
+        self.last: list[int] = []
+        for i, turn in enumerate(self.turns):
+            self.last.append(i if not self.last or turn.end > self.turns[self.last[-1]].end else self.last[-1])
+        self.reach = [self.turns[i].end for i in self.last]
+
+    def speaker_of(self, start: float, end: float) -> int:
+        """The speaker of the turn that overlaps [start, end] most, else of the nearest turn."""
+        turns = self.turns
+        first = bisect.bisect_right(self.reach, start)  # turns before `first` end before the word starts
+        stop = bisect.bisect_left(self.starts, end)  # turns from `stop` on start after the word ends
+        best, best_overlap = None, 0.0
+        for i in range(first, stop):
+            overlap = min(end, turns[i].end) - max(start, turns[i].start)
+            if overlap > best_overlap:
+                best, best_overlap = turns[i], overlap
+        if best is not None:
+            return best.speaker
+        candidates = [turns[self.last[first - 1]]] if first > 0 else []
+        candidates += [turns[first]] if first < len(turns) else []
+        return min(candidates, key=lambda t: max(t.start - end, start - t.end, 0.0)).speaker
 
 
 # --- sections ------------------------------------------------------------------------------
@@ -174,9 +258,9 @@ def _speaker_of(start: float, end: float, turns: Sequence[SpeakerTurn], starts: 
 
 def _runs(items: list[dict], segment_of: dict[int, int] | None = None) -> list[list[dict]]:
     """Consecutive items of one speaker, cut where the audio segment changes (segment_of: item
-    id -> audio segment id) across more than PAUSE seconds between two words: audio segments
-    end at pauses (label_speakers, emulator.service.segmentation), so a speaker segment never
-    bridges silence; Whisper's own segment ends inside a turn do not cut it."""
+    id -> audio segment id) across more than SPEAKER_PAUSE seconds between two words: audio
+    segments end at the speaker's pauses (label_speakers), so a speaker segment never bridges
+    silence; Whisper's own segment ends at shorter gaps do not cut it."""
     segment_of = segment_of or {}
     runs: list[list[dict]] = []
     last_word = None
@@ -186,7 +270,7 @@ def _runs(items: list[dict], segment_of: dict[int, int] | None = None) -> list[l
             cut = (
                 last_word is not None
                 and segment_of.get(last_word.get("id")) != segment_of.get(item.get("id"))
-                and float(item["start_time"]) - float(last_word["end_time"]) > PAUSE
+                and float(item["start_time"]) - float(last_word["end_time"]) > SPEAKER_PAUSE
             )
             last_word = item
         if runs and runs[-1][-1]["speaker_label"] == item["speaker_label"] and not cut:

@@ -129,7 +129,7 @@ def test_segments_of_one_speaker_stay_whole_and_are_renumbered():
     transcription = _transcription(
         [(" One.", 0.0, 0.5)],
         [(" Two", 1.0, 1.4), (" three.", 1.4, 2.0)],
-        [(" Four.", 3.0, 3.5)],
+        [(" Four.", 2.3, 3.5)],
     )
     turns = [SpeakerTurn(0, 0.0, 0.6), SpeakerTurn(1, 0.9, 1.5), SpeakerTurn(0, 1.5, 3.6)]
 
@@ -252,3 +252,79 @@ def test_the_recorded_aws_job_gets_the_same_labels():
     assert [(s["transcript"], s["speaker_label"], s["items"]) for s in ours["audio_segments"]] == [
         (s["transcript"], s["speaker_label"], s["items"]) for s in aws["audio_segments"]
     ]
+
+
+# --- issue 15: word times cut to speech, segments end at the speaker's pauses --------------
+
+
+def test_word_times_leave_out_the_silence_around_the_words():
+    # Whisper's times run on over the pauses: "instead" ends 1 s into silence, "from" starts
+    # 1.5 s before its speech; "one" spans a short pause and keeps it; "hm" overlaps no speech.
+    words = [(" instead", 9.36, 10.62), (" one", 10.62, 11.86), (" from", 11.86, 13.8), (" hm", 20.0, 20.2)]
+    turns = [SpeakerTurn(0, 7.2, 9.8), SpeakerTurn(1, 10.97, 11.3), SpeakerTurn(1, 11.4, 11.78)]
+    turns.append(SpeakerTurn(2, 13.27, 19.46))
+
+    items = labelled_results(transcription_tokens(_transcription(words)), turns)["items"]
+
+    assert [(i["start_time"], i["end_time"]) for i in items if i["type"] == "pronunciation"] == [
+        ("9.36", "9.8"),
+        ("10.97", "11.78"),
+        ("13.27", "13.8"),
+        ("20.0", "20.2"),
+    ]
+    assert [i["speaker_label"] for i in items if i["type"] == "pronunciation"] == ["spk_0", "spk_1", "spk_2", "spk_2"]
+
+
+def _one_speaker(words: list[list[tuple[str, float, float]]], turns: list[tuple[float, float]]) -> dict:
+    tokens = transcription_tokens(_transcription(*words))
+    return labelled_results(tokens, [SpeakerTurn(0, start, end) for start, end in turns])
+
+
+def _spans(segments: list[dict]) -> list[tuple[str, str]]:
+    return [(s["start_time"], s["end_time"]) for s in segments]
+
+
+def test_a_pause_of_the_speaker_over_half_a_second_ends_a_segment():
+    # One Whisper segment, a 0.8 s pause between "so" and "then" that no turn covers.
+    results = _one_speaker([[(" so", 0.0, 0.4), (" then", 1.2, 1.5)]], [(0.0, 0.45), (1.15, 1.5)])
+
+    assert _spans(results["speaker_labels"]["segments"]) == [("0.0", "0.4"), ("1.2", "1.5")]
+    assert [s["transcript"] for s in results["audio_segments"]] == ["so", "then"]
+
+
+def test_a_gap_the_speakers_turn_covers_joins_whispers_segments():
+    # Whisper ended a segment in a 0.8 s gap the speaker talked through (words it missed).
+    results = _one_speaker([[(" so", 0.0, 0.4)], [(" then", 1.2, 1.5)]], [(0.0, 1.5)])
+
+    assert _spans(results["speaker_labels"]["segments"]) == [("0.0", "1.5")]
+    assert [s["transcript"] for s in results["audio_segments"]] == ["so then"]
+
+
+def test_short_gaps_and_long_ones_at_whispers_boundaries_keep_them():
+    # 0.3 s between Whisper's segments: one speaker segment, two audio segments (as without
+    # speaker labels); 1.5 s: two of each, even with the turn running through.
+    short = _one_speaker([[(" so", 0.0, 0.4)], [(" then", 0.7, 1.0)]], [(0.0, 1.0)])
+    long = _one_speaker([[(" so", 0.0, 0.4)], [(" then", 1.9, 2.2)]], [(0.0, 2.2)])
+
+    assert _spans(short["speaker_labels"]["segments"]) == [("0.0", "1.0")]
+    assert [s["transcript"] for s in short["audio_segments"]] == ["so", "then"]
+    assert _spans(long["speaker_labels"]["segments"]) == [("0.0", "0.4"), ("1.9", "2.2")]
+    assert [s["transcript"] for s in long["audio_segments"]] == ["so", "then"]
+
+
+def test_a_segment_ends_where_the_words_stretched_over_a_pause_are_cut_back():
+    # Whisper's "yes" runs 1.9 s into the silence before "right": cut to speech, the gap is a pause.
+    results = _one_speaker([[(" yes", 0.0, 2.5), (" right", 3.0, 3.4)]], [(0.0, 0.6), (2.9, 3.4)])
+
+    assert _spans(results["speaker_labels"]["segments"]) == [("0.0", "0.6"), ("3.0", "3.4")]
+
+
+def test_overlapping_turns_a_word_goes_to_the_voice_it_overlaps():
+    # The diarizer hears a back-channel (speaker 1, 2-3 s) inside speaker 0's long turn: words
+    # after it still find the long turn, words in the gap after both the nearest one.
+    transcription = _transcription([(" so", 0.5, 0.9), (" yeah", 2.2, 2.8), (" then", 5.0, 5.6), (" ok", 10.6, 10.8)])
+    turns = [SpeakerTurn(0, 0.0, 10.0), SpeakerTurn(1, 2.0, 3.0), SpeakerTurn(1, 11.0, 12.0)]
+
+    labels = [label for _, label in _labels(labelled_results(transcription_tokens(transcription), turns))]
+
+    assert labels == ["spk_0", "spk_0", "spk_0", "spk_1"]
