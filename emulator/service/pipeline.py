@@ -44,7 +44,7 @@ from emulator.service.output import (
 from emulator.service.plan import FIXED, IDENTIFY_MULTIPLE, JobPlan, LanguageResources, MediaRules, plan_of_record
 from emulator.service.progress import JobProgress, scaled
 from emulator.service.redaction import find_pii, mark_redacted, redact, redact_segments
-from emulator.service.segmentation import drop_crosstalk, split_at_pauses
+from emulator.service.segmentation import drop_crosstalk, snap_to_speech, split_at_pauses
 from emulator.service.speakers import label_speakers
 from emulator.service.state_log import job_changed
 from emulator.service.subtitles import cues, render_subtitles
@@ -353,6 +353,9 @@ class TranscriptionPipeline:
         speech = self._speech_of(media.mono)
         tokens, pieces = self._recognize(region, progress_key, run, media, language, speech)
         tokens = split_at_pauses(tokens, speech=lambda start, end: speech())
+        # Word times cut to speech (Whisper's run on into the silence around words): the same in
+        # plain and ShowSpeakerLabels jobs, whose turns contain these regions.
+        tokens = snap_to_speech(tokens, speech())
         return language, self._post_process(region, run, language, media, tokens), pieces
 
     def _redacted(self, run: JobRun, language, media: "Media", tokens: list[Token], results: dict) -> dict:

@@ -49,7 +49,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from emulator.engine.diarization import SpeakerTurn
-from emulator.service.segmentation import PAUSE
+from emulator.service.segmentation import PAUSE, snap_to_speech
 from emulator.service.tokens import Token, join_tokens
 
 # Seconds between two words of one speaker, mostly outside that speaker's turns, that end a
@@ -129,34 +129,6 @@ def _covered(spans: list[tuple[float, float]], starts: list[float], start: float
         seconds += max(0.0, min(end, spans[i][1]) - max(start, spans[i][0]))
         i += 1
     return seconds
-
-
-def snap_to_speech(tokens: list[Token], speech: Sequence[tuple[float, float]]) -> list[Token]:
-    """`tokens` whose words' times leave out the silence at their edges: a word that overlaps
-    `speech` ((start, end) seconds, sorted, not overlapping) starts no earlier than the first
-    speech region it overlaps starts and ends no later than the last one ends. Whisper's word
-    times (cross-attention alignment) run on into the silence around them: a word before a
-    pause ends, or the word after it starts, seconds away from its speech (on bench/meetings.py
-    21 % of the word-seconds lie outside the reference speech; 14 % after this, the rest
-    mostly the VAD's padding). What is cut is silence: its median level is 20 to 38 dB below
-    that of the words' remaining time on the meetings, the AMI excerpts and the long file.
-    Words that overlap no speech, punctuation and the order are kept; times are rounded to
-    the millisecond. The turns' speech contains the VAD's speech regions, so words already
-    cut to those (Diarizer.speech_regions) do not change here."""
-    if not speech:
-        return tokens
-    starts = [a for a, _ in speech]
-    out: list[Token] = []
-    for token in tokens:
-        if token.kind == "pronunciation" and token.start is not None and token.end is not None:
-            first = max(bisect.bisect_right(starts, token.start) - 1, 0)
-            hit = [(a, b) for a, b in speech[first : bisect.bisect_left(starts, token.end)] if b > token.start]
-            if hit:
-                start, end = round(max(token.start, hit[0][0]), 3), round(min(token.end, hit[-1][1]), 3)
-                if (start, end) != (token.start, token.end):
-                    token = replace(token, start=start, end=max(start, end))
-        out.append(token)
-    return out
 
 
 def _union(spans) -> list[tuple[float, float]]:

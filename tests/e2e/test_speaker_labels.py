@@ -192,6 +192,9 @@ def test_speaker_labels_never_change_the_words(meeting_jobs):
 
     assert _words(labelled) == _words(plain)
     assert labelled["transcripts"] == plain["transcripts"]
+    # ... nor their times: both are cut to the same speech (emulator.service.segmentation).
+    timed = [[(i.get("start_time"), i.get("end_time")) for i in r["items"]] for r in (plain, labelled)]
+    assert timed[1] == timed[0]
 
 
 def _longest_gap(items: list[dict]) -> float:
