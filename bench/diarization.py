@@ -27,7 +27,10 @@ between pieces).
 Part 0, synthetic conversations of bench/meetings.py (fixed seed; issue 15): strict DER and
 the speaker count of the 3-, 4- and 6-talker meetings with MaxSpeakerLabels = 10 (and the true
 count), the count of the 5-8 s two-talker clips, and DER of the downmixed stereo mixes.
-`--quick` runs Part 0 and Part 1 only (a few minutes).
+Part 0b, the ceilings of that pipeline with perfect clustering (window labels from the
+reference; and 0.1 s frames inside unpadded VAD regions): how much of the meetings' DER is
+the clustering's and how much the turn boundaries' and the overlap's.
+`--quick` runs Part 0, 0b and Part 1 only (a few minutes).
 
 Part 3, speed: wall time of `diarize` per item against its duration, the encoder's load
 time, and in a fresh process the speaker encoder's load time and resident memory, and the
@@ -265,6 +268,54 @@ def part_synthetic(diarizer: Diarizer, timings: list) -> dict:
     return {"rows": rows, "summary": summary}
 
 
+def part_ceiling(diarizer: Diarizer) -> dict:
+    """What the pipeline around the clustering allows on the 3-4-talker meetings: each
+    embedding window labelled with the reference talker it holds most of (perfect
+    clustering), turned into turns as diarize() does (its VAD regions, pads, min_turn,
+    bridge_gap); and 0.1 s frames labelled from the reference inside the VAD's unpadded
+    regions (perfect clustering, no padding, one label at a time). The rest of the DER is
+    overlapped speech a one-label system must miss and speech the VAD misses."""
+    import meetings as synthetic
+
+    from emulator.engine import diarization as engine
+
+    print("\n## Part 0b: ceilings with perfect clustering (3-4-talker meetings, strict DER)\n")
+    options = diarizer.options
+    unpadded = Diarizer(dataclasses.replace(options, vad_pad=0.0), weights=diarizer._weights)
+    totals = {"windows": [0.0, 0.0], "frames": [0.0, 0.0]}
+    for mix in synthetic.meetings():
+        if len({talker for talker, _, _ in mix.turns}) not in (3, 4):
+            continue
+        ref = annotation(mix.turns)
+
+        def talker_of(start: float, end: float) -> str | None:
+            held = {}
+            for talker, a, b in mix.turns:
+                if min(end, b) > max(start, a):
+                    held[talker] = held.get(talker, 0.0) + min(end, b) - max(start, a)
+            return max(held, key=held.get) if held else None
+
+        for kind, regions, spans, min_turn in (
+            ("windows", diarizer.speech_regions(mix.samples), None, options.min_turn),
+            ("frames", unpadded.speech_regions(mix.samples), 0.1, 0.0),
+        ):
+            if spans is None:
+                windows = engine.embedding_windows(regions, options)
+            else:
+                windows = [(a + i * spans, min(b, a + (i + 1) * spans)) for a, b in regions
+                           for i in range(int(np.ceil((b - a) / spans)))]
+            names: dict[str, int] = {}
+            labels = np.array([names.setdefault(talker_of(*w) or "", len(names)) for w in windows])
+            turns = engine._turns(regions, windows, labels, min_turn, options.bridge_gap)
+            error, total, _ = _strict(ref, turns, mix.duration)
+            totals[kind][0] += error
+            totals[kind][1] += total
+    out = {kind: error / total for kind, (error, total) in totals.items()}
+    print(f"perfect window labels, the diarizer's turns: pooled DER {100 * out['windows']:.1f} %")
+    print(f"perfect 0.1 s frame labels, unpadded VAD regions: pooled DER {100 * out['frames']:.1f} %")
+    return out
+
+
 def part_count(diarizer: Diarizer, items: dict, timings: list) -> dict:
     print("\n## Part 2: speaker count (MaxSpeakerLabels = 10)\n")
     cases: list[tuple[str, int, np.ndarray]] = []
@@ -383,7 +434,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="a DiarizationOptions field")
     parser.add_argument("--json", type=Path, help="write every figure to this file")
-    parser.add_argument("--quick", action="store_true", help="Part 0 and Part 1 only")
+    parser.add_argument("--quick", action="store_true", help="Part 0, 0b and Part 1 only")
     parser.add_argument("--skip-memory", action="store_true", help="skip the fresh-process memory probe")
     parser.add_argument("--weights", type=Path, help="the speaker encoder's checkpoint (default: the model store's)")
     args = parser.parse_args()
@@ -401,6 +452,7 @@ def main() -> None:
     report = {
         "options": dataclasses.asdict(options),
         "synthetic": part_synthetic(diarizer, timings),
+        "ceiling": part_ceiling(diarizer),
         "der": part_der(diarizer, items, timings),
     }
     if not args.quick:
