@@ -37,9 +37,9 @@ from pathlib import Path
 
 import numpy as np
 
-from emulator.engine import vad
 from emulator.engine.media import SAMPLE_RATE
 from emulator.engine.speaker_encoder import HIDDEN, N_MELS, SpeakerEncoder
+from emulator.engine.vad import share_speech_probabilities
 
 # Resemblyzer's hyper-parameters (resemblyzer/hparams.py).
 _N_FFT = 400  # 25 ms
@@ -106,7 +106,7 @@ class Diarizer:
     def __init__(self, options: DiarizationOptions | None = None, *, weights: Path):
         self.options = options or DiarizationOptions()
         self._weights = weights
-        vad.share_speech_probabilities()  # one Silero pass per audio (emulator.engine.vad)
+        share_speech_probabilities()  # one Silero pass per audio (emulator.engine.vad)
         self._encoder = None
         self._lock = threading.Lock()
 

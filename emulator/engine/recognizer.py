@@ -17,9 +17,10 @@ import ctranslate2
 import numpy as np
 from faster_whisper import WhisperModel
 
-from emulator.engine import missed_speech, vad
 from emulator.engine.media import SAMPLE_RATE
+from emulator.engine.missed_speech import accept, gap_needs_speech, uncovered
 from emulator.engine.repetition import cut_loops, find_loops
+from emulator.engine.vad import share_speech_probabilities
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ class Recognizer:
         self._lock = threading.Lock()
         self._sampled: OrderedDict[str, Transcription] = OrderedDict()  # see SAMPLED_KEPT
         ctranslate2.set_random_seed(SAMPLING_SEED)  # before any model (and its threads) exists
-        vad.share_speech_probabilities()  # transcribe's VAD pass serves the later speech questions
+        share_speech_probabilities()  # transcribe's VAD pass serves the later speech questions
 
     def loaded(self) -> list[str]:
         return sorted(self._models)
@@ -214,25 +215,14 @@ class Recognizer:
         segment with a recovered stretch inside it is split around it) and whether a decode
         sampled."""
         spans = [(w.start, w.end) for segment in decoded for w in segment.words]
-        if not missed_speech.gap_needs_speech(spans, len(samples) / SAMPLE_RATE):
+        if not gap_needs_speech(spans, len(samples) / SAMPLE_RATE):
             return decoded, False
         added: list[Segment] = []
         sampled = False
-        for start, end in missed_speech.uncovered(spans, speech()):
-            first, last = int(start * SAMPLE_RATE), int(end * SAMPLE_RATE)
-            redone, _ = model.transcribe(
-                samples[first:last],
-                language=options.language,
-                beam_size=options.beam_size,
-                word_timestamps=True,
-                vad_filter=False,
-                condition_on_previous_text=False,
-                initial_prompt=options.initial_prompt,
-                hotwords=options.hotwords,
-            )
-            for s in redone:
+        for start, end in uncovered(spans, speech()):
+            for s in _decode_alone(model, samples, start, end, options, options.initial_prompt):
                 sampled = sampled or float(s.temperature or 0.0) > 0.0
-                if not missed_speech.accept(s.avg_logprob, s.compression_ratio, s.no_speech_prob):
+                if not accept(s.avg_logprob, s.compression_ratio, s.no_speech_prob):
                     continue
                 segment = shift_segment(_segment(s), start)
                 if segment.words and not find_loops([w.text for w in segment.words]):
@@ -247,22 +237,38 @@ class Recognizer:
         without the previous text as prompt and with temperature fallback (what breaks most
         loops); if the loop stays, it is cut to two repeats. Whisper's loops repeat words
         nobody said: AWS's transcripts have none (issue 15)."""
-        first, last = int(segment.start * SAMPLE_RATE), int(segment.end * SAMPLE_RATE)
-        redone, _ = model.transcribe(
-            samples[first:last],
-            language=options.language,
-            beam_size=options.beam_size,
-            word_timestamps=True,
-            vad_filter=False,
-            condition_on_previous_text=False,
-            hotwords=options.hotwords,
-        )
+        redone = _decode_alone(model, samples, segment.start, segment.end, options, initial_prompt=None)
         words = [w for s in redone for w in _segment(s).words]
         words = [Word(w.start + segment.start, w.end + segment.start, w.text, w.probability) for w in words]
         if not words:
             return segment
         words = cut_loops(words, text_of=lambda w: w.text)
         return Segment(segment.start, segment.end, "".join(w.text for w in words).strip(), tuple(words))
+
+
+def _decode_alone(
+    model: WhisperModel,
+    samples: np.ndarray,
+    start: float,
+    end: float,
+    options: RecognitionOptions,
+    initial_prompt: str | None,
+) -> list:
+    """faster-whisper's segments of samples[start:end] (seconds) decoded on their own: no VAD
+    (the stretch was chosen), no earlier text as prompt (it is what carried a loop or a skip),
+    temperature fallback as usual. Times are relative to `start`."""
+    first, last = int(start * SAMPLE_RATE), int(end * SAMPLE_RATE)
+    segments, _ = model.transcribe(
+        samples[first:last],
+        language=options.language,
+        beam_size=options.beam_size,
+        word_timestamps=True,
+        vad_filter=False,
+        condition_on_previous_text=False,
+        initial_prompt=initial_prompt,
+        hotwords=options.hotwords,
+    )
+    return list(segments)
 
 
 def _in_time_order(decoded: list[Segment], added: list[Segment]) -> list[Segment]:

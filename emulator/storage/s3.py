@@ -19,9 +19,8 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
-
 from typing import Callable, TypeVar
+from urllib.parse import urlsplit
 
 import urllib3
 from minio import Minio

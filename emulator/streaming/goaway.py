@@ -36,9 +36,9 @@ import h2.connection
 import h2.errors
 import h2.events
 import h2.exceptions
-from hyperframe.frame import GoAwayFrame
 from hypercorn.events import Closed
 from hypercorn.protocol.h2 import H2Protocol
+from hyperframe.frame import GoAwayFrame
 
 __all__ = ["install", "uninstall", "installed"]
 

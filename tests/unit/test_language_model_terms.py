@@ -18,7 +18,6 @@ from emulator.service.language_models import TrainingDataError, check_plain_text
 from emulator.storage.models import ModelStore
 from tests.support import CARD_GAMES
 
-
 FUNCTION_WORDS = {"the", "of", "and", "a", "to", "in", "is", "you", "that", "it"}
 
 
