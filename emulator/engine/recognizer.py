@@ -147,7 +147,7 @@ class Recognizer:
 
         The same samples, model and options as an earlier call whose decoding fell back to
         sampling give that call's result again (SAMPLED_KEPT)."""
-        key = _request_key(samples, model_name, options) if self._sampled else None
+        key = _request_key(samples, model_name, options, speech is not None) if self._sampled else None
         with self._lock:
             kept = self._sampled.get(key) if key else None
             if kept is not None:
@@ -172,7 +172,7 @@ class Recognizer:
         sampled = False
         for s in segments:  # a generator: each segment is decoded as it is asked for
             decoded.append(_segment(s))
-            sampled = sampled or float(getattr(s, "temperature", 0.0) or 0.0) > 0.0
+            sampled = sampled or float(s.temperature or 0.0) > 0.0
             if find_loops([w.text for w in decoded[-1].words]):
                 decoded[-1] = self._without_loop(model, samples, decoded[-1], options)
                 sampled = True  # its fallback may have sampled
@@ -190,7 +190,7 @@ class Recognizer:
             segments=tuple(decoded),
         )
         if sampled:
-            self._keep(key or _request_key(samples, model_name, options), result)
+            self._keep(key or _request_key(samples, model_name, options, speech is not None), result)
         return result
 
     def _keep(self, key: str, result: Transcription) -> None:
@@ -293,8 +293,9 @@ def _with_words(segment: Segment, words: tuple[Word, ...]) -> Segment:
     return Segment(words[0].start, words[-1].end, "".join(w.text for w in words).strip(), words)
 
 
-def _request_key(samples: np.ndarray, model_name: str, options: RecognitionOptions) -> str:
-    """A digest of everything a decode depends on: the samples' bytes, the model, the options."""
+def _request_key(samples: np.ndarray, model_name: str, options: RecognitionOptions, checked: bool) -> str:
+    """A digest of everything a decode depends on: the samples' bytes, the model, the options,
+    whether missed speech is checked."""
     digest = hashlib.blake2b(np.ascontiguousarray(samples, dtype=np.float32).tobytes(), digest_size=20)
     settings = (
         model_name,
@@ -304,6 +305,7 @@ def _request_key(samples: np.ndarray, model_name: str, options: RecognitionOptio
         sorted(options.vad_parameters.items()),
         options.initial_prompt,
         options.hotwords,
+        checked,
     )
     digest.update(repr(settings).encode())
     return digest.hexdigest()
