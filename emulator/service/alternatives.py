@@ -14,22 +14,29 @@ redaction (which redacts each alternative on its own).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from emulator.engine.alternatives import Hypothesis, SegmentAlternatives
 from emulator.service.filtering import join_items
 from emulator.service.output import channel_label, format_confidence, format_seconds, tokens_for_segment
+from emulator.service.segmentation import snap_to_speech
 from emulator.service.tokens import Token, join_tokens
 
 
-def render_segments(alternatives: list[SegmentAlternatives]) -> list[dict]:
+def render_segments(
+    alternatives: list[SegmentAlternatives], speech: Sequence[tuple[float, float]] | None = None
+) -> list[dict]:
     """`results.segments` of the hypotheses as recognised (before any filtering).
 
     A segment's times are its first alternative's first and last word; segments whose first
     alternative has no word (punctuation only) are left out, as `audio_segments` leaves them;
-    other alternatives without a word are dropped.
+    other alternatives without a word are dropped. speech: the VAD's speech regions (seconds,
+    sorted) the transcript's word times were cut to (segmentation.snap_to_speech): the
+    hypotheses' word times are cut to them too.
     """
     out = []
     for segment in alternatives:
-        rendered = [_alternative(h) for h in segment.hypotheses]
+        rendered = [_alternative(h, speech) for h in segment.hypotheses]
         if not rendered or rendered[0] is None:
             continue
         out.append(_segment([a for a in rendered if a is not None]))
@@ -63,20 +70,26 @@ def with_main_items(segments: list[dict], items: list[dict]) -> list[dict]:
     return out
 
 
-def add_segments(results: dict, alternatives: list[SegmentAlternatives]) -> dict:
-    """`results` with `segments` after `items` (digest §4.4's order), consistent with its items."""
-    return place_segments(results, with_main_items(render_segments(alternatives), results.get("items", [])))
+def add_segments(
+    results: dict, alternatives: list[SegmentAlternatives], speech: Sequence[tuple[float, float]] | None = None
+) -> dict:
+    """`results` with `segments` after `items` (digest §4.4's order), consistent with its items
+    (speech: as for render_segments)."""
+    segments = render_segments(alternatives, speech)
+    return place_segments(results, with_main_items(segments, results.get("items", [])))
 
 
-def add_channel_segments(results: dict, per_channel: list[list[SegmentAlternatives]]) -> dict:
+def add_channel_segments(
+    results: dict, per_channel: list[list[SegmentAlternatives]], speech: Sequence[tuple[float, float]] | None = None
+) -> dict:
     """`results` with `segments` for a ChannelIdentification job: each channel's hypotheses
     (per_channel[i]: channel i's, ch_i) matched with that channel's items, the segments of all
     channels in time order (as `items` are); the segments carry no channel label (AWS's shape
-    has none)."""
+    has none). speech: as for render_segments."""
     segments = []
     for index, alternatives in enumerate(per_channel):
         items = [i for i in results.get("items", []) if i.get("channel_label") == channel_label(index)]
-        segments.extend(with_main_items(render_segments(alternatives), items))
+        segments.extend(with_main_items(render_segments(alternatives, speech), items))
     segments.sort(key=lambda segment: float(segment["start_time"]))
     return place_segments(results, segments)
 
@@ -93,8 +106,10 @@ def place_segments(results: dict, segments: list[dict]) -> dict:
     return out
 
 
-def _alternative(hypothesis: Hypothesis) -> dict | None:
+def _alternative(hypothesis: Hypothesis, speech: Sequence[tuple[float, float]] | None) -> dict | None:
     tokens = tokens_for_segment(hypothesis)
+    if speech:
+        tokens = snap_to_speech(tokens, speech)
     if not any(t.kind == "pronunciation" for t in tokens):
         return None
     return {"transcript": join_tokens(tokens), "items": [_token_item(t) for t in tokens]}

@@ -320,7 +320,7 @@ class TranscriptionPipeline:
         language, tokens, pieces = self.final_tokens(record.region, job_key, run, media)
         results = self._results(run, language, media, tokens)
         if plan.max_alternatives:
-            results = self._alternatives(run, language, pieces, results)
+            results = self._alternatives(run, language, pieces, results, self._speech_of(media.mono)())
 
         if self.store.get(self.kind, record.region, record.name) is None:
             return None  # deleted while it ran: write nothing
@@ -509,10 +509,12 @@ class TranscriptionPipeline:
         return transcription_tokens(transcription), [(media.mono, transcription)]
 
     def _alternatives(
-        self, run: JobRun, language, pieces: list[tuple[np.ndarray, Transcription]], results: dict
+        self, run: JobRun, language, pieces: list[tuple[np.ndarray, Transcription]], results: dict, speech: list
     ) -> dict:
         """`segments` with real n-best hypotheses of each segment (ShowAlternatives); with
-        channel identification, of each channel's segments (AWS allows the two together)."""
+        channel identification, of each channel's segments (AWS allows the two together).
+        speech: the mono audio's VAD regions, which the items' word times were cut to (the
+        hypotheses' are too)."""
         recognition = run.recognition[language.code]  # read when the audio was recognised
         options = recognition.options
         model = self.recognizer.model(recognition.model_name)
@@ -530,8 +532,8 @@ class TranscriptionPipeline:
             for samples, transcription in pieces
         ]
         if run.plan.media.channel_identification:
-            return add_channel_segments(results, alternatives)
-        return add_segments(results, alternatives[0])
+            return add_channel_segments(results, alternatives, speech)
+        return add_segments(results, alternatives[0], speech)
 
     def _post_process(
         self, region: str, run: JobRun, language: "IdentifiedLanguage", media: "Media", tokens: list[Token]
