@@ -201,6 +201,8 @@ class JobRun:
     filter_words: dict[str, list[str]] = field(default_factory=dict)  # by language code
     # Vocabularies given with the request rather than by name (TranscribeAudio), by language code.
     inline_vocabularies: dict[str, Vocabulary] = field(default_factory=dict)
+    # The mono audio's VAD regions (seconds), computed when first asked for (final_tokens).
+    speech: Callable[[], list[tuple[float, float]]] | None = None
 
 
 @dataclass(frozen=True)
@@ -320,7 +322,7 @@ class TranscriptionPipeline:
         language, tokens, pieces = self.final_tokens(record.region, job_key, run, media)
         results = self._results(run, language, media, tokens)
         if plan.max_alternatives:
-            results = self._alternatives(run, language, pieces, results, self._speech_of(media.mono)())
+            results = self._alternatives(run, language, pieces, results, run.speech())
 
         if self.store.get(self.kind, record.region, record.name) is None:
             return None  # deleted while it ran: write nothing
@@ -350,7 +352,7 @@ class TranscriptionPipeline:
         # One VAD pass of the mono audio (0.6 s on a 269 s file), run only if some stretch without
         # words is long enough to ask about: recognition checks it for speech Whisper missed
         # (mono jobs), and audio segments end at pauses, as AWS's do (silence by the VAD).
-        speech = self._speech_of(media.mono)
+        speech = run.speech = self._speech_of(media.mono)
         tokens, pieces = self._recognize(region, progress_key, run, media, language, speech)
         tokens = split_at_pauses(tokens, speech=lambda start, end: speech())
         # Word times cut to speech (Whisper's run on into the silence around words): the same in
