@@ -497,7 +497,7 @@ def accuracy(keep: bool) -> int:
             mono[item_id] = (audio_path(item_id), item.get("text"), turns, item["duration"])
     for mix in synthetic.meetings():
         mono[mix.id] = (synthetic.write(mix, work / "mixes"), mix.text, mix.turns, mix.duration)
-    stereo = synthetic.stereo_mixes()
+    stereo = synthetic.stereo_mixes() + synthetic.stereo_mixes(room=True)
     emu = EmulatorProcess(work / "emu" / "data")
     emu.data_dir.parent.mkdir(parents=True)
     rows, channel_rows = [], []

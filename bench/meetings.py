@@ -18,7 +18,8 @@ builds the same samples.
   LocalStack clip (2.2 s, a 0.37 s pause, 3.3 s; that audio is not among the shared files,
   only its transcript).
 * `stereo_mixes()`: two talkers in one room, each loud on his own channel and -12 dB on the
-  other's; the per-channel reference is that talker's words.
+  other's; the per-channel reference is that talker's words. `stereo_mixes(room=True)`: the
+  same, the leak through a room (delayed, reverberant) rather than a scaled copy.
 
 The RTTM is exact by construction: each recording's speech is found on the clean recording
 (20 ms frames louder than its loudest frame - 35 dB and its noise + 10 dB, gaps under
@@ -61,6 +62,8 @@ MEETING_SECONDS = 30.0
 LEVEL_DBFS = -23.0
 NOISE_DBFS = -65.0
 CROSSTALK_DB = -12.0
+ROOM_DELAY = 0.003  # seconds: about 1 m more path to the other microphone
+ROOM_T60 = 0.3  # seconds: a small office
 _FRAME = SAMPLE_RATE // 50  # 20 ms
 
 
@@ -249,9 +252,27 @@ def short_pairs(seed: int = SEED) -> list[Mix]:
     return out
 
 
-def stereo_mixes(seed: int = SEED) -> list[Mix]:
-    """Two talkers in one room, one per channel, each -12 dB on the other's channel."""
+def room_response(rng: np.random.Generator, delay: float = ROOM_DELAY, t60: float = ROOM_T60) -> np.ndarray:
+    """A crude impulse response from one talker to the other's microphone: the direct path
+    after `delay` seconds, then a tail of exponentially decaying noise (60 dB down after `t60`
+    seconds, 2 ms after the direct path) holding a quarter of the energy; unit energy."""
+    n = int((delay + t60) * SAMPLE_RATE)
+    first = int(delay * SAMPLE_RATE)
+    response = np.zeros(n)
+    response[first] = 1.0
+    t = np.arange(n - first) / SAMPLE_RATE
+    tail = rng.normal(0.0, 1.0, n - first) * np.exp(-6.9 * t / t60)
+    tail[: int(0.002 * SAMPLE_RATE)] = 0.0
+    response[first:] += np.sqrt(1.0 / 3.0) * tail / np.sqrt(np.sum(tail**2))
+    return (response / np.sqrt(np.sum(response**2))).astype(np.float32)
+
+
+def stereo_mixes(seed: int = SEED, room: bool = False) -> list[Mix]:
+    """Two talkers in one room, one per channel, each -12 dB on the other's channel. room:
+    the leak goes through `room_response` (a 3 ms delay and a 0.3 s reverberant tail) instead of
+    arriving as a scaled copy; ids end in `_room`."""
     rng = np.random.default_rng(seed + 2)
+    responses = [room_response(np.random.default_rng(seed + 3 + i)) for i in range(2)] if room else None
     clips = _clips()
     pairs = [("austen", "sb1"), ("mfa", "sb2"), ("ls61", "austen")]
     out = []
@@ -266,13 +287,20 @@ def stereo_mixes(seed: int = SEED) -> list[Mix]:
             at += len(clip.samples) / SAMPLE_RATE + (-0.5 if overlap else float(rng.uniform(0.3, 1.0)))
         n = max(len(t.samples) for t in tracks) + int(0.5 * SAMPLE_RATE)
         solo = np.stack([np.pad(t.samples, (0, n - len(t.samples))) for t in tracks])
-        leak = np.float32(10 ** (CROSSTALK_DB / 20))
+        gain = np.float32(10 ** (CROSSTALK_DB / 20))
         noise = rng.normal(0, 10 ** (NOISE_DBFS / 20), (2, n)).astype(np.float32)
-        samples = np.stack([solo[0] + leak * solo[1], solo[1] + leak * solo[0]]) + noise
+        if responses is None:
+            leak = [gain * solo[1], gain * solo[0]]  # leak[i]: what reaches channel i from the other
+        else:
+            from scipy.signal import oaconvolve
+
+            leak = [gain * oaconvolve(solo[1 - i], responses[i])[:n].astype(np.float32) for i in range(2)]
+        samples = np.stack([solo[0] + leak[0], solo[1] + leak[1]]) + noise
         turns = sorted(tracks[0].turns + tracks[1].turns, key=lambda t: (t[1], t[0]))
         channel_text = [" ".join(t for _, t in sorted(track.words)) for track in tracks]
         text = " ".join(t for _, t in sorted(tracks[0].words + tracks[1].words))
-        out.append(Mix(f"stereo{index}", samples, turns, text, list(talkers), channel_text, solo + noise))
+        mix_id = f"stereo{index}" + ("_room" if room else "")
+        out.append(Mix(mix_id, samples, turns, text, list(talkers), channel_text, solo + noise))
     return out
 
 
@@ -302,7 +330,7 @@ def main() -> None:
     parser.add_argument("--list", action="store_true", help="print the set (no files)")
     parser.add_argument("--seed", type=int, default=SEED)
     args = parser.parse_args()
-    mixes = meetings(args.seed) + short_pairs(args.seed) + stereo_mixes(args.seed)
+    mixes = meetings(args.seed) + short_pairs(args.seed) + stereo_mixes(args.seed) + stereo_mixes(args.seed, room=True)
     for mix in mixes:
         d = describe(mix)
         overlap = 100 * d["overlap_share"]

@@ -23,6 +23,7 @@ import numpy as np
 
 from emulator.aws.errors import AWSError
 from emulator.engine.alternatives import n_best
+from emulator.engine.crosstalk import cancel_crosstalk
 from emulator.engine.diarization import Diarizer
 from emulator.engine.language_id import NoSpeechError, identify_language, identify_language_spans
 from emulator.engine.media import SAMPLE_RATE, MediaError, MediaInfo, MediaProblem, decode, decode_channels, probe
@@ -488,13 +489,19 @@ class TranscriptionPipeline:
 
         if media.channels is not None:
             count = len(media.channels)
+            # Two talkers in one room reach both microphones: each channel is recognised less
+            # the other talker's leaked voice where a linear filter explains it.
+            cancellation = cancel_crosstalk(media.channels, SAMPLE_RATE)
             channels = [
                 self._transcribe(channel, region, run, language.code, scaled(report, i / count, (i + 1) / count))
-                for i, channel in enumerate(media.channels)
+                for i, channel in enumerate(cancellation.channels)
             ]
             labels = tuple(channel_label(i) for i in range(count))
-            tokens = drop_crosstalk(channel_tokens(channels), media.channels, SAMPLE_RATE, labels)
-            return tokens, list(zip(media.channels, channels))
+            tokens = drop_crosstalk(
+                channel_tokens(channels), media.channels, SAMPLE_RATE, labels,
+                cleaned=cancellation.channels, applied=cancellation.applied,
+            )
+            return tokens, list(zip(cancellation.channels, channels))
         if language.spans:
             segments = []
             total = sum(end - start for _, start, end in language.spans) or 1.0

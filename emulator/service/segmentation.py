@@ -18,7 +18,11 @@ belongs to, on tokens. Pure (numpy for the channels' energy).
   is transcribed on a channel too. A word is crosstalk when the other channel is clearly
   louder over its time span (`CROSSTALK_DB`), or when the other channel has the same word at
   an overlapping time and is louder there (`TWIN_DB`): it stays on the channel where it is
-  loudest. Identical channels (dual mono) keep their words on both.
+  loudest. Identical channels (dual mono) keep their words on both. Where the pipeline has
+  cancelled a channel's leak before recognition (emulator.engine.crosstalk), what counts is
+  whether the word's sound survived the cancellation (`RESIDUE_DB`), not which channel is
+  louder: where both talk at once, a quiet word of a channel's own talker is quieter than the
+  other channel, and the level rule dropped it.
 """
 
 from __future__ import annotations
@@ -40,6 +44,12 @@ CROSSTALK_DB = 8.0
 # The same word on both channels goes to the louder one only when they differ by more than
 # this: a dual-mono file (jfk.flac) has the same words at the same level on both, and keeps them.
 TWIN_DB = 3.0
+# On a channel whose leak was cancelled, a word whose span lost more than this much of its
+# energy in the cancellation was the other talker's. Measured on the stereo mixes of
+# bench/meetings.py: the own talker's words lose 0 to 2.5 dB (a quiet word under the other
+# talker), the leak's 5 to 30 dB; a reverberant leak is cancelled by about 10 dB.
+RESIDUE_DB = 4.0
+LEAST_SPAN = 0.1  # seconds: a word's level is measured over at least this span around it
 _SAME_WORD = re.compile(r"[^\w']+")
 
 
@@ -97,26 +107,47 @@ def _normal(content: str) -> str:
     return _SAME_WORD.sub("", content.lower())
 
 
+def _span(token: Token) -> tuple[float, float]:
+    """The word's (start, end) seconds, widened to LEAST_SPAN around its middle when shorter."""
+    if token.end - token.start >= LEAST_SPAN:
+        return token.start, token.end
+    middle = (token.start + token.end) / 2
+    return max(0.0, middle - LEAST_SPAN / 2), middle + LEAST_SPAN / 2
+
+
 def drop_crosstalk(
-    tokens: list[Token], channels: np.ndarray, rate: int, labels: tuple[str, ...], margin: float = CROSSTALK_DB
+    tokens: list[Token],
+    channels: np.ndarray,
+    rate: int,
+    labels: tuple[str, ...],
+    margin: float = CROSSTALK_DB,
+    cleaned: np.ndarray | None = None,
+    applied: Sequence[bool] = (),
 ) -> list[Token]:
     """`tokens` of a two-channel job (each with `channel` one of `labels`, channel i of
     `channels` (channels, n) float32 at `rate` Hz) less the words the other channel heard
     louder (module docstring); punctuation goes with the word before it. Segments left
-    without a word disappear. One channel: `tokens` unchanged."""
+    without a word disappear. One channel: `tokens` unchanged. cleaned: `channels` after
+    crosstalk cancellation ((channels, n), emulator.engine.crosstalk), with `applied[i]` true
+    where channel i's leak was cancelled: the words of such a channel are judged by how much
+    of their sound the cancellation removed (`RESIDUE_DB`) instead."""
     if channels.shape[0] != 2 or len(labels) != 2:
         return tokens
     index = {label: i for i, label in enumerate(labels)}
     words = [(i, t) for i, t in enumerate(tokens) if t.kind == PRONUNCIATION and t.start is not None]
     level: dict[int, float] = {}  # own channel minus the other's, dB over the word
+    drop: set[int] = set()
     for i, token in words:
         own = index.get(token.channel)
         if own is None:
             continue
-        level[i] = _rms_db(channels[own], token.start, token.end, rate) - _rms_db(
-            channels[1 - own], token.start, token.end, rate
-        )
-    drop: set[int] = {i for i, difference in level.items() if difference < -margin}
+        start, end = _span(token)
+        if cleaned is not None and own < len(applied) and applied[own]:
+            if _rms_db(cleaned[own], start, end, rate) - _rms_db(channels[own], start, end, rate) < -RESIDUE_DB:
+                drop.add(i)
+            continue
+        level[i] = _rms_db(channels[own], start, end, rate) - _rms_db(channels[1 - own], start, end, rate)
+    drop.update(i for i, difference in level.items() if difference < -margin)
     by_channel = {label: [(i, t) for i, t in words if t.channel == label] for label in labels}
     for i, token in by_channel[labels[0]]:
         for j, other in by_channel[labels[1]]:

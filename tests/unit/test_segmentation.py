@@ -123,3 +123,21 @@ def test_identical_channels_keep_their_words_on_both():
     tokens = [_word("ask", 0.1, 0.5, 0, "ch_0"), _word("ask", 0.1, 0.5, 1, "ch_1")]
 
     assert drop_crosstalk(tokens, channels, RATE, ("ch_0", "ch_1")) == tokens
+
+
+def test_after_cancellation_a_quiet_word_under_the_other_talker_stays():
+    # Where both talk at once, channel 0's own quiet word is 9 dB below channel 1: the level
+    # rule calls it crosstalk. Its sound survived the cancellation, so it stays; channel 1's
+    # word, whose sound the cancellation removed, was the leak of channel 0's.
+    quiet, loud = _tone(1.0, -32, 6), _tone(1.0, -20, 7)
+    channels = np.stack([quiet + 0.25 * loud, loud + 0.25 * quiet])
+    cleaned = np.stack([quiet, 0.01 * loud])  # as if channel 1's word were all leak
+    tokens = [_word("left", 0.1, 0.9, 0, "ch_0"), _word("aside", 0.1, 0.9, 1, "ch_1")]
+
+    assert drop_crosstalk(tokens, channels, RATE, ("ch_0", "ch_1")) == [tokens[1]]
+    out = drop_crosstalk(tokens, channels, RATE, ("ch_0", "ch_1"), cleaned=cleaned, applied=(True, True))
+    assert out == [tokens[0]]
+    # Where the cancellation was not applied the level rule still decides.
+    assert drop_crosstalk(tokens, channels, RATE, ("ch_0", "ch_1"), cleaned=cleaned, applied=(False, False)) == [
+        tokens[1]
+    ]

@@ -1,0 +1,67 @@
+"""Crosstalk cancellation (emulator.engine.crosstalk, issue 15): two talkers of ../shared/audio
+in one room (bench/meetings.py stereo mixes), and channels that carry no leak."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bench.meetings import stereo_mixes
+from emulator.engine.crosstalk import cancel_crosstalk, frame_levels
+
+RATE = 16000
+
+
+def _leak_left_db(mix, cleaned: np.ndarray, channel: int) -> float:
+    """dB by which the channel got quieter where only the other talker speaks (the median of
+    those 20 ms frames): how much of his leaked voice the cancellation removed, negated."""
+    own, other = frame_levels(mix.solo[channel], RATE), frame_levels(mix.solo[1 - channel], RATE)
+    leak_only = (own < -50) & (other > -40)
+    assert leak_only.sum() > 50  # a second of such frames at least
+    change = frame_levels(cleaned[channel], RATE) - frame_levels(mix.samples[channel], RATE)
+    return float(np.median(change[leak_only]))
+
+
+@pytest.mark.parametrize("room", [False, True], ids=["scaled copy", "reverberant room"])
+def test_the_other_talkers_voice_is_cancelled_and_the_own_kept(room):
+    mix = next(m for m in stereo_mixes(room=room) if m.id.startswith("stereo1"))
+
+    result = cancel_crosstalk(mix.samples, RATE)
+
+    assert result.applied == (True, True)
+    assert result.channels.shape == mix.samples.shape and result.channels.dtype == np.float32
+    for channel in (0, 1):
+        # A scaled copy is cancelled to the noise (over 20 dB); a 0.3 s reverberant tail,
+        # longer than the filter, by about 10 dB.
+        assert _leak_left_db(mix, result.channels, channel) < (-20.0 if not room else -8.0)
+        # The own talker is not cancelled with it: where he speaks, the level is unchanged.
+        own = frame_levels(mix.solo[channel], RATE) > -45
+        change = frame_levels(result.channels[channel], RATE)[own] - frame_levels(mix.samples[channel], RATE)[own]
+        assert np.median(change) > -1.0
+
+
+def test_identical_channels_are_left_alone():
+    mix = stereo_mixes()[0]
+    dual = np.stack([mix.samples[0], mix.samples[0]])
+
+    result = cancel_crosstalk(dual, RATE)
+
+    assert result.applied == (False, False)
+    assert np.array_equal(result.channels, dual)
+
+
+def test_channels_without_leak_are_left_alone():
+    mix = stereo_mixes()[0]  # each talker's own track: nothing of the other reaches it
+
+    result = cancel_crosstalk(mix.solo, RATE)
+
+    assert result.applied == (False, False)
+    assert np.array_equal(result.channels, mix.solo)
+
+
+def test_one_channel_is_returned_as_it_is():
+    samples = stereo_mixes()[0].samples[:1]
+
+    result = cancel_crosstalk(samples, RATE)
+
+    assert result.applied == (False,) and result.channels is samples
