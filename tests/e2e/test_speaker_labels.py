@@ -222,9 +222,15 @@ def test_no_segment_bridges_a_pause(meeting_jobs):
 def same_room(transcribe, upload, tmp_path_factory):
     """Two talkers in one room, each -12 dB on the other's channel (bench/meetings.py
     stereo_mixes), with ChannelIdentification: the mix and its results."""
+    return _channel_job(transcribe, upload, tmp_path_factory, "stereo1")
+
+
+def _channel_job(transcribe, upload, tmp_path_factory, mix_id: str):
+    """A ChannelIdentification job on the stereo mix `mix_id` of bench/meetings.py: the mix
+    and its results."""
     from bench.meetings import stereo_mixes
 
-    mix = next(m for m in stereo_mixes() if m.id == "stereo1")
+    mix = next(m for m in stereo_mixes() if m.id == mix_id)
     name = _job(
         transcribe,
         f"same-room-{uuid.uuid4().hex[:8]}",
@@ -251,16 +257,7 @@ def test_crosstalk_where_both_talk_at_once_changes_no_words(transcribe, upload, 
     without error (bench/batch.py --accuracy); the leak of the other talker made Whisper drop or
     change words where both speak (per-channel WER 0.137 and 0.045 before the leak was cancelled:
     a quiet "left" under the other talker was dropped as crosstalk)."""
-    from bench.meetings import stereo_mixes
-
-    mix = next(m for m in stereo_mixes() if m.id == "stereo2")
-    name = _job(
-        transcribe,
-        f"overlap-room-{uuid.uuid4().hex[:8]}",
-        _mix_media(upload, tmp_path_factory, mix),
-        {"ChannelIdentification": True},
-    )
-    results = _results(transcribe, name)
+    mix, results = _channel_job(transcribe, upload, tmp_path_factory, "stereo2")
 
     for index, text in enumerate(mix.channel_text):
         heard = " ".join(_words(results, f"ch_{index}"))
