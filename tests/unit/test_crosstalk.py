@@ -65,3 +65,13 @@ def test_one_channel_is_returned_as_it_is():
     result = cancel_crosstalk(samples, RATE)
 
     assert result.applied == (False,) and result.channels is samples
+
+
+@pytest.mark.parametrize("samples", [0, 10, 16000], ids=["empty", "10 samples", "1 s"])
+def test_silent_channels_are_left_alone(samples):
+    silence = np.zeros((2, samples), dtype=np.float32)
+
+    result = cancel_crosstalk(silence, RATE)
+
+    assert result.applied == (False, False)
+    assert np.array_equal(result.channels, silence)
