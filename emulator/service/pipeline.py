@@ -498,8 +498,12 @@ class TranscriptionPipeline:
             ]
             labels = tuple(channel_label(i) for i in range(count))
             tokens = drop_crosstalk(
-                channel_tokens(channels), media.channels, SAMPLE_RATE, labels,
-                cleaned=cancellation.channels, applied=cancellation.applied,
+                channel_tokens(channels),
+                media.channels,
+                SAMPLE_RATE,
+                labels,
+                cleaned=cancellation.channels,
+                applied=cancellation.applied,
             )
             return tokens, list(zip(cancellation.channels, channels))
         if language.spans:
