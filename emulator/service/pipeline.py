@@ -45,7 +45,7 @@ from emulator.service.output import (
 from emulator.service.plan import FIXED, IDENTIFY_MULTIPLE, JobPlan, LanguageResources, MediaRules, plan_of_record
 from emulator.service.progress import JobProgress, scaled
 from emulator.service.redaction import find_pii, mark_redacted, redact, redact_segments
-from emulator.service.segmentation import drop_crosstalk, snap_to_speech, split_at_pauses
+from emulator.service.segmentation import drop_crosstalk, end_failed_alignments, snap_to_speech, split_at_pauses
 from emulator.service.speakers import label_speakers
 from emulator.service.state_log import job_changed
 from emulator.service.subtitles import cues, render_subtitles
@@ -355,6 +355,8 @@ class TranscriptionPipeline:
         # (mono jobs), and audio segments end at pauses, as AWS's do (silence by the VAD).
         speech = run.speech = self._speech_of(media.mono)
         tokens, pieces = self._recognize(region, progress_key, run, media, language, speech)
+        # A "word" timed over the words after it is a lost alignment: it ends where they start.
+        tokens = end_failed_alignments(tokens)
         tokens = split_at_pauses(tokens, speech=lambda start, end: speech())
         # Word times cut to speech (Whisper's run on into the silence around words): the same in
         # plain and ShowSpeakerLabels jobs, whose turns contain these regions.

@@ -7,7 +7,7 @@ import numpy as np
 
 from emulator.engine.diarization import SpeakerTurn
 from emulator.service.output import render_job_results
-from emulator.service.segmentation import PAUSE, drop_crosstalk, split_at_pauses
+from emulator.service.segmentation import PAUSE, drop_crosstalk, end_failed_alignments, split_at_pauses
 from emulator.service.speakers import label_speakers
 from emulator.service.tokens import PRONUNCIATION, PUNCTUATION, Token
 
@@ -43,6 +43,39 @@ def test_channels_interleaved_keep_their_own_segments():
     tokens = [_word("a", 0.0, 0.5, 0, "ch_0"), _word("b", 0.6, 0.9, 1, "ch_1"), _word("c", 5.0, 5.4, 1, "ch_1")]
 
     assert [t.segment for t in split_at_pauses(tokens)] == [0, 1, 2]
+
+
+def test_a_word_timed_over_the_words_after_it_ends_where_they_start():
+    # meeting2's case (bench/meetings.py): a digit string aligned from 12.62 s to 24.42 s over
+    # two other talkers' sentences, which the missed-speech pass decoded on their own.
+    tokens = [
+        _word("1-0", 12.62, 24.42),
+        _word("against", 13.67, 14.03),
+        _mark(","),
+        _word("figures", 18.57, 18.95),
+        _word("one-two-three", 20.0, 22.5),  # long, but over no other word: a slow digit string
+        _word("-0-3", 24.42, 28.0),
+    ]
+
+    out = end_failed_alignments(tokens)
+
+    assert [(t.content, t.start, t.end) for t in out] == [
+        ("1-0", 12.62, 13.67),
+        ("against", 13.67, 14.03),
+        (",", None, None),
+        ("figures", 18.57, 18.95),
+        ("one-two-three", 20.0, 22.5),
+        ("-0-3", 24.42, 28.0),
+    ]
+
+
+def test_a_long_word_is_ended_only_by_words_of_its_own_channel():
+    tokens = [_word("long", 1.0, 4.0, channel="ch_0"), _word("other", 2.0, 2.5, channel="ch_1")]
+
+    assert end_failed_alignments(tokens) == tokens
+
+    tokens.append(_word("mine", 3.0, 3.2, channel="ch_0"))
+    assert end_failed_alignments(tokens)[0].end == 3.0
 
 
 def _labelled(turns: list[SpeakerTurn]) -> dict:
