@@ -98,9 +98,19 @@ def _cancel_one(
 ) -> tuple[np.ndarray | None, float]:
     """`own` less its predicted leak from `other`, and the median reduction of the leak-only
     frames in dB; (None, reduction) where the cancellation does not explain the leak."""
+    filter_, cleaned, reduction = _fit_leak(own, other, own_db, other_db, rate, o)
+    return (cleaned if filter_ is not None else None), reduction
+
+
+def _fit_leak(
+    own: np.ndarray, other: np.ndarray, own_db: np.ndarray, other_db: np.ndarray, rate: int, o: CrosstalkOptions
+) -> tuple[np.ndarray | None, np.ndarray | None, float]:
+    """The leak filter from `other` into `own` (lags -lead..+length samples), `own` less the
+    leak it predicts, and the median reduction of the leak-only frames in dB; (None, None,
+    reduction) where the cancellation does not explain the leak (module docstring)."""
     size = int(rate * FRAME_SECONDS)
     if not len(other_db):
-        return None, 0.0
+        return None, None, 0.0
     difference = other_db - own_db
     leak_only = (difference > o.dominance_db) & (other_db > np.percentile(other_db, 10) + o.speech_db)
     if leak_only.any():
@@ -109,20 +119,19 @@ def _cancel_one(
         leak_only &= difference >= np.percentile(difference[leak_only], 95) - o.spread_db
     chosen = np.flatnonzero(leak_only)[: int(o.most_seconds / FRAME_SECONDS)]
     if len(chosen) * FRAME_SECONDS < o.least_seconds:
-        return None, 0.0
+        return None, None, 0.0
     lead, length = int(o.lead * rate), int(o.length * rate)
     filter_ = _fit(own, other, chosen, size, lead, length)
     gain_db = 10.0 * np.log10(float(np.sum(filter_**2)) + 1e-20)
     if gain_db > o.most_gain_db:
-        return None, 0.0
-    predicted = _apply(other, filter_, lead)
-    cleaned = own - predicted
+        return None, None, 0.0
+    cleaned = own - _apply(other, filter_, lead)
     before = own_db[chosen]
     after = frame_levels(cleaned, rate)[chosen]
     reduction = float(np.median(before - after))
     if reduction < o.least_reduction_db:
-        return None, reduction
-    return cleaned, reduction
+        return None, None, reduction
+    return filter_, cleaned, reduction
 
 
 def _fit(own: np.ndarray, other: np.ndarray, frames: np.ndarray, size: int, lead: int, length: int) -> np.ndarray:
@@ -161,3 +170,106 @@ def _apply(other: np.ndarray, filter_: np.ndarray, lead: int) -> np.ndarray:
 
     full = oaconvolve(other.astype(np.float32, copy=False), filter_.astype(np.float32))
     return full[lead : lead + len(other)]
+
+
+class StreamingCanceller:
+    """`cancel_crosstalk` for a stream: two channels arriving in chunks, cleaned as they come.
+
+    The leak filters are fitted (as `cancel_crosstalk` fits them, with its checks) on the last
+    `history` seconds: every `first_refit` seconds of audio until both channels have one (the
+    leak goes through unchanged until a second of it has been heard alone), then every
+    `refit` seconds. A filter reaches `lead` seconds (4 ms) into the other channel's
+    future, so each `feed` returns the samples up to 4 ms before the end of what came in; the
+    rest comes with the next chunk or `finish`. Sample positions never shift: the n-th sample
+    out is the n-th sample in, cleaned. Not thread-safe (one stream feeds one canceller).
+    Blocking (a refit over 60 s of stereo: about 0.1 s): call it off the event loop.
+
+    rate: Hz of both channels.
+    """
+
+    def __init__(
+        self,
+        rate: int,
+        options: CrosstalkOptions | None = None,
+        refit: float = 5.0,
+        first_refit: float = 0.5,
+        history: float = 60.0,
+    ):
+        self.options = options or CrosstalkOptions()
+        self.rate = rate
+        self._lead = int(self.options.lead * rate)
+        self._width = self._lead + int(self.options.length * rate) + 1
+        self._refit = int(refit * rate)
+        self._first_refit = int(first_refit * rate)
+        self._history = int(history * rate)
+        self._raw = np.zeros((2, 0), dtype=np.float32)  # samples from _base on
+        self._base = 0  # stream position of _raw's first sample
+        self._emitted = 0  # stream position of the next sample out
+        self._fitted_at = 0  # stream position of the last refit
+        self._filters: list[np.ndarray | None] = [None, None]
+        self._cleaned_from: list[int | None] = [None, None]  # stream position of the first cleaned sample
+
+    @property
+    def applied(self) -> tuple[bool, bool]:
+        """Per channel, whether a leak filter is in use now."""
+        return (self._filters[0] is not None, self._filters[1] is not None)
+
+    def cleaned_since(self, channel: int) -> float | None:
+        """Seconds from the stream's start from which `channel` goes out cleaned (None: not yet).
+        What went out before carries the leak as it came in."""
+        position = self._cleaned_from[channel]
+        return None if position is None else position / self.rate
+
+    def feed(self, chunk: np.ndarray) -> np.ndarray:
+        """chunk: (2, n) float32. Returns (2, m) float32: the cleaned samples that can be
+        computed now (m is n give or take the 4 ms held back)."""
+        self._raw = np.concatenate([self._raw, np.asarray(chunk, dtype=np.float32).reshape(2, -1)], axis=1)
+        end = self._base + self._raw.shape[1]
+        if end - self._fitted_at >= (self._refit if all(self.applied) else self._first_refit):
+            self._fit()
+            self._fitted_at = end
+        return self._emit(end - self._lead)
+
+    def finish(self) -> np.ndarray:
+        """The samples still held back (the last 4 ms), cleaned with no future beyond the end."""
+        return self._emit(self._base + self._raw.shape[1])
+
+    def _fit(self) -> None:
+        raw = self._raw[:, -self._history :]
+        levels = [frame_levels(channel, self.rate) for channel in raw]
+        frames = min(len(level) for level in levels)
+        for own in (0, 1):
+            filter_, _, _ = _fit_leak(
+                raw[own], raw[1 - own], levels[own][:frames], levels[1 - own][:frames], self.rate, self.options
+            )
+            if filter_ is not None:  # a failed refit (a stretch of silence) keeps the filter in use
+                self._filters[own] = filter_
+                if self._cleaned_from[own] is None:
+                    self._cleaned_from[own] = self._emitted
+
+    def _emit(self, stop: int) -> np.ndarray:
+        start = self._emitted
+        if stop <= start:
+            return np.zeros((2, 0), dtype=np.float32)
+        out = self._raw[:, start - self._base : stop - self._base].copy()
+        for own, filter_ in enumerate(self._filters):
+            if filter_ is not None:
+                out[own] -= self._predicted(1 - own, filter_, start, stop)
+        self._emitted = stop
+        # Keep the history the fit reads, and the other channel's past the filter reaches.
+        keep_from = min(self._emitted - self._width, self._base + self._raw.shape[1] - self._history)
+        if keep_from > self._base:
+            self._raw = self._raw[:, keep_from - self._base :]
+            self._base = keep_from
+        return out
+
+    def _predicted(self, other: int, filter_: np.ndarray, start: int, stop: int) -> np.ndarray:
+        """The leak from channel `other` at stream positions start..stop-1 (`_apply`, on the
+        kept samples; zeros before the stream's start and after what has come in)."""
+        first = start - (self._width - 1) + self._lead
+        last = stop + self._lead
+        x = np.zeros(last - first, dtype=np.float32)
+        lo, hi = max(first, self._base), min(last, self._base + self._raw.shape[1])
+        if hi > lo:
+            x[lo - first : hi - first] = self._raw[other, lo - self._base : hi - self._base]
+        return np.convolve(x, filter_.astype(np.float32), mode="valid")

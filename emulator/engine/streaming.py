@@ -55,6 +55,7 @@ from faster_whisper.vad import get_vad_model
 
 from emulator.engine.media import SAMPLE_RATE
 from emulator.engine.recognizer import Recognizer
+from emulator.engine.repetition import cut_loops
 
 # --------------------------------------------------------------------------------------
 # the interface
@@ -380,7 +381,15 @@ def decode_window(
         for w in s.get("words", ())
         if w["word"].strip()
     ]
-    return WindowDecode(tuple(drop_hallucinated_tail(words)), language, probability, doubtful)
+    return WindowDecode(tuple(without_hallucinations(words)), language, probability, doubtful)
+
+
+def without_hallucinations(words: list[HypWord]) -> list[HypWord]:
+    """A window's words less what Whisper made up: a repetition loop (engine.repetition: a
+    sentence over and over, squeezed into an instant, as on a channel whose cancelled leak
+    left a faint residue) cut to its first repeat, as a stream cannot wait for the stretch to
+    be decoded again (batch does: engine.recognizer); then `drop_hallucinated_tail`."""
+    return drop_hallucinated_tail(cut_loops(words, text_of=lambda w: w.raw, keep=1))
 
 
 def drop_hallucinated_tail(words: list[HypWord]) -> list[HypWord]:

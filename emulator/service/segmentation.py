@@ -118,6 +118,24 @@ def _span(token: Token) -> tuple[float, float]:
     return max(0.0, middle - LEAST_SPAN / 2), middle + LEAST_SPAN / 2
 
 
+def heard_from_afar(token: Token, own: np.ndarray, other: np.ndarray, rate: int, margin: float = CROSSTALK_DB) -> bool:
+    """True when `other` (the other channel's samples, float32, as `own`: same start and rate)
+    is more than `margin` dB louder than `own` over the word's span (token times in seconds
+    from the samples' start): the word is the other talker's voice leaked into this channel.
+    The level rule of `drop_crosstalk` for a channel whose leak was not cancelled."""
+    start, end = _span(token)
+    return _rms_db(own, start, end, rate) - _rms_db(other, start, end, rate) < -margin
+
+
+def cancelled_away(token: Token, heard: np.ndarray, cleaned: np.ndarray, rate: int) -> bool:
+    """True when the word's span lost more than RESIDUE_DB of its energy from `heard` (a
+    channel as recorded, float32) to `cleaned` (the same channel less the other talker's leak,
+    emulator.engine.crosstalk; same start and rate; token times in seconds from the start):
+    the word was the leak's. The rule of `drop_crosstalk` for a cancelled channel."""
+    start, end = _span(token)
+    return _rms_db(cleaned, start, end, rate) - _rms_db(heard, start, end, rate) < -RESIDUE_DB
+
+
 def drop_crosstalk(
     tokens: list[Token],
     channels: np.ndarray,
@@ -146,7 +164,7 @@ def drop_crosstalk(
             continue
         start, end = _span(token)
         if cleaned is not None and own < len(applied) and applied[own]:
-            if _rms_db(cleaned[own], start, end, rate) - _rms_db(channels[own], start, end, rate) < -RESIDUE_DB:
+            if cancelled_away(token, channels[own], cleaned[own], rate):
                 drop.add(i)
             continue
         level[i] = _rms_db(channels[own], start, end, rate) - _rms_db(channels[1 - own], start, end, rate)
@@ -223,7 +241,9 @@ def end_failed_alignments(tokens: list[Token]) -> list[Token]:
         if word.end - word.start <= LONGEST_WORD:
             continue
         later = [
-            tokens[j].start for j in timed[k + 1 :] if tokens[j].channel == word.channel and tokens[j].start >= word.start
+            tokens[j].start
+            for j in timed[k + 1 :]
+            if tokens[j].channel == word.channel and tokens[j].start >= word.start
         ]
         if later and min(later) < word.end:
             out[i] = replace(word, end=min(later))

@@ -43,6 +43,9 @@ What each setting does here:
   Diarizer) and each word takes the speaker of the turn it overlaps most; partials use the
   turns of the last diarization ("0" before the first);
 * channel identification: two interleaved channels, one transcriber each, ChannelId ch_0/ch_1;
+  each channel less the other talker's voice leaked into it (emulator.engine.crosstalk's
+  StreamingCanceller, as batch jobs cancel it; a channel goes out unchanged until its leak
+  has been heard alone for a second, and by 4 ms later than it came in);
 * PII identification / redaction (en-US): on final results only, as AWS documents
   ("performed only upon complete transcription of the audio segments"): `Entities`
   [{StartTime, EndTime, Category "PII", Type, Content, Confidence}]; redaction writes `[PII]`
@@ -61,16 +64,18 @@ import logging
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
 
 from emulator.aws.errors import AWSError, BadRequestException, ConflictException, LimitExceededException
+from emulator.engine.crosstalk import StreamingCanceller
 from emulator.engine.media import SAMPLE_RATE
 from emulator.engine.stream_audio import AudioDecodeError, audio_decoder
 from emulator.engine.streaming import StreamingOptions, StreamingTranscriber, StreamResult
 from emulator.service.job_settings import aws_language_code
+from emulator.service.segmentation import cancelled_away, heard_from_afar
 from emulator.service.stream_postprocessing import StreamPostProcessor, label_speakers, tokens_from_words
 from emulator.service.stream_results import (
     LanguageScore,
@@ -79,7 +84,7 @@ from emulator.service.stream_results import (
     TranscriptResult,
 )
 from emulator.service.streaming_settings import StreamSettings, parse_settings
-from emulator.service.tokens import Token, join_tokens
+from emulator.service.tokens import PRONUNCIATION, Token, join_tokens
 
 log = logging.getLogger(__name__)
 session_log = logging.getLogger("emulator.streaming")
@@ -238,7 +243,11 @@ class StreamSession:
         self.request_id = str(uuid.uuid4())
         self._decoder = audio_decoder(settings.media_encoding, settings.sample_rate, settings.channels)
         self._channels: list[_Channel] | None = None
+        # Two microphones in one room hear both talkers: each channel is recognised cleaned.
+        two = settings.enable_channel_identification and settings.channels == 2
+        self._canceller = StreamingCanceller(SAMPLE_RATE) if two else None
         self._heard: list[list[np.ndarray]] = [[] for _ in range(settings.channels)]
+        self._cleaned: list[list[np.ndarray]] = [[] for _ in range(settings.channels)]  # with the canceller
         self._heard_samples = 0  # per channel, since the start
         self._kept_from = 0  # sample index of the first kept sample (DIARIZATION_WINDOW_SECONDS)
         self._turns: list = []
@@ -380,7 +389,11 @@ class StreamSession:
 
     def _recognise(self, samples: np.ndarray, final: bool) -> list[TranscriptResult]:
         channels = self._ensure_channels()
-        self._keep(samples)
+        heard = samples
+        if self._canceller is not None:
+            samples = self._canceller.feed(heard)
+            samples = np.concatenate([samples, self._canceller.finish()], axis=1) if final else samples
+        self._keep(heard, samples if self._canceller is not None else None)
         if self._heard_samples > MAX_STREAM_SECONDS * SAMPLE_RATE:
             raise LimitExceededException(STREAM_TOO_LONG)
         out: list[TranscriptResult] = []
@@ -394,25 +407,36 @@ class StreamSession:
                     out.append(rendered)
         return out
 
-    def _keep(self, samples: np.ndarray) -> None:
-        if not samples.shape[1]:
-            return
+    def _keep(self, samples: np.ndarray, cleaned: np.ndarray | None) -> None:
+        """Keeps the audio as it came in (and, with the canceller, as it went to recognition:
+        the same stream positions, the last 4 ms behind) for the last
+        DIARIZATION_WINDOW_SECONDS."""
         for index in range(samples.shape[0]):
-            self._heard[index].append(samples[index])
+            if samples.shape[1]:
+                self._heard[index].append(samples[index])
+            if cleaned is not None and cleaned.shape[1]:
+                self._cleaned[index].append(cleaned[index])
         self._heard_samples += samples.shape[1]
         limit = int(DIARIZATION_WINDOW_SECONDS * SAMPLE_RATE)
         kept = self._heard_samples - self._kept_from
         if kept > 2 * limit:  # trim now and then, not at every chunk
-            for index in range(len(self._heard)):
-                joined = np.concatenate(self._heard[index])[-limit:]
-                self._heard[index] = [joined]
-            self._kept_from = self._heard_samples - limit
+            cut = kept - limit
+            self._heard = [[np.concatenate(rows)[cut:]] for rows in self._heard]
+            self._cleaned = [[np.concatenate(rows)[cut:]] if rows else [] for rows in self._cleaned]
+            self._kept_from += cut
 
-    def _audio(self, channel: int, start: float | None = None, end: float | None = None) -> tuple[np.ndarray, float]:
-        """Kept audio of a channel (or the mix for channel -1) and its start time in seconds."""
-        rows = [np.concatenate(h) if h else np.zeros(0, np.float32) for h in self._heard]
+    def _audio(
+        self, channel: int, start: float | None = None, end: float | None = None, cleaned: bool = False
+    ) -> tuple[np.ndarray, float]:
+        """Kept audio of a channel (or the mix for channel -1) and its start time in seconds;
+        cleaned: as it went to recognition (channel identification only)."""
+        kept = self._cleaned if cleaned else self._heard
+        rows = [(h[0] if len(h) == 1 else np.concatenate(h)) if h else np.zeros(0, np.float32) for h in kept]
         audio = rows[channel] if channel >= 0 else np.mean(rows, axis=0, dtype=np.float32) if len(rows) > 1 else rows[0]
-        self._heard = [[row] for row in rows]
+        if cleaned:
+            self._cleaned = [[row] for row in rows]
+        else:
+            self._heard = [[row] for row in rows]
         offset = self._kept_from / SAMPLE_RATE
         a = 0 if start is None else max(0, int((start - offset) * SAMPLE_RATE))
         b = len(audio) if end is None else max(a, int((end - offset) * SAMPLE_RATE))
@@ -421,7 +445,7 @@ class StreamSession:
     # --- rendering ---------------------------------------------------------------------
 
     def _render(self, result: StreamResult, channel: _Channel) -> TranscriptResult | None:
-        tokens = self._post.transform(tokens_from_words(result.words), result.is_partial)
+        tokens = self._post.transform(self._without_leak(tokens_from_words(result.words), channel), result.is_partial)
         if not tokens and (result.is_partial or result.result_id not in self._announced):
             return None  # nothing to show (a final still closes a result the client has seen)
         if result.is_partial:
@@ -450,6 +474,36 @@ class StreamSession:
             language_code=language_code,
             language_identification=scores,
         )
+
+    def _without_leak(self, tokens: list[Token], channel: _Channel) -> list[Token]:
+        """`tokens` of a channel less the words that are the other talker's leaked voice, as
+        batch jobs drop them (segmentation.drop_crosstalk's rules): before the canceller
+        cleaned this channel, a word the other channel heard louder (`heard_from_afar`); after,
+        a word whose sound the cancellation took away (`cancelled_away`: a reverberant leak
+        is only cancelled by about 10 dB). A punctuation mark goes with its word. Unchanged
+        without channel identification."""
+        if self._canceller is None or not tokens:
+            return tokens
+        index = int(channel.label.split("_")[1])
+        since = self._canceller.cleaned_since(index)
+        heard, offset = self._audio(index)
+        other, _ = self._audio(1 - index)
+        cleaned, _ = self._audio(index, cleaned=True)
+        out: list[Token] = []
+        dropped = False
+        for token in tokens:
+            if token.kind != PRONUNCIATION or token.start is None:
+                if not dropped:
+                    out.append(token)
+                continue
+            shifted = replace(token, start=token.start - offset, end=token.end - offset)
+            if since is None or token.start < since:
+                dropped = heard_from_afar(shifted, heard, other, SAMPLE_RATE)
+            else:
+                dropped = cancelled_away(shifted, heard, cleaned, SAMPLE_RATE)
+            if not dropped:
+                out.append(token)
+        return out
 
     def _item(self, token: Token, partial: bool) -> ResultItem:
         medical = self.settings.medical

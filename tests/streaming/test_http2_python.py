@@ -92,6 +92,22 @@ def test_channel_identification_on_stereo(amazon_transcribe_client, pcm):
         assert wer(item["channel_text"][channel], final_transcript(lines, label)) <= 0.5
 
 
+def test_channel_identification_keeps_the_other_talkers_leak_off_each_channel(amazon_transcribe_client, tmp_path):
+    # Two talkers in one room (bench/meetings.py stereo2): each loud on his own channel and
+    # -12 dB on the other's. Without the stream's crosstalk cancellation the second channel
+    # carried both talkers' words (WER 1.16, bench/stream_channels.py).
+    from bench.meetings import stereo_mixes
+
+    mix = next(m for m in stereo_mixes() if m.id == "stereo2")
+    lines = amazon_transcribe_client(
+        write_pcm(mix.samples, tmp_path / "stereo2.pcm"), "--channels", "2", "--pace", "0",
+        "--setting", "enable_channel_identification=true", "--setting", "number_of_channels=2",
+    )
+    for channel in (0, 1):
+        transcript = final_transcript(lines, f"ch_{channel}")
+        assert wer(mix.channel_text[channel], transcript) <= 0.1, (channel, transcript)
+
+
 def test_invalid_setting_fails_before_the_stream(amazon_transcribe_client, pcm):
     lines = amazon_transcribe_client(pcm("cards_001"), "--language-code", "xx-XX")
     assert lines[0]["event"] == "error" and lines[0]["code"] == "BadRequestException", lines

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from bench.meetings import stereo_mixes
-from emulator.engine.crosstalk import cancel_crosstalk, frame_levels
+from emulator.engine.crosstalk import StreamingCanceller, cancel_crosstalk, frame_levels
 
 RATE = 16000
 
@@ -75,3 +75,57 @@ def test_silent_channels_are_left_alone(samples):
 
     assert result.applied == (False, False)
     assert np.array_equal(result.channels, silence)
+
+
+def _stream(canceller: StreamingCanceller, samples: np.ndarray, chunk_seconds: float) -> np.ndarray:
+    size = int(chunk_seconds * RATE)
+    pieces = [canceller.feed(samples[:, i : i + size]) for i in range(0, samples.shape[1], size)]
+    return np.concatenate([*pieces, canceller.finish()], axis=1)
+
+
+def test_one_chunk_of_a_whole_recording_is_cleaned_as_the_batch_cleans_it():
+    mix = next(m for m in stereo_mixes(room=True) if m.id.startswith("stereo1"))
+
+    streamed = _stream(StreamingCanceller(RATE, history=1e6), mix.samples, 1e6)
+
+    assert np.allclose(streamed, cancel_crosstalk(mix.samples, RATE).channels, atol=1e-5)
+
+
+def test_chunks_give_the_samples_one_chunk_gives():
+    # The same fit (one, at 10 s) and chunks of 0.1 s or one of the rest: no sample moves or
+    # changes at the chunk boundaries (the filter reads 4 ms ahead and 50 ms back).
+    mix = next(m for m in stereo_mixes() if m.id.startswith("stereo1"))
+    samples = mix.samples[:, : 16 * RATE]
+    first, rest = samples[:, : 10 * RATE], samples[:, 10 * RATE :]
+
+    whole = StreamingCanceller(RATE, refit=10.0, first_refit=10.0)
+    expected = np.concatenate([whole.feed(first), whole.feed(rest), whole.finish()], axis=1)
+    chunked = StreamingCanceller(RATE, refit=10.0, first_refit=10.0)
+    got = np.concatenate([chunked.feed(first), _stream(chunked, rest, 0.1)], axis=1)
+
+    assert whole.applied == chunked.applied == (True, True)
+    assert got.shape == samples.shape
+    assert np.allclose(got, expected, atol=1e-6)
+
+
+def test_a_stream_is_cleaned_once_it_has_heard_the_leak():
+    mix = next(m for m in stereo_mixes() if m.id.startswith("stereo1"))
+    canceller = StreamingCanceller(RATE)
+
+    streamed = _stream(canceller, mix.samples, 0.1)
+
+    assert streamed.shape == mix.samples.shape
+    assert canceller.applied == (True, True)
+    for channel in (0, 1):
+        # Batch: over 20 dB. A stream's first seconds go out unchanged until a second of the
+        # leak alone has come in.
+        assert _leak_left_db(mix, streamed, channel) < -15.0
+
+
+def test_a_stream_of_identical_channels_is_left_alone():
+    mix = stereo_mixes()[0]
+    dual = np.stack([mix.samples[0], mix.samples[0]])
+    canceller = StreamingCanceller(RATE)
+
+    assert np.array_equal(_stream(canceller, dual, 0.1), dual)
+    assert canceller.applied == (False, False)

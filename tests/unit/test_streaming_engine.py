@@ -29,6 +29,7 @@ from emulator.engine.streaming import (
     StreamResult,
     after_committed,
     drop_hallucinated_tail,
+    without_hallucinations,
 )
 from emulator.storage.models import ModelStore
 from tests.support import audio_path, manifest, wer
@@ -315,6 +316,18 @@ def test_after_committed_drops_words_already_committed_and_a_repeated_head():
     assert after_committed(hypothesis, committed) == [w("Ask", 2.0)]
     shifted = [w("fellow", 1.95), w("Americans", 2.0), w("ask", 2.3)]  # times drifted, words repeated
     assert after_committed(shifted, committed) == [w("ask", 2.3)]
+
+
+def test_a_loop_inside_a_window_is_cut_to_its_first_repeat():
+    # stereo1_room's second channel streamed after cancellation (bench/stream_channels.py): the
+    # sentence, then five repeats of it squeezed into 0.2 s, then the next words.
+    sentence = ["What", "joy", "there", "is", "and", "living."]
+    said = [w(x, 6.9 + 0.3 * i) for i, x in enumerate(sentence)]
+    loop = [w(x, 8.7 + 0.01 * i, 8.7 + 0.01 * i) for i, x in enumerate(sentence * 4)]
+    after = [w("Tear", 13.0), w("a", 13.6)]
+    assert without_hallucinations(said + loop + after) == said + after
+    no_no = [w("no,", 0.0), w("no,", 0.3), w("no.", 0.6)]  # said three times: no loop
+    assert without_hallucinations(no_no) == no_no
 
 
 def test_drop_hallucinated_tail():
