@@ -386,10 +386,25 @@ def decode_window(
 
 def without_hallucinations(words: list[HypWord]) -> list[HypWord]:
     """A window's words less what Whisper made up: a repetition loop (engine.repetition: a
-    sentence over and over, squeezed into an instant, as on a channel whose cancelled leak
-    left a faint residue) cut to its first repeat, as a stream cannot wait for the stretch to
-    be decoded again (batch does: engine.recognizer); then `drop_hallucinated_tail`."""
-    return drop_hallucinated_tail(cut_loops(words, text_of=lambda w: w.raw, keep=1))
+    sentence over and over, as on a channel whose cancelled leak left a faint residue) cut to
+    its first repeat, as a stream cannot wait for the stretch to be decoded again (batch does:
+    engine.recognizer); a repeat of the two or more words before it squeezed into less than
+    0.1 s a word, wherever it stands (the alignment has no time left for words nobody said);
+    then `drop_hallucinated_tail`."""
+    words = cut_loops(words, text_of=lambda w: w.raw, keep=1)
+    out: list[HypWord] = []
+    i = 0
+    while i < len(words):
+        for n in range(min(len(out), len(words) - i), 1, -1):
+            rest = words[i : i + n]
+            squeezed = rest[-1].end - rest[0].start < 0.1 * n
+            if squeezed and [_norm(w.raw) for w in out[-n:]] == [_norm(w.raw) for w in rest]:
+                i += n
+                break
+        else:
+            out.append(words[i])
+            i += 1
+    return drop_hallucinated_tail(out)
 
 
 def drop_hallucinated_tail(words: list[HypWord]) -> list[HypWord]:

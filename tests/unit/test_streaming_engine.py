@@ -330,6 +330,17 @@ def test_a_loop_inside_a_window_is_cut_to_its_first_repeat():
     assert without_hallucinations(no_no) == no_no
 
 
+def test_a_squeezed_repeat_inside_a_window_is_dropped():
+    # The same channel in another draw: one repeat squeezed after the sentence, words after it.
+    said = [w("What", 6.9), w("joy", 7.46), w("there", 7.82), w("is", 8.08), w("in", 8.28), w("living.", 8.44)]
+    words = ("What", "joy", "there", "is", "in", "living.")
+    squeezed = [w(x, 8.74 + 0.02 * i, 8.75 + 0.02 * i) for i, x in enumerate(words)]
+    after = [w("Tear", 13.0), w("a", 13.6)]
+    assert without_hallucinations(said + squeezed + after) == said + after
+    said_again = said + [w(x.raw.strip(), 9.0 + 0.3 * i) for i, x in enumerate(said)]  # really said twice: kept
+    assert without_hallucinations(said_again) == said_again
+
+
 def test_drop_hallucinated_tail():
     real = [w("And", 0.0), w("so", 0.4), w("my", 0.8), w("fellow", 1.1), w("Americans.", 1.5)]
     squeezed = [w(x, 2.14, 2.14) for x in ("And", "so", "my", "fellow", "Americans.")]
