@@ -213,6 +213,43 @@ class StreamingSessions:
         return service
 
 
+class _KeptAudio:
+    """One channel's kept audio (float32 samples), as it comes: chunks are appended, and every
+    PIECE_RUN of them joined into one piece, so a span is cut from a few pieces, each sample is
+    copied about once, and no result joins minutes of audio to read a few seconds of it."""
+
+    PIECE_RUN = 64
+
+    def __init__(self) -> None:
+        self._pieces: list[np.ndarray] = []  # joined runs
+        self._fresh: list[np.ndarray] = []  # chunks since the last join
+
+    def append(self, chunk: np.ndarray) -> None:
+        self._fresh.append(chunk)
+        if len(self._fresh) >= self.PIECE_RUN:
+            self._pieces.append(np.concatenate(self._fresh))
+            self._fresh = []
+
+    def span(self, a: int, b: int | None) -> np.ndarray:
+        """Samples a..b-1 of the kept audio (b None: to the end), float32."""
+        out, at = [], 0
+        for piece in (*self._pieces, *self._fresh):
+            lo, at = at, at + len(piece)
+            if at <= a:
+                continue
+            if b is not None and lo >= b:
+                break
+            out.append(piece[max(a - lo, 0) : None if b is None else b - lo])
+        if not out:
+            return np.zeros(0, dtype=np.float32)
+        return out[0] if len(out) == 1 else np.concatenate(out)
+
+    def drop_first(self, count: int) -> None:
+        """Forgets the first `count` samples (one copy of the rest)."""
+        rest = self.span(count, None)
+        self._pieces, self._fresh = ([rest] if len(rest) else []), []
+
+
 @dataclass
 class _Plan:
     options: StreamingOptions
@@ -246,8 +283,8 @@ class StreamSession:
         # Two microphones in one room hear both talkers: each channel is recognised cleaned.
         two = settings.enable_channel_identification and settings.channels == 2
         self._canceller = StreamingCanceller(SAMPLE_RATE) if two else None
-        self._heard: list[list[np.ndarray]] = [[] for _ in range(settings.channels)]
-        self._cleaned: list[list[np.ndarray]] = [[] for _ in range(settings.channels)]  # with the canceller
+        self._heard = [_KeptAudio() for _ in range(settings.channels)]
+        self._cleaned = [_KeptAudio() for _ in range(settings.channels)]  # with the canceller
         self._heard_samples = 0  # per channel, since the start
         self._kept_from = 0  # sample index of the first kept sample (DIARIZATION_WINDOW_SECONDS)
         self._turns: list = []
@@ -421,26 +458,23 @@ class StreamSession:
         kept = self._heard_samples - self._kept_from
         if kept > 2 * limit:  # trim now and then, not at every chunk
             cut = kept - limit
-            self._heard = [[np.concatenate(rows)[cut:]] for rows in self._heard]
-            self._cleaned = [[np.concatenate(rows)[cut:]] if rows else [] for rows in self._cleaned]
+            for kept_audio in (*self._heard, *self._cleaned):
+                kept_audio.drop_first(cut)
             self._kept_from += cut
 
     def _audio(
         self, channel: int, start: float | None = None, end: float | None = None, cleaned: bool = False
     ) -> tuple[np.ndarray, float]:
-        """Kept audio of a channel (or the mix for channel -1) and its start time in seconds;
-        cleaned: as it went to recognition (channel identification only)."""
+        """Kept audio of a channel (or the mix for channel -1) from `start` to `end` seconds
+        (None: the kept ends) and its start time in seconds; cleaned: as it went to recognition
+        (channel identification only)."""
         kept = self._cleaned if cleaned else self._heard
-        rows = [(h[0] if len(h) == 1 else np.concatenate(h)) if h else np.zeros(0, np.float32) for h in kept]
-        audio = rows[channel] if channel >= 0 else np.mean(rows, axis=0, dtype=np.float32) if len(rows) > 1 else rows[0]
-        if cleaned:
-            self._cleaned = [[row] for row in rows]
-        else:
-            self._heard = [[row] for row in rows]
         offset = self._kept_from / SAMPLE_RATE
         a = 0 if start is None else max(0, int((start - offset) * SAMPLE_RATE))
-        b = len(audio) if end is None else max(a, int((end - offset) * SAMPLE_RATE))
-        return audio[a:b], offset + a / SAMPLE_RATE
+        b = None if end is None else max(a, int((end - offset) * SAMPLE_RATE))
+        rows = [kept_audio.span(a, b) for kept_audio in kept]
+        audio = rows[channel] if channel >= 0 else np.mean(rows, axis=0, dtype=np.float32) if len(rows) > 1 else rows[0]
+        return audio, offset + a / SAMPLE_RATE
 
     # --- rendering ---------------------------------------------------------------------
 
@@ -486,9 +520,14 @@ class StreamSession:
             return tokens
         index = int(channel.label.split("_")[1])
         since = self._canceller.cleaned_since(index)
-        heard, offset = self._audio(index)
-        other, _ = self._audio(1 - index)
-        cleaned, _ = self._audio(index, cleaned=True)
+        timed = [t for t in tokens if t.kind == PRONUNCIATION and t.start is not None]
+        if not timed:
+            return tokens
+        # The words' span (and LEAST_SPAN around a short word): not the whole kept audio.
+        start, end = min(t.start for t in timed) - 0.1, max(t.end for t in timed) + 0.1
+        heard, offset = self._audio(index, start, end)
+        other, _ = self._audio(1 - index, start, end)
+        cleaned, _ = self._audio(index, start, end, cleaned=True)
         out: list[Token] = []
         dropped = False
         for token in tokens:
