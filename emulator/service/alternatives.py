@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from emulator.engine.alternatives import Hypothesis, SegmentAlternatives
 from emulator.service.filtering import join_items
 from emulator.service.output import channel_label, format_confidence, format_seconds, tokens_for_segment
-from emulator.service.segmentation import snap_to_speech
+from emulator.service.segmentation import end_failed_alignments, snap_to_speech
 from emulator.service.tokens import Token, join_tokens
 
 
@@ -32,7 +32,8 @@ def render_segments(
     alternative has no word (punctuation only) are left out, as `audio_segments` leaves them;
     other alternatives without a word are dropped. speech: the VAD's speech regions (seconds,
     sorted) the transcript's word times were cut to (segmentation.snap_to_speech): the
-    hypotheses' word times are cut to them too.
+    hypotheses' word times are cut to them too, after a word timed over the words after it
+    is ended where they start (segmentation.end_failed_alignments), as the items' are.
     """
     out = []
     for segment in alternatives:
@@ -107,7 +108,7 @@ def place_segments(results: dict, segments: list[dict]) -> dict:
 
 
 def _alternative(hypothesis: Hypothesis, speech: Sequence[tuple[float, float]] | None) -> dict | None:
-    tokens = tokens_for_segment(hypothesis)
+    tokens = end_failed_alignments(tokens_for_segment(hypothesis))  # as the items' words
     if speech:
         tokens = snap_to_speech(tokens, speech)
     if not any(t.kind == "pronunciation" for t in tokens):

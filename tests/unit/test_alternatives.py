@@ -250,3 +250,17 @@ def test_synthetic_segment_renders_like_the_digest_example():
             ],
         }
     ]
+
+
+def test_an_alternative_word_timed_over_the_words_after_it_ends_where_they_start():
+    # As the items' words (segmentation.end_failed_alignments): meeting2's "1-0" of 11.8 s.
+    words = (Word(12.62, 24.42, " 1-0", 0.4), Word(13.67, 14.03, " against", 0.9), Word(14.03, 14.33, " the", 0.9))
+    segment = SegmentAlternatives(12.62, 24.42, (Hypothesis("1-0 against the", words, 0.5),))
+
+    items = render_segments([segment])[0]["alternatives"][0]["items"]
+
+    assert [(i["content"], i["start_time"], i["end_time"]) for i in items] == [
+        ("1-0", "12.62", "13.67"),
+        ("against", "13.67", "14.03"),
+        ("the", "14.03", "14.33"),
+    ]
