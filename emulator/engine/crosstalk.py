@@ -79,13 +79,8 @@ def cancel_crosstalk(channels: np.ndarray, rate: int, options: CrosstalkOptions 
     if channels.ndim != 2 or channels.shape[0] != 2:
         count = channels.shape[0] if channels.ndim == 2 else 1
         return Cancellation(channels, (False,) * count, (0.0,) * count)
-    levels = [frame_levels(channel, rate) for channel in channels]
-    frames = min(len(level) for level in levels)
     out, applied, reductions = [], [], []
-    for own in (0, 1):
-        cleaned, reduction = _cancel_one(
-            channels[own], channels[1 - own], levels[own][:frames], levels[1 - own][:frames], rate, o
-        )
+    for own, (_, cleaned, reduction) in enumerate(_fit_pair(channels, rate, o)):
         out.append(cleaned if cleaned is not None else channels[own])
         applied.append(cleaned is not None)
         reductions.append(round(reduction, 1))
@@ -93,13 +88,14 @@ def cancel_crosstalk(channels: np.ndarray, rate: int, options: CrosstalkOptions 
     return Cancellation(channels_out, (applied[0], applied[1]), (reductions[0], reductions[1]))
 
 
-def _cancel_one(
-    own: np.ndarray, other: np.ndarray, own_db: np.ndarray, other_db: np.ndarray, rate: int, o: CrosstalkOptions
-) -> tuple[np.ndarray | None, float]:
-    """`own` less its predicted leak from `other`, and the median reduction of the leak-only
-    frames in dB; (None, reduction) where the cancellation does not explain the leak."""
-    filter_, cleaned, reduction = _fit_leak(own, other, own_db, other_db, rate, o)
-    return (cleaned if filter_ is not None else None), reduction
+def _fit_pair(channels: np.ndarray, rate: int, o: CrosstalkOptions) -> list[tuple]:
+    """`_fit_leak` of each of two channels ((2, n) float32) from the other, on their frame levels."""
+    levels = [frame_levels(channel, rate) for channel in channels]
+    frames = min(len(level) for level in levels)
+    return [
+        _fit_leak(channels[own], channels[1 - own], levels[own][:frames], levels[1 - own][:frames], rate, o)
+        for own in (0, 1)
+    ]
 
 
 def _fit_leak(
@@ -235,13 +231,7 @@ class StreamingCanceller:
         return self._emit(self._base + self._raw.shape[1])
 
     def _fit(self) -> None:
-        raw = self._raw[:, -self._history :]
-        levels = [frame_levels(channel, self.rate) for channel in raw]
-        frames = min(len(level) for level in levels)
-        for own in (0, 1):
-            filter_, _, _ = _fit_leak(
-                raw[own], raw[1 - own], levels[own][:frames], levels[1 - own][:frames], self.rate, self.options
-            )
+        for own, (filter_, _, _) in enumerate(_fit_pair(self._raw[:, -self._history :], self.rate, self.options)):
             if filter_ is not None:  # a failed refit (a stretch of silence) keeps the filter in use
                 self._filters[own] = filter_
                 if self._cleaned_from[own] is None:
