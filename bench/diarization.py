@@ -4,6 +4,7 @@
     python bench/diarization.py --set vad_pad=0.3 --set bridge_gap=2.0
     python bench/diarization.py --json out.json   # also write every figure
     python bench/diarization.py --weights ge2e.pt # another copy of the encoder's checkpoint
+    python bench/diarization.py --set resegment=False   # without step 6 (the segmentation's frames)
 
 Run from the repository root with the project's virtualenv (it needs scikit-learn and
 pyannote.metrics; the encoder's weights come from the model store). It reads the audio
@@ -88,6 +89,13 @@ def default_weights() -> Path:
     from emulator.storage.models import ModelStore
 
     return ModelStore(Path(tempfile.mkdtemp())).speaker_encoder()
+
+
+def default_segmentation() -> Path:
+    """The speaker segmentation's checkpoint as the emulator finds it (sha256-checked)."""
+    from emulator.storage.models import ModelStore
+
+    return ModelStore(Path(tempfile.mkdtemp())).speaker_segmentation()
 
 
 def join(items: list[str]) -> np.ndarray:
@@ -306,7 +314,9 @@ def part_ceiling(diarizer: Diarizer) -> dict:
                            for i in range(int(np.ceil((b - a) / spans)))]
             names: dict[str, int] = {}
             labels = np.array([names.setdefault(talker_of(*w) or "", len(names)) for w in windows])
-            turns = engine._turns(regions, windows, labels, min_turn, options.bridge_gap)
+            turns = engine._number_by_appearance(
+                engine._turn_pieces(regions, windows, labels, min_turn, options.bridge_gap)
+            )
             error, total, _ = _strict(ref, turns, mix.duration)
             totals[kind][0] += error
             totals[kind][1] += total
@@ -377,9 +387,11 @@ from emulator.engine.diarization import Diarizer, embedding_windows
 from emulator.engine.media import decode
 from tests.support import audio_path
 out["imported"] = rss_mb()
-d = Diarizer(weights=Path(sys.argv[2]))
+d = Diarizer(weights=Path(sys.argv[2]), segmentation=Path(sys.argv[3]))
 t = time.perf_counter(); d.encoder(); out["encoder_load_s"] = time.perf_counter() - t
 out["encoder_loaded"] = rss_mb()
+t = time.perf_counter(); d.segmentation(); out["segmentation_load_s"] = time.perf_counter() - t
+out["segmentation_loaded"] = rss_mb()
 samples = decode(audio_path(sys.argv[1]))
 windows = embedding_windows(d.speech_regions(samples), d.options)
 out["windows"] = len(windows)
@@ -387,6 +399,9 @@ out["before_embed"] = rss_mb(); reset_peak()
 for key in ("first_embed_s", "embed_s"):
     t = time.perf_counter(); d.embed(samples, windows); out[key] = time.perf_counter() - t
 out["after_embed"], out["peak_embed"] = rss_mb(), rss_mb("VmHWM:")
+reset_peak()
+t = time.perf_counter(); d.segmentation().sliding(samples, 296 * 270); out["segment_s"] = time.perf_counter() - t
+out["after_segment"], out["peak_segment"] = rss_mb(), rss_mb("VmHWM:")
 t = time.perf_counter(); d.diarize(samples, max_speakers=10); out["diarize_s"] = time.perf_counter() - t
 out["after_diarize"] = rss_mb()
 out["peak"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -394,10 +409,10 @@ print(json.dumps(out))
 """
 
 
-def part_memory(items: dict, weights: Path) -> dict:
+def part_memory(items: dict, weights: Path, segmentation: Path) -> dict:
     long_item = next(i["id"] for i in items.values() if i["category"] == "long")
     proc = subprocess.run(
-        [sys.executable, "-c", _MEMORY_PROBE, long_item, str(weights)],
+        [sys.executable, "-c", _MEMORY_PROBE, long_item, str(weights), str(segmentation)],
         capture_output=True,
         text=True,
         cwd=REPO,
@@ -413,6 +428,11 @@ def part_memory(items: dict, weights: Path) -> dict:
         f"+{m['after_embed'] - m['before_embed']:.0f} MB after"
     )
     print(
+        f"load the segmentation: +{m['segmentation_loaded'] - m['encoder_loaded']:.0f} MB in "
+        f"{m['segmentation_load_s']:.2f} s; run it over {long_item} (a chunk every 5 s): {m['segment_s']:.2f} s, "
+        f"peak +{m['peak_segment'] - m['after_embed']:.0f} MB"
+    )
+    print(
         f"diarize {long_item} (scikit-learn import): {m['diarize_s']:.2f} s; "
         f"+{m['after_diarize'] - m['after_embed']:.0f} MB; peak {m['peak']:.0f} MB"
     )
@@ -426,7 +446,10 @@ def parse_overrides(pairs: list[str]) -> DiarizationOptions:
         name, _, text = pair.partition("=")
         if name not in fields:
             raise SystemExit(f"unknown option {name!r}; known: {', '.join(fields)}")
-        values[name] = int(text) if fields[name] in (int, "int") else float(text)
+        if fields[name] in (bool, "bool"):
+            values[name] = text.lower() in ("1", "true", "yes")
+        else:
+            values[name] = int(text) if fields[name] in (int, "int") else float(text)
     return DiarizationOptions(**values)
 
 
@@ -437,6 +460,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="Part 0, 0b and Part 1 only")
     parser.add_argument("--skip-memory", action="store_true", help="skip the fresh-process memory probe")
     parser.add_argument("--weights", type=Path, help="the speaker encoder's checkpoint (default: the model store's)")
+    parser.add_argument(
+        "--segmentation", type=Path, help="the speaker segmentation's checkpoint (default: the model store's)"
+    )
     args = parser.parse_args()
 
     options = parse_overrides(args.set)
@@ -444,9 +470,11 @@ def main() -> None:
     print(f"cpu cores: {os.cpu_count()}")
     items = manifest()
     weights = args.weights or default_weights()
-    diarizer = Diarizer(options, weights=weights)
+    segmentation = args.segmentation or default_segmentation()
+    diarizer = Diarizer(options, weights=weights, segmentation=segmentation)
     start = time.perf_counter()
     diarizer.encoder()
+    diarizer.segmentation()
     load_seconds = time.perf_counter() - start
     timings: list = []
     report = {
@@ -459,7 +487,7 @@ def main() -> None:
         report["count"] = part_count(diarizer, items, timings)
     report["speed"] = part_speed(timings, load_seconds)
     if not args.skip_memory and not args.quick:
-        report["memory"] = part_memory(items, weights)
+        report["memory"] = part_memory(items, weights, segmentation)
     report["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if args.json:
         args.json.write_text(json.dumps(report, indent=1))

@@ -150,6 +150,7 @@ def _models(settings: Settings, prepare: bool) -> None:
         print(f"{entry.name:10s} languages={','.join(entry.languages):4s} {where}")
     if prepare:
         print(f"{'speaker':10s} diarization {store.speaker_encoder()}")
+        print(f"{'segment':10s} diarization {store.speaker_segmentation()}")
 
 
 def main(argv: list[str] | None = None) -> None:

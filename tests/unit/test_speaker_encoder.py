@@ -14,7 +14,8 @@ import pytest
 
 from emulator.engine.diarization import Diarizer, embedding_windows
 from emulator.engine.media import SAMPLE_RATE, decode
-from emulator.engine.speaker_encoder import CheckpointError, SpeakerEncoder, read_checkpoint
+from emulator.engine.speaker_encoder import SpeakerEncoder
+from emulator.engine.torch_checkpoint import CheckpointError, read_checkpoint
 from emulator.storage.models import ModelStore
 from tests.support import audio_path
 

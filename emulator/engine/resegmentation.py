@@ -1,0 +1,122 @@
+"""Re-segmentation: the clustering's speaker turns redrawn on the speaker segmentation's frames.
+
+Knows nothing of AWS. emulator.engine.diarization finds who is who with speaker embeddings
+on VAD windows; its turns' edges are the VAD's (padded by 0.2 s, pauses under 0.5 s
+bridged) and it gives one speaker at a time. The segmentation network
+(emulator.engine.speaker_segmentation) hears, every 17 ms of each 10 s chunk, which of up
+to three local speakers talk, two at once included, but not who they are across chunks.
+Together (figures in bench/diarization.py, issue 15):
+
+1. Speech and the number of voices per frame: each frame's count of active local speakers,
+   averaged over the chunks that hold it (Hamming-weighted, as pyannote.audio aggregates),
+   rounded. A frame is speech where the count is at least 1.
+2. The first speaker of each speech frame: the speaker of the clustering's turn there, or of
+   the nearest turn (speech the VAD missed, or its padding trimmed).
+3. Each chunk's local speakers named: a local speaker is the clustering's speaker it shares
+   most of its clean (one-voice) frames with.
+4. Where the count is 2, the second speaker: among the named local speakers active in that
+   frame, the one other than the first speaker with the most (weighted) chunks behind it.
+5. Turns: each speaker's frames joined, pauses of at most `bridge` seconds within a
+   speaker's own frames bridged.
+
+So speaker identity stays the clustering's (the count too), and the segmentation draws the
+edges and adds the overlapped speaker: a speaker's turns may overlap another's.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from emulator.engine.media import SAMPLE_RATE
+from emulator.engine.speaker_segmentation import FRAME_SIZE, FRAME_STEP
+
+_CENTRE = (FRAME_SIZE - 1) / 2  # samples from a frame's start to its centre
+
+
+def frame_times(count: int) -> np.ndarray:
+    """Centres of global frames 0..count-1 in seconds (frame i: samples from 270 i)."""
+    return (np.arange(count) * FRAME_STEP + _CENTRE) / SAMPLE_RATE
+
+
+def voice_count(starts: list[int], local: np.ndarray) -> np.ndarray:
+    """Voices per global frame: int array (frames,), frames = starts[-1] / 270 + chunk frames.
+
+    starts: each chunk's first sample, multiples of FRAME_STEP; local: (chunks, frames, 3) 0/1
+    activity of each chunk's local speakers (SpeakerSegmentation.activity)."""
+    frames = local.shape[1]
+    weight = np.hamming(frames + 2)[1:-1]
+    total = starts[-1] // FRAME_STEP + frames
+    count, weights = np.zeros(total), np.zeros(total)
+    for c, start in enumerate(starts):
+        at = start // FRAME_STEP
+        count[at : at + frames] += weight * local[c].sum(axis=1)
+        weights[at : at + frames] += weight
+    return np.round(count / np.maximum(weights, 1e-9)).astype(int)
+
+
+def resegment(
+    turns: list[tuple[int, float, float]],
+    starts: list[int],
+    local: np.ndarray,
+    duration: float,
+    bridge: float,
+) -> list[tuple[int, float, float]]:
+    """(speaker, start, end) turns redrawn on the segmentation's frames (module docstring).
+
+    turns: the clustering's (speaker >= 0, start, end) in seconds, not overlapping, sorted;
+    starts, local: as for voice_count, covering the audio; duration: seconds of audio (turns
+    end there at the latest); bridge: seconds. Returns turns sorted by start; two may
+    overlap where two voices talk. [] when the segmentation hears no speech."""
+    count = voice_count(starts, local)
+    frames = local.shape[1]
+    times = frame_times(len(count))
+    if turns:
+        first, last, who = (np.array(column) for column in zip(*[(s, e, k) for k, s, e in turns]))
+        # Distance from each frame to each turn (0 inside): the nearest turn's speaker.
+        gap = np.maximum(first[None, :] - times[:, None], 0.0) + np.maximum(times[:, None] - last[None, :], 0.0)
+        primary = who[np.argmin(gap, axis=1)].astype(int)
+    else:
+        primary = np.zeros(len(count), dtype=int)
+    speakers = int(primary.max()) + 1
+    second = np.zeros((len(count), speakers))
+    weight = np.hamming(frames + 2)[1:-1]
+    for c, start in enumerate(starts):
+        at = start // FRAME_STEP
+        active = local[c] > 0
+        clean = active.sum(axis=1) == 1
+        both = active.sum(axis=1) >= 2
+        theirs = primary[at : at + frames]
+        for k in range(active.shape[1]):
+            mine = active[:, k] & clean
+            if not mine.any():
+                continue
+            named = int(np.bincount(theirs[mine], minlength=speakers).argmax())
+            overlapped = np.flatnonzero(both & active[:, k])
+            second[at + overlapped, named] += weight[overlapped]
+    second[np.arange(len(count)), primary] = 0.0
+    runner_up = np.argmax(second, axis=1)
+    has_second = (count >= 2) & (second[np.arange(len(count)), runner_up] > 0)
+    speech = count >= 1
+    out: list[tuple[int, float, float]] = []
+    for speaker in range(speakers):
+        mask = speech & ((primary == speaker) | (has_second & (runner_up == speaker)))
+        out.extend((speaker, start, end) for start, end in _spans(mask, duration, bridge))
+    return sorted(out, key=lambda turn: (turn[1], turn[0]))
+
+
+def _spans(mask: np.ndarray, duration: float, bridge: float) -> list[tuple[float, float]]:
+    """Runs of True frames as (start, end) seconds (each frame FRAME_STEP wide around its
+    centre), runs at most `bridge` seconds apart joined, clipped to [0, duration]."""
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    half = FRAME_STEP / 2
+    out: list[list[float]] = []
+    for on, off in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)):
+        start = max(0.0, (on * FRAME_STEP + _CENTRE - half) / SAMPLE_RATE)
+        end = min(duration, ((off - 1) * FRAME_STEP + _CENTRE + half) / SAMPLE_RATE)
+        if end <= start:
+            continue
+        if out and start - out[-1][1] <= bridge + 1e-9:
+            out[-1][1] = end
+        else:
+            out.append([start, end])
+    return [(round(a, 3), round(b, 3)) for a, b in out]
