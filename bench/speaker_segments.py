@@ -20,11 +20,11 @@ labelling gets and the diarizer's turns are cached as JSON under --cache; scorin
 emulator.service.speakers on them (pure), so a change there is measured in seconds.
 
 `--causes` adds variants that each change one thing on the cached words, so the difference
-from `segments` is that cause's share: `unsnapped` (Whisper's word times as they come),
-`pause-1s` (segments cut at 1 s pauses), `oracle-labels` (each word the reference talker),
-`words-only` (each word its own segment: the speech the words cover), `margin-0.2` (segments
-0.2 s wider each side, as AWS's sometimes are). A measurement, not a test: the exit status is
-0 whatever the figures are. Figures with their causes: the closing note of issue 15.
+from `segments` is that cause's share: `pause-1s` (segments cut at 1 s pauses),
+`oracle-labels` (each word the reference talker), `words-only` (each word its own segment: the
+speech the words cover), `margin-0.2` (segments 0.2 s wider each side, as AWS's sometimes
+are). A measurement, not a test: the exit status is 0 whatever the figures are. Figures with
+their causes: the closing note of issue 15.
 """
 
 from __future__ import annotations
@@ -164,7 +164,7 @@ def der(components: dict) -> float:
 
 
 SYSTEMS: dict = {}  # name -> (data, reference turns) -> [(label, start, end)]
-CAUSES = ["unsnapped", "pause-1s", "oracle-labels", "words-only", "margin-0.2"]
+CAUSES = ["pause-1s", "oracle-labels", "words-only", "margin-0.2"]
 
 
 def system(name):
@@ -206,13 +206,6 @@ def _segments(data, reference):
     return _spans(segments_of(data["tokens"], data["turns"]))
 
 
-@system("unsnapped")
-def _unsnapped(data, reference):
-    """Whisper's word times as they come (no snap_to_speech): the share of word times."""
-    with _patched(snap_to_speech=lambda tokens, speech: tokens):
-        return _segments(data, reference)
-
-
 @system("pause-1s")
 def _pause_1s(data, reference):
     """Speaker segments cut at 1 s pauses of the speaker instead of SPEAKER_PAUSE."""
@@ -229,9 +222,7 @@ def _oracle_labels(data, reference):
     the labels (the diarizer's confusion and words given the wrong turn at its edges)."""
     names: dict[str, int] = {}
     turns = [SpeakerTurn(names.setdefault(talker, len(names)), start, end) for talker, start, end in reference]
-    snapped = _speakers().snap_to_speech(data["tokens"], _speakers()._union((t.start, t.end) for t in data["turns"]))
-    with _patched(snap_to_speech=lambda tokens, speech: tokens):  # cut to the diarizer's speech, as the job does
-        return _spans(segments_of(snapped, turns))
+    return _spans(segments_of(data["tokens"], turns))
 
 
 @system("words-only")

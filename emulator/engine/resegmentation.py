@@ -9,7 +9,8 @@ Together (figures in bench/diarization.py, issue 15):
 
 1. Speech and the number of voices per frame: each frame's count of active local speakers,
    averaged over the chunks that hold it (Hamming-weighted, as pyannote.audio aggregates),
-   rounded. A frame is speech where the count is at least 1.
+   rounded. A frame is speech where the count is at least 1 and a second detector (Silero at
+   a low threshold, given as `heard`) also hears speech near it.
 2. The first speaker of each speech frame: the speaker of the clustering's turn there, or of
    the nearest turn (speech the VAD missed, or its padding trimmed).
 3. Each chunk's local speakers named: a local speaker is the clustering's speaker it shares
@@ -60,6 +61,7 @@ def resegment(
     local: np.ndarray,
     duration: float,
     bridge: float,
+    heard: list[tuple[float, float]] | None = None,
 ) -> list[tuple[int, float, float]]:
     """(speaker, start, end) turns redrawn on the segmentation's frames (module docstring).
 
@@ -97,6 +99,11 @@ def resegment(
     runner_up = np.argmax(second, axis=1)
     has_second = (count >= 2) & (second[np.arange(len(count)), runner_up] > 0)
     speech = count >= 1
+    if heard is not None:
+        starts_heard = np.array([a for a, _ in heard])
+        ends_heard = np.array([b for _, b in heard])
+        at = np.searchsorted(starts_heard, times, side="right") - 1
+        speech &= (at >= 0) & (times <= ends_heard[np.maximum(at, 0)]) if len(heard) else False
     out: list[tuple[int, float, float]] = []
     for speaker in range(speakers):
         mask = speech & ((primary == speaker) | (has_second & (runner_up == speaker)))

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from emulator.engine.torch_checkpoint import CheckpointError, read_checkpoint
+from emulator.engine.torch_checkpoint import CheckpointError, float32_tensor, read_checkpoint
 
 # Resemblyzer's network (resemblyzer/hparams.py): what its checkpoint holds.
 N_MELS = 40
@@ -108,12 +108,7 @@ class SpeakerEncoder:
 
 
 def _weight(state: dict[str, np.ndarray], key: str, shape: tuple[int, ...]) -> np.ndarray:
-    if key not in state:
-        raise CheckpointError(f"speaker encoder weights lack {key}")
-    array = np.asarray(state[key], dtype=np.float32)
-    if array.shape != shape:
-        raise CheckpointError(f"speaker encoder weight {key} has shape {array.shape}, expected {shape}")
-    return array
+    return float32_tensor(state, key, shape, "speaker encoder")
 
 
 def gates_for_tanh(rows: np.ndarray) -> np.ndarray:

@@ -25,7 +25,7 @@ import numpy as np
 
 from emulator.engine.media import SAMPLE_RATE
 from emulator.engine.speaker_encoder import ONE_BLAS_THREAD, gates_for_tanh, lstm_layer
-from emulator.engine.torch_checkpoint import CheckpointError, read_zip_checkpoint
+from emulator.engine.torch_checkpoint import float32_tensor, read_zip_checkpoint
 
 CHUNK_SAMPLES = 10 * SAMPLE_RATE  # the model's input: 10 s
 FRAME_STEP = 270  # samples between frames (16.875 ms): stride 10, three poolings by 3
@@ -70,12 +70,7 @@ class SpeakerSegmentation:
 
     def __init__(self, state: dict[str, np.ndarray]):
         def weight(key: str, shape: tuple[int, ...]) -> np.ndarray:
-            if key not in state:
-                raise CheckpointError(f"speaker segmentation weights lack {key}")
-            array = np.asarray(state[key], dtype=np.float32)
-            if array.shape != shape:
-                raise CheckpointError(f"speaker segmentation weight {key} has shape {array.shape}, expected {shape}")
-            return array
+            return float32_tensor(state, key, shape, "speaker segmentation")
 
         half = _SINC_FILTERS // 2
         self._wav_norm = (weight("sincnet.wav_norm1d.weight", (1,)), weight("sincnet.wav_norm1d.bias", (1,)))
@@ -217,17 +212,19 @@ def _instance_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.nd
 def _max_pool(x: np.ndarray) -> np.ndarray:
     """torch.nn.MaxPool1d(3, stride=3) on (batch, channels, time)."""
     count = x.shape[2] // 3
-    return x[:, :, : 3 * count].reshape(x.shape[0], x.shape[1], count, 3).max(axis=3)
+    return np.maximum(np.maximum(x[:, :, 0 : 3 * count : 3], x[:, :, 1 : 3 * count : 3]), x[:, :, 2 : 3 * count : 3])
 
 
 def _conv1d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
     """torch.nn.Conv1d (stride 1, no padding) on (batch, inputs, time); weight (outputs,
-    inputs, taps)."""
+    inputs, taps): one matmul per tap, summed (no im2col copy)."""
     taps = weight.shape[2]
     count = x.shape[2] - taps + 1
-    columns = np.stack([x[:, :, k : k + count] for k in range(taps)], axis=3)  # (batch, inputs, count, taps)
-    columns = columns.transpose(0, 2, 1, 3).reshape(x.shape[0], count, -1)
-    return (columns @ weight.reshape(weight.shape[0], -1).T + bias).transpose(0, 2, 1)
+    out = np.matmul(weight[:, :, 0], x[:, :, :count])
+    for k in range(1, taps):
+        out += np.matmul(weight[:, :, k], x[:, :, k : k + count])
+    out += bias[None, :, None]
+    return out
 
 
 def _leaky_relu(x: np.ndarray) -> np.ndarray:

@@ -74,6 +74,17 @@ def read_checkpoint(path: Path, prefixes: tuple[str, ...] = ("lstm.", "linear.")
     return {name: ref.array(data[ref.storage.key]) for name, ref in wanted.items()}
 
 
+def float32_tensor(state: dict[str, np.ndarray], key: str, shape: tuple[int, ...], model: str) -> np.ndarray:
+    """state[key] as float32 of exactly `shape`. Raises CheckpointError naming `model` (e.g.
+    "speaker encoder") when the key is missing or the shape differs."""
+    if key not in state:
+        raise CheckpointError(f"{model} weights lack {key}")
+    array = np.asarray(state[key], dtype=np.float32)
+    if array.shape != shape:
+        raise CheckpointError(f"{model} weight {key} has shape {array.shape}, expected {shape}")
+    return array
+
+
 class _Storage:
     def __init__(self, key: str, dtype: type, numel: int):
         self.key, self.dtype, self.numel = key, np.dtype(dtype), numel

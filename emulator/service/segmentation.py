@@ -207,8 +207,7 @@ def snap_to_speech(tokens: list[Token], speech: Sequence[tuple[float, float]]) -
     mostly the VAD's padding). What is cut is silence: its median level is 20 to 38 dB below
     that of the words' remaining time on the meetings, the AMI excerpts and the long file.
     Words that overlap no speech, punctuation and the order are kept; times are rounded to
-    the millisecond. The turns' speech contains the VAD's speech regions, so words already
-    cut to those (Diarizer.speech_regions) do not change here."""
+    the millisecond."""
     if not speech:
         return tokens
     starts = [a for a, _ in speech]

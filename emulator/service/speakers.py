@@ -20,9 +20,9 @@ Chosen here, where AWS says nothing:
 * Labels are renumbered in order of first appearance among the items, so they run spk_0,
   spk_1, ... without holes and `speakers` counts the labels that occur (a diarized voice
   with no recognised word is not counted).
-* Word times are first cut to the turns' speech (`snap_to_speech`): Whisper's run on into
-  the silence around a word, seconds at times, and a speaker segment (first word to last)
-  would cover that silence.
+* Word times are those of the plain transcript: the pipeline has cut them to the VAD's speech
+  (`segmentation.snap_to_speech`) before, for every job. The turns, whose edges the speaker
+  segmentation draws tighter, do not cut them again: speaker labels change no word and no time.
 * A speaker segment (and its audio segment) ends where more than SPEAKER_PAUSE (0.5 s) passes
   between two words of its speaker that the speaker's own turns mostly do not cover: AWS's
   segments end at pauses (its recorded LocalStack output at a 0.37 s one). Where the
@@ -49,7 +49,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from emulator.engine.diarization import SpeakerTurn
-from emulator.service.segmentation import PAUSE, snap_to_speech
+from emulator.service.segmentation import PAUSE
 from emulator.service.tokens import Token, join_tokens
 
 # Seconds between two words of one speaker, mostly outside that speaker's turns, that end a
@@ -66,12 +66,11 @@ def speaker_label(index: int) -> str:
 
 
 def label_speakers(tokens: list[Token], turns: Sequence[SpeakerTurn]) -> list[Token]:
-    """`tokens` with `speaker` from `turns` (see the module docstring), their times first cut
-    to the turns' speech (`snap_to_speech`). Words are placed by their times as the transcript
-    shows them (milliseconds). A segment is also cut where more than SPEAKER_PAUSE seconds pass
-    between two words of one speaker that the speaker's own turns mostly do not cover (a
-    speaker segment never bridges silence, nor other voices)."""
-    tokens = snap_to_speech(tokens, _union((t.start, t.end) for t in turns))
+    """`tokens` with `speaker` from `turns` (see the module docstring); their times are kept.
+    Words are placed by their times as the transcript shows them (milliseconds). A segment is
+    also cut where more than SPEAKER_PAUSE seconds pass between two words of one speaker that
+    the speaker's own turns mostly do not cover (a speaker segment never bridges silence, nor
+    other voices)."""
     spans = [
         (round(max(t.start, 0.0), 3), round(max(t.end, 0.0), 3)) if t.start is not None and t.end is not None else None
         for t in tokens

@@ -81,7 +81,7 @@ def test_a_two_speaker_meeting_gives_two_speakers(diarizer, item_id):
 
     _check_shape(turns, duration)
     assert len({t.speaker for t in turns}) == 2
-    # Measured 14.0 and 11.4 % (17.7 and 17.1 % before re-segmentation: bench/diarization.py).
+    # Measured 14.0 and 17.0 % (17.7 and 17.1 % before re-segmentation: bench/diarization.py).
     assert _der(item_id, turns, duration) < 0.2
 
 

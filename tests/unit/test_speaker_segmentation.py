@@ -177,3 +177,14 @@ def test_resegment_names_speech_the_vad_missed_after_the_nearest_turn():
 
 def test_resegment_of_silence_is_empty():
     assert resegment([(0, 1.0, 2.0)], [0], _local(), 10.0, bridge=0.5) == []
+
+
+def test_resegment_takes_speech_only_where_the_other_detector_hears_some():
+    times = frame_times(589)
+    local = _local((0, 0, 100), (0, 400, 430))  # a 0.5 s blip at 6.8 s that the VAD did not hear
+
+    out = resegment([(0, 0.0, 1.8)], [0], local, 10.0, bridge=0.5, heard=[(0.0, 1.9)])
+
+    assert len(out) == 1 and out[0][2] == pytest.approx(times[99] + FRAME_STEP / 2 / SAMPLE_RATE, abs=1e-3)
+    assert len(resegment([(0, 0.0, 1.8)], [0], local, 10.0, bridge=0.5)) == 2
+    assert resegment([(0, 0.0, 1.8)], [0], local, 10.0, bridge=0.5, heard=[]) == []

@@ -254,12 +254,13 @@ def test_the_recorded_aws_job_gets_the_same_labels():
     ]
 
 
-# --- issue 15: word times cut to speech, segments end at the speaker's pauses --------------
+# --- issue 15: word times kept, segments end at the speaker's pauses --------------------------
 
 
-def test_word_times_leave_out_the_silence_around_the_words():
-    # Whisper's times run on over the pauses: "instead" ends 1 s into silence, "from" starts
-    # 1.5 s before its speech; "one" spans a short pause and keeps it; "hm" overlaps no speech.
+def test_speaker_labels_keep_the_word_times():
+    # The turns' edges are tighter than the words' (the speaker segmentation draws them): the
+    # words keep the plain transcript's times (cut to the VAD's speech before, for every job)
+    # and take the speaker of the turn they overlap most, or of the nearest.
     words = [(" instead", 9.36, 10.62), (" one", 10.62, 11.86), (" from", 11.86, 13.8), (" hm", 20.0, 20.2)]
     turns = [SpeakerTurn(0, 7.2, 9.8), SpeakerTurn(1, 10.97, 11.3), SpeakerTurn(1, 11.4, 11.78)]
     turns.append(SpeakerTurn(2, 13.27, 19.46))
@@ -267,9 +268,9 @@ def test_word_times_leave_out_the_silence_around_the_words():
     items = labelled_results(transcription_tokens(_transcription(words)), turns)["items"]
 
     assert [(i["start_time"], i["end_time"]) for i in items if i["type"] == "pronunciation"] == [
-        ("9.36", "9.8"),
-        ("10.97", "11.78"),
-        ("13.27", "13.8"),
+        ("9.36", "10.62"),
+        ("10.62", "11.86"),
+        ("11.86", "13.8"),
         ("20.0", "20.2"),
     ]
     assert [i["speaker_label"] for i in items if i["type"] == "pronunciation"] == ["spk_0", "spk_1", "spk_2", "spk_2"]
@@ -313,8 +314,13 @@ def test_short_gaps_and_long_ones_at_whispers_boundaries_keep_them():
 
 
 def test_a_segment_ends_where_the_words_stretched_over_a_pause_are_cut_back():
-    # Whisper's "yes" runs 1.9 s into the silence before "right": cut to speech, the gap is a pause.
-    results = _one_speaker([[(" yes", 0.0, 2.5), (" right", 3.0, 3.4)]], [(0.0, 0.6), (2.9, 3.4)])
+    # Whisper's "yes" runs 1.9 s into the silence before "right": cut to the VAD's speech (as
+    # the pipeline does for every job, emulator.service.segmentation), the gap is a pause.
+    from emulator.service.segmentation import snap_to_speech
+
+    speech = [(0.0, 0.6), (2.9, 3.4)]
+    tokens = snap_to_speech(transcription_tokens(_transcription([(" yes", 0.0, 2.5), (" right", 3.0, 3.4)])), speech)
+    results = labelled_results(tokens, [SpeakerTurn(0, start, end) for start, end in speech])
 
     assert _spans(results["speaker_labels"]["segments"]) == [("0.0", "0.6"), ("3.0", "3.4")]
 
