@@ -102,8 +102,9 @@ class DiarizationOptions:
     batch_size: int = 128  # windows per encoder call
     # Re-segmentation (step 6; only with the segmentation's weights): a 10 s chunk every
     # `segmentation_step` seconds (rounded to whole frames). Measured (bench/diarization.py,
-    # pooled strict DER of the 3-4-talker meetings / shared items): every 1 s 18.9 / 17.3 %,
-    # 2.5 s 19.2 / 16.5 %, 5 s 19.2 / 16.2 % in a fifth of the time of 1 s.
+    # pooled strict DER of the 3-4-talker meetings / shared items, before the Silero limit
+    # below): every 1 s 18.9 / 17.3 %, 2.5 s 19.2 / 16.5 %, 5 s 19.2 / 16.2 % in a fifth of
+    # the time of 1 s.
     resegment: bool = True
     segmentation_step: float = 5.0
     # The segmentation's speech counts only inside Silero's regions at this threshold (padded
