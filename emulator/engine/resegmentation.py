@@ -72,13 +72,7 @@ def resegment(
     count = voice_count(starts, local)
     frames = local.shape[1]
     times = frame_times(len(count))
-    if turns:
-        first, last, who = (np.array(column) for column in zip(*[(s, e, k) for k, s, e in turns]))
-        # Distance from each frame to each turn (0 inside): the nearest turn's speaker.
-        gap = np.maximum(first[None, :] - times[:, None], 0.0) + np.maximum(times[:, None] - last[None, :], 0.0)
-        primary = who[np.argmin(gap, axis=1)].astype(int)
-    else:
-        primary = np.zeros(len(count), dtype=int)
+    primary = nearest_speaker(turns, times) if turns else np.zeros(len(count), dtype=int)
     speakers = int(primary.max()) + 1
     second = np.zeros((len(count), speakers))
     weight = np.hamming(frames + 2)[1:-1]
@@ -109,6 +103,20 @@ def resegment(
         mask = speech & ((primary == speaker) | (has_second & (runner_up == speaker)))
         out.extend((speaker, start, end) for start, end in _spans(mask, duration, bridge))
     return sorted(out, key=lambda turn: (turn[1], turn[0]))
+
+
+def nearest_speaker(turns: list[tuple[int, float, float]], times: np.ndarray) -> np.ndarray:
+    """The speaker of the turn each time (seconds) lies in, or of the nearest turn (the one
+    before it on a tie). turns: (speaker, start, end), sorted, not overlapping, at least one.
+    Memory grows with len(times) + len(turns), not their product (hours of audio)."""
+    first = np.array([start for _, start, _ in turns])
+    last = np.array([end for _, _, end in turns])
+    who = np.array([speaker for speaker, _, _ in turns], dtype=int)
+    before = np.clip(np.searchsorted(first, times, side="right") - 1, 0, len(turns) - 1)
+    after = np.minimum(before + 1, len(turns) - 1)
+    to_before = np.maximum(times - last[before], 0.0) + np.maximum(first[before] - times, 0.0)
+    to_after = np.maximum(first[after] - times, 0.0)
+    return np.where(to_after < to_before, who[after], who[before])
 
 
 def _spans(mask: np.ndarray, duration: float, bridge: float) -> list[tuple[float, float]]:

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from emulator.engine.media import SAMPLE_RATE, decode
-from emulator.engine.resegmentation import frame_times, resegment, voice_count
+from emulator.engine.resegmentation import frame_times, nearest_speaker, resegment, voice_count
 from emulator.engine.speaker_segmentation import (
     CHUNK_SAMPLES,
     FRAME_STEP,
@@ -188,3 +188,16 @@ def test_resegment_takes_speech_only_where_the_other_detector_hears_some():
     assert len(out) == 1 and out[0][2] == pytest.approx(times[99] + FRAME_STEP / 2 / SAMPLE_RATE, abs=1e-3)
     assert len(resegment([(0, 0.0, 1.8)], [0], local, 10.0, bridge=0.5)) == 2
     assert resegment([(0, 0.0, 1.8)], [0], local, 10.0, bridge=0.5, heard=[]) == []
+
+
+def test_nearest_speaker_is_the_turn_around_or_nearest_to_each_time():
+    rng = np.random.default_rng(3)
+    edges = np.sort(rng.uniform(0, 60, 40))
+    turns = [(int(rng.integers(4)), float(a), float(b)) for a, b in zip(edges[::2], edges[1::2])]
+    times = np.linspace(-1, 61, 2000)
+
+    got = nearest_speaker(turns, times)
+
+    # Brute force: distance to every turn (0 inside), the first of the nearest.
+    gap = np.array([[max(a - t, 0.0) + max(t - b, 0.0) for _, a, b in turns] for t in times])
+    assert got.tolist() == [turns[i][0] for i in gap.argmin(axis=1)]
