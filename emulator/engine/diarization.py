@@ -108,8 +108,8 @@ class DiarizationOptions:
     resegment: bool = True
     segmentation_step: float = 5.0
     # The segmentation's speech counts only inside Silero's regions at this threshold (padded
-    # by vad_pad): the network also hears breaths, laughter and noise as speech (0.5 s in
-    # ami_dev01). Measured, DER of the 3-4-talker meetings / pyannote_sample, ami_dev00,
+    # by vad_pad): the network alone also hears speech where there is none (0.5 s in
+    # ami_dev01, far from any talker's turn). Measured, DER of the 3-4-talker meetings / pyannote_sample, ami_dev00,
     # ami_dev01 / long file: no such limit 19.0 / 14.0, 11.4, 24.3 / 16.4 %; 0.2: 18.8 / 14.0,
     # 15.9, 21.2 / 16.3 %; 0.35: 18.8 / 14.0, 17.0, 18.5 / 16.5 %; 0.5: 18.8 / 14.0, 19.5, 18.8 / 16.7 %.
     resegment_vad_threshold: float = 0.35
