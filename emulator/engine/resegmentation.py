@@ -45,7 +45,7 @@ def voice_count(starts: list[int], local: np.ndarray) -> np.ndarray:
     starts: each chunk's first sample, multiples of FRAME_STEP; local: (chunks, frames, 3) 0/1
     activity of each chunk's local speakers (SpeakerSegmentation.activity)."""
     frames = local.shape[1]
-    weight = np.hamming(frames + 2)[1:-1]
+    weight = _chunk_weight(frames)
     total = starts[-1] // FRAME_STEP + frames
     count, weights = np.zeros(total), np.zeros(total)
     for c, start in enumerate(starts):
@@ -75,7 +75,7 @@ def resegment(
     primary = nearest_speaker(turns, times) if turns else np.zeros(len(count), dtype=int)
     speakers = int(primary.max()) + 1
     second = np.zeros((len(count), speakers))
-    weight = np.hamming(frames + 2)[1:-1]
+    weight = _chunk_weight(frames)
     for c, start in enumerate(starts):
         at = start // FRAME_STEP
         active = local[c] > 0
@@ -103,6 +103,13 @@ def resegment(
         mask = speech & ((primary == speaker) | (has_second & (runner_up == speaker)))
         out.extend((speaker, start, end) for start, end in _spans(mask, duration, bridge))
     return sorted(out, key=lambda turn: (turn[1], turn[0]))
+
+
+def _chunk_weight(frames: int) -> np.ndarray:
+    """How much each frame of a chunk counts when chunks overlap: a Hamming window of
+    frames + 2 points less its two end points (a chunk's edges, where the network has least
+    context, count least)."""
+    return np.hamming(frames + 2)[1:-1]
 
 
 def nearest_speaker(turns: list[tuple[int, float, float]], times: np.ndarray) -> np.ndarray:

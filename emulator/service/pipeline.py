@@ -360,8 +360,8 @@ class TranscriptionPipeline:
         # A "word" timed over the words after it is a lost alignment: it ends where they start.
         tokens = end_failed_alignments(tokens)
         tokens = split_at_pauses(tokens, speech=lambda start, end: speech())
-        # Word times cut to speech (Whisper's run on into the silence around words): the same in
-        # plain and ShowSpeakerLabels jobs, whose turns contain these regions.
+        # Word times cut to speech (Whisper's run on into the silence around words), here only:
+        # speaker labelling keeps them, so plain and ShowSpeakerLabels jobs have the same times.
         tokens = snap_to_speech(tokens, speech())
         return language, self._post_process(region, run, language, media, tokens), pieces
 
