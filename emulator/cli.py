@@ -149,7 +149,7 @@ def _models(settings: Settings, prepare: bool) -> None:
         where = store.resolve(entry.name) if prepare else "(not resolved; --prepare checks it)"
         print(f"{entry.name:10s} languages={','.join(entry.languages):4s} {where}")
     if prepare:
-        print(f"{'speaker':10s} diarization {store.speaker_encoder()}")
+        print(f"{'speaker':10s} diarization {store.speaker_embedding()}")
         print(f"{'segment':10s} diarization {store.speaker_segmentation()}")
 
 

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from emulator.engine.lstm import ONE_BLAS_THREAD, gates_for_tanh, lstm_layer
 from emulator.engine.media import SAMPLE_RATE
-from emulator.engine.speaker_encoder import ONE_BLAS_THREAD, gates_for_tanh, lstm_layer
 from emulator.engine.torch_checkpoint import float32_tensor, read_zip_checkpoint
 
 CHUNK_SAMPLES = 10 * SAMPLE_RATE  # the model's input: 10 s

@@ -1,10 +1,9 @@
 """torch checkpoints read without torch: the tensors of a `.pt`/`.bin` file as numpy arrays.
 
-Two of torch's formats (torch/serialization.py): the legacy one (pre-1.6, `_legacy_save`:
-pickles then raw storages; Resemblyzer's GE2E weights) and the zip one (`archive/data.pkl`
-plus one `archive/data/<key>` member per storage; pyannote's segmentation-3.0 weights, a
-PyTorch Lightning checkpoint). Both are read with `pickle` alone, mapping only the globals
-such files name to inert stand-ins: no code from the file runs.
+torch's zip format (torch/serialization.py, since torch 1.6: `archive/data.pkl` plus one
+`archive/data/<key>` member per storage): pyannote's segmentation-3.0 weights (a PyTorch
+Lightning checkpoint) and 3D-Speaker's CAM++ (a plain state dict). Read with `pickle` alone,
+mapping only the globals such files name to inert stand-ins: no code from the file runs.
 """
 
 from __future__ import annotations
@@ -17,9 +16,6 @@ from typing import BinaryIO
 
 import numpy as np
 
-# torch/serialization.py: a legacy file starts with this pickled number, then the protocol version.
-_LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
-_LEGACY_PROTOCOL = 1001
 _STORAGE_DTYPES = {
     "FloatStorage": np.float32,
     "DoubleStorage": np.float64,
@@ -37,41 +33,6 @@ class CheckpointError(ValueError):
     """The file is not a torch checkpoint of the expected shape, or names a global that
     is not allowed."""
 
-
-
-def read_checkpoint(path: Path, prefixes: tuple[str, ...] = ("lstm.", "linear.")) -> dict[str, np.ndarray]:
-    """The `model_state` tensors of a torch checkpoint in the legacy format whose names start
-    with one of `prefixes`, as numpy arrays (dtype of the storage, C order).
-
-    The format (torch/serialization.py, _legacy_save): four pickles (magic number, protocol
-    version 1001, system info, the object with tensors as persistent ids of storages), a
-    pickle of the storage keys, then each storage's raw bytes in that order, each after its
-    element count (int64). Raises CheckpointError for anything else, including any pickled
-    global beyond OrderedDict, torch's tensor rebuild functions and storage types."""
-    with open(path, "rb") as f:
-        if f.read(2) == b"PK":
-            raise CheckpointError(f"{path}: a zip-format torch checkpoint, not the legacy format")
-        f.seek(0)
-        try:
-            if _plain_load(f) != _LEGACY_MAGIC or _plain_load(f) != _LEGACY_PROTOCOL:
-                raise CheckpointError(f"{path}: not a legacy torch checkpoint")
-            info = _plain_load(f)
-            if not isinstance(info, dict) or not info.get("little_endian"):
-                raise CheckpointError(f"{path}: not a little-endian legacy torch checkpoint")
-            unpickler = _CheckpointUnpickler(f)
-            checkpoint = unpickler.load()
-            keys = _plain_load(f)
-        except (pickle.UnpicklingError, EOFError, AttributeError, TypeError) as e:
-            raise CheckpointError(f"{path}: unreadable checkpoint ({e})") from e
-        state = checkpoint.get("model_state") if isinstance(checkpoint, dict) else None
-        if not isinstance(state, dict):
-            raise CheckpointError(f"{path}: no model_state in the checkpoint")
-        wanted = {k: v for k, v in state.items() if isinstance(k, str) and k.startswith(prefixes)}
-        if not all(isinstance(v, _TensorRef) for v in wanted.values()):
-            raise CheckpointError(f"{path}: model_state holds something other than tensors")
-        needed = {ref.storage.key for ref in wanted.values()}
-        data = _read_storages(f, keys, unpickler.storages, needed)
-    return {name: ref.array(data[ref.storage.key]) for name, ref in wanted.items()}
 
 
 def float32_tensor(state: dict[str, np.ndarray], key: str, shape: tuple[int, ...], model: str) -> np.ndarray:
@@ -136,7 +97,7 @@ _ALLOWED = {
 
 
 class _CheckpointUnpickler(pickle.Unpickler):
-    """Maps the globals a legacy checkpoint names to the stand-ins above; refuses all others."""
+    """Maps the globals a checkpoint names to the stand-ins above; refuses all others."""
 
     def __init__(self, file: BinaryIO):
         super().__init__(file)
@@ -160,36 +121,6 @@ class _CheckpointUnpickler(pickle.Unpickler):
         if storage.dtype != np.dtype(kind.dtype) or storage.numel != int(numel):
             raise pickle.UnpicklingError(f"storage {key} declared twice differently")
         return storage
-
-
-class _RefuseGlobals(pickle.Unpickler):
-    def find_class(self, module: str, name: str):
-        raise pickle.UnpicklingError(f"global {module}.{name} is not allowed here")
-
-
-def _plain_load(f: BinaryIO):
-    return _RefuseGlobals(f).load()
-
-
-def _read_storages(f: BinaryIO, keys, storages: dict[str, _Storage], needed: set[str]) -> dict[str, np.ndarray]:
-    """The storages' data after the pickles, in the order of `keys`; those not needed skipped."""
-    if not isinstance(keys, list) or set(map(str, keys)) != set(storages):
-        raise CheckpointError("the storage key list does not match the pickled storages")
-    out = {}
-    for key in map(str, keys):
-        storage = storages[key]
-        count = np.frombuffer(f.read(8), dtype="<i8")
-        if len(count) != 1 or int(count[0]) != storage.numel:
-            raise CheckpointError(f"storage {key}: size on disk differs from the pickle's")
-        nbytes = storage.numel * storage.dtype.itemsize
-        if key in needed:
-            raw = f.read(nbytes)
-            if len(raw) != nbytes:
-                raise CheckpointError(f"storage {key}: file ends early")
-            out[key] = np.frombuffer(raw, dtype=storage.dtype.newbyteorder("<"))
-        else:
-            f.seek(nbytes, 1)
-    return out
 
 
 # --- the zip format ------------------------------------------------------------------------
@@ -238,7 +169,7 @@ def read_zip_checkpoint(path: Path, entry: str | None = "state_dict") -> dict[st
     The format (torch/serialization.py, _save): a zip whose `<name>/data.pkl` pickles the
     object with each storage as a persistent id, the storage's little-endian bytes in member
     `<name>/data/<key>`. Raises CheckpointError for anything else, including a pickled global
-    beyond those of read_checkpoint and _INERT; OSError when the file cannot be read."""
+    beyond _ALLOWED, torch's storage types and _INERT; OSError when the file cannot be read."""
     try:
         with zipfile.ZipFile(path) as archive:
             pickles = [n for n in archive.namelist() if n.endswith("/data.pkl") and n.count("/") == 1]

@@ -252,7 +252,7 @@ class TranscriptionPipeline:
         self.progress = progress or JobProgress()
         self.language_models = language_models
         self.diarizer = diarizer or Diarizer(
-            weights=models.speaker_encoder(), segmentation=models.speaker_segmentation()
+            weights=models.speaker_embedding(), segmentation=models.speaker_segmentation()
         )
         self.pii_detector = pii_detector or PiiDetector()
         self.store = store

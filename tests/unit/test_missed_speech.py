@@ -54,7 +54,7 @@ def test_whispers_quality_checks_decide_what_is_kept():
 def parts(tmp_path_factory):
     store = ModelStore(tmp_path_factory.mktemp("models"))
     recognizer = Recognizer(store.resolve, ModelLoadOptions())
-    return recognizer, store.model_for_language("en"), Diarizer(weights=store.speaker_encoder())
+    return recognizer, store.model_for_language("en"), Diarizer(weights=store.speaker_embedding())
 
 
 def test_a_skipped_talker_is_decoded_again(parts):
