@@ -553,6 +553,7 @@ def accuracy(keep: bool) -> int:
                     "wer": wer(mix.channel_text[index], heard),
                     "wer_alone": wer(mix.channel_text[index], alone["transcripts"][0]["transcript"]),
                     "loops": len(find_loops(_spoken(both, f"ch_{index}"))),
+                    "words": len(mix.channel_text[index].split()),
                 }
                 channel_rows.append(row)
                 print(f"{mix.id:12} {index:7d} {row['wer']:6.3f} {row['wer_alone']:6.3f} "
@@ -566,6 +567,11 @@ def accuracy(keep: bool) -> int:
     print(f"\nsame words with and without speaker labels: {same}/{len(rows)}; repetition loops: {loops}")
     worst = max(100 * (r["wer"] - r["wer_alone"]) for r in channel_rows)
     print(f"per-channel WER minus the talker's own track's, worst: {worst:.1f} points")
+    words = sum(r["words"] for r in channel_rows)
+    pooled = sum(r["wer"] * r["words"] for r in channel_rows) / words
+    pooled_alone = sum(r["wer_alone"] * r["words"] for r in channel_rows) / words
+    print(f"all channels pooled ({words} words): WER {pooled:.3f}, the talkers' own tracks {pooled_alone:.3f} "
+          f"({100 * (pooled - pooled_alone):+.1f} points)")
     out = RESULTS_DIR / f"accuracy-{datetime.now():%Y%m%d-%H%M%S}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"jobs": rows, "channels": channel_rows}, indent=1))

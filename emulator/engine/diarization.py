@@ -62,7 +62,7 @@ class SpeakerTurn:
 class DiarizationOptions:
     """Tuning of the pipeline; the defaults are the ones bench/diarization.py reports."""
 
-    window: float = 1.5  # seconds per embedding window
+    window: float = 1.5  # seconds per embedding window (CAM++ takes 2 s at most)
     # seconds between window starts. Measured (bench/diarization.py --quick, pooled strict DER
     # of the meetings / shared items, RTF): 0.75: 15.3 / 15.1 %, 0.052; 1.0: 15.3 / 15.2 %,
     # 0.033; 1.5: 15.6 / 16.3 % (ami_dev01 22.4 %), 0.028.
