@@ -568,7 +568,7 @@ class StreamSession:
             return
         try:
             # Without the segmentation network: this runs over all the audio heard at every final
-            # result, and the network would add about 2 % of that audio's duration each time. The
+            # result, and the network would add about 0.5 % of that audio's duration each time. The
             # diarizer keeps earlier windows' embeddings, so only new windows are embedded.
             turns = diarizer.diarize(audio, max_speakers=DIARIZATION_MAX_SPEAKERS, resegment=False)
         except Exception:  # noqa: BLE001 - speaker labels are best effort; the transcript goes on
