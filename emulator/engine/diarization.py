@@ -210,6 +210,8 @@ class Diarizer:
             keys.append(hashlib.blake2b(span.tobytes(), digest_size=16).digest())
             with self._lock:
                 cached = self._cache.get(keys[-1])
+                if cached is not None:
+                    self._cache.move_to_end(keys[-1])  # least recently used goes first
             if cached is not None:
                 out[i] = cached
             else:
