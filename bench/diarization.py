@@ -28,6 +28,8 @@ between pieces).
 Part 0, synthetic conversations of bench/meetings.py (fixed seed; issue 15): strict DER and
 the speaker count of the 3-, 4- and 6-talker meetings with MaxSpeakerLabels = 10 (and the true
 count), the count of the 5-8 s two-talker clips, and DER of the downmixed stereo mixes.
+`--held-out N` adds N meeting sets built with the next seeds: a check that the settings were
+not fitted to the first set (only DiarizationOptions.distinct_votes was chosen on them).
 Part 0b, the ceilings of that pipeline with perfect clustering (window labels from the
 reference; and 0.1 s frames inside unpadded VAD regions): how much of the meetings' DER is
 the clustering's and how much the turn boundaries' and the overlap's.
@@ -222,7 +224,9 @@ def annotation(turns: list[tuple[str, float, float]]):
     return out
 
 
-def part_synthetic(diarizer: Diarizer, timings: list) -> dict:
+def part_synthetic(diarizer: Diarizer, timings: list, held_out: int = 0) -> dict:
+    """Part 0; held_out: also that many meeting sets of the next seeds (meetings.SEED + 1, ...),
+    ids prefixed `heldout<seed>_`: meetings no setting was chosen on."""
     import meetings as synthetic
 
     print("\n## Part 0: synthetic conversations (bench/meetings.py; strict DER)\n")
@@ -233,7 +237,10 @@ def part_synthetic(diarizer: Diarizer, timings: list) -> dict:
     print(header)
     print("-" * len(header))
     rows = []
-    for mix in synthetic.meetings() + synthetic.short_pairs() + synthetic.stereo_mixes():
+    mixes = synthetic.meetings() + synthetic.short_pairs() + synthetic.stereo_mixes()
+    for seed in range(synthetic.SEED + 1, synthetic.SEED + 1 + held_out):
+        mixes += [dataclasses.replace(m, id=f"heldout{seed}_{m.id}") for m in synthetic.meetings(seed)]
+    for mix in mixes:
         samples = mix.samples if mix.samples.ndim == 1 else mix.samples.mean(axis=0)
         ref = annotation(mix.turns)
         true_count = len(ref.labels())
@@ -260,9 +267,12 @@ def part_synthetic(diarizer: Diarizer, timings: list) -> dict:
         ("all meetings", "meeting"),
         ("two-talker clips", "pair"),
         ("stereo downmixes", "stereo"),
+        ("held-out meetings", "heldout"),
     )
     for group, prefix in groups:
         chosen = [r for r in rows if r["mix"].startswith(prefix)]
+        if not chosen:
+            continue
         if group.startswith("3-4"):
             chosen = [r for r in chosen if r["reference_speakers"] in (3, 4)]
         pooled = sum(r["error"] for r in chosen) / sum(r["total"] for r in chosen)
@@ -458,6 +468,9 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="a DiarizationOptions field")
     parser.add_argument("--json", type=Path, help="write every figure to this file")
     parser.add_argument("--quick", action="store_true", help="Part 0, 0b and Part 1 only")
+    parser.add_argument(
+        "--held-out", type=int, default=0, metavar="N", help="Part 0 also on N meeting sets of other seeds"
+    )
     parser.add_argument("--skip-memory", action="store_true", help="skip the fresh-process memory probe")
     parser.add_argument("--weights", type=Path, help="the speaker embedding's checkpoint (default: the model store's)")
     parser.add_argument(
@@ -479,7 +492,7 @@ def main() -> None:
     timings: list = []
     report = {
         "options": dataclasses.asdict(options),
-        "synthetic": part_synthetic(diarizer, timings),
+        "synthetic": part_synthetic(diarizer, timings, args.held_out),
         "ceiling": part_ceiling(diarizer),
         "der": part_der(diarizer, items, timings),
     }

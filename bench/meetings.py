@@ -9,7 +9,7 @@ builds the same samples.
 
 * `meetings()`: mono 16 kHz conversations of 3, 4 and 6 talkers, about 30 s each. A turn is
   one whole recording of its talker (1 to 10 s of speech after trimming); talkers change at
-  every turn; the gap before a turn is a pause of 0.2 to 5 s (mostly under 1.5 s) or, with
+  every turn, and every talker has a turn (a back-channel is not one); the gap before a turn is a pause of 0.2 to 5 s (mostly under 1.5 s) or, with
   the meeting's overlap probability, an overlap of 0.3 to 1.5 s with the turn before (0 to
   20 % of the speech ends up overlapped); back-channels (the first burst of speech, 0.2 to
   0.7 s, of another talker's recording, as a "yeah" is) fall inside a turn or a pause.
@@ -208,6 +208,7 @@ def meetings(seed: int = SEED) -> list[Mix]:
         track = _Track()
         previous, last_len, at, tries = None, 0.0, 0.0, 0
         order: list[str] = list(rng.permutation(talkers))  # everyone speaks early on
+        spoke: set[str] = set()  # talkers who have had a turn (a back-channel is not one)
         while True:
             talker = order.pop(0) if order else str(rng.choice([t for t in talkers if t != previous]))
             clip = clips[talker][cursor[talker] % len(clips[talker])]
@@ -218,12 +219,13 @@ def meetings(seed: int = SEED) -> list[Mix]:
                     at = track.end - float(rng.uniform(0.3, longest))
                 else:
                     at = track.end + _pause(rng)
-            if at + len(clip.samples) / SAMPLE_RATE > MEETING_SECONDS and len({t[0] for t in track.turns}) == count:
+            if at + len(clip.samples) / SAMPLE_RATE > MEETING_SECONDS and len(spoke) == count:
                 tries += 1
                 if at > MEETING_SECONDS - 6 or tries > 8:
                     break
                 continue  # too long to end near 30 s: another talker's turn
             track.add(clip, at)
+            spoke.add(talker)
             if rng.random() < 0.35:  # someone else says "yeah"
                 other = str(rng.choice([t for t in talkers if t != talker]))
                 short, piece = _backchannel(clips[other][int(rng.integers(len(clips[other])))], rng)

@@ -22,9 +22,15 @@ Together (figures in bench/diarization.py, issue 15):
 
 So speaker identity stays the clustering's (the count too), and the segmentation draws the
 edges and adds the overlapped speaker: a speaker's turns may overlap another's.
+
+Before that, the clustering asks the segmentation about its small clusters (`LocalSpeakers`):
+whether two windows are one local speaker or two in a chunk they share, and how much speech
+the local speaker that only a cluster's windows hold has, overlapped speech included.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -103,6 +109,85 @@ def resegment(
         mask = speech & ((primary == speaker) | (has_second & (runner_up == speaker)))
         out.extend((speaker, start, end) for start, end in _spans(mask, duration, bridge))
     return sorted(out, key=lambda turn: (turn[1], turn[0]))
+
+
+@dataclass(frozen=True)
+class LocalSpeakers:
+    """Which of each chunk's local speakers talks in each embedding window: what the
+    segmentation network, which tells voices apart within 10 s, says about the windows.
+
+    starts, activity: as for voice_count (chunks' first samples; (chunks, frames, 3) 0/1);
+    who: int8 (windows, chunks), the local speaker holding the window in that chunk, -1 where
+    the window is not wholly inside the chunk or no local speaker holds it (`of_windows`)."""
+
+    starts: list[int]
+    activity: np.ndarray
+    who: np.ndarray
+
+    @classmethod
+    def of_windows(
+        cls,
+        windows: list[tuple[float, float]],
+        starts: list[int],
+        activity: np.ndarray,
+        hold: float = 0.6,
+        other: float = 0.2,
+    ) -> LocalSpeakers:
+        """windows: (start, end) seconds, sorted by start, none inside another (as
+        diarization.embedding_windows gives them). A local speaker holds a window when it is
+        active in at least `hold` of the window's frames and every other local speaker in at
+        most `other`."""
+        frames = activity.shape[1]
+        times = frame_times(frames)
+        who = np.full((len(windows), len(starts)), -1, dtype=np.int8)
+        first = np.array([a for a, _ in windows])
+        last = np.array([b for _, b in windows])
+        span = frames * FRAME_STEP / SAMPLE_RATE
+        for c, start in enumerate(starts):
+            begin = start / SAMPLE_RATE
+            lo = int(np.searchsorted(first, begin, side="left"))
+            hi = int(np.searchsorted(last, begin + span, side="right"))
+            for i in range(lo, hi):
+                inside = (times >= first[i] - begin) & (times < last[i] - begin)
+                if not inside.any():
+                    continue
+                share = activity[c][inside].mean(axis=0)
+                order = np.argsort(share)[::-1]
+                if share[order[0]] >= hold and share[order[1]] <= other:
+                    who[i, c] = order[0]
+        return cls(starts, activity, who)
+
+    def rows(self, chosen: np.ndarray) -> LocalSpeakers:
+        """The same for the windows `chosen` (indices) only."""
+        return LocalSpeakers(self.starts, self.activity, self.who[chosen])
+
+    def votes(self, first: np.ndarray, second: np.ndarray) -> tuple[int, int]:
+        """(same, different): pairs of a window of `first` and one of `second` (bool masks over
+        the windows) inside one chunk that have the same local speaker, and pairs that have
+        different ones (two voices to the network)."""
+        same = different = 0
+        for c in range(self.who.shape[1]):
+            a, b = self.who[first, c], self.who[second, c]
+            a, b = a[a >= 0], b[b >= 0]
+            if len(a) and len(b):
+                matches = int((a[:, None] == b[None, :]).sum())
+                same += matches
+                different += len(a) * len(b) - matches
+        return same, different
+
+    def exclusive_speech(self, mine: np.ndarray) -> float:
+        """Seconds in which the local speakers held only by the windows `mine` (bool mask: no
+        other window in that chunk has them) are active: that voice's speech including what
+        its windows miss (overlapped speech sits out the clustering; pieces too short for a
+        window)."""
+        frames = self.activity.shape[1]
+        heard = np.zeros(self.starts[-1] // FRAME_STEP + frames, dtype=bool)
+        for c, start in enumerate(self.starts):
+            own, others = self.who[mine, c], self.who[~mine, c]
+            for k in set(own[own >= 0].tolist()) - set(others[others >= 0].tolist()):
+                at = start // FRAME_STEP
+                heard[at : at + frames] |= self.activity[c, :, k] > 0
+        return float(np.count_nonzero(heard) * FRAME_STEP / SAMPLE_RATE)
 
 
 def _chunk_weight(frames: int) -> np.ndarray:

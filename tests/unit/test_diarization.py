@@ -211,8 +211,9 @@ def test_a_diarizer_loads_nothing_until_used_and_never_torch(weights, segmentati
 
 
 def test_a_six_talker_meeting_gives_six_speakers(diarizer):
-    # bench/meetings.py's meeting6: 36 s, four of its talkers with 1.7 to 2.6 s of speech.
-    # The GE2E encoder before CAM++ found 4 (issue 15).
+    # bench/meetings.py's meeting6: 42 s, three of its talkers with 2.0 to 3.1 s of speech.
+    # sb2's 2 s cluster is 0.2 or more in cosine from jfk's: kept because the segmentation
+    # network hears the two as different voices in the chunks they share (5 found without).
     from bench.meetings import meetings
 
     mix = meetings()[6]
@@ -221,6 +222,69 @@ def test_a_six_talker_meeting_gives_six_speakers(diarizer):
 
     _check_shape(turns, mix.duration)
     assert len({t.speaker for t in turns}) == len({talker for talker, _, _ in mix.turns}) == 6
+
+
+def test_a_talker_mostly_heard_under_another_still_counts(diarizer):
+    # bench/meetings.py's meeting5: an4 has 5.3 s of speech, but most of it under jfk's, so its
+    # clean windows cover 2.1 s (under min_speaker_speech) and its voice is 0.39 in cosine
+    # from ls61's: it used to join ls61. The segmentation's local speaker that only an4's
+    # windows hold counts its overlapped speech too.
+    from bench.meetings import meetings
+
+    mix = meetings()[5]
+
+    turns = diarizer.diarize(mix.samples, max_speakers=10)
+
+    _check_shape(turns, mix.duration)
+    assert len({t.speaker for t in turns}) == len({talker for talker, _, _ in mix.turns}) == 4
+
+
+def _activity(chunks: int, spans: dict[tuple[int, int], tuple[float, float]]) -> np.ndarray:
+    """(chunks, 589, 3) 0/1: local speaker k of chunk c active from a to b seconds into the chunk."""
+    from emulator.engine.resegmentation import frame_times
+
+    activity = np.zeros((chunks, 589, 3), dtype=np.float32)
+    times = frame_times(589)
+    for (c, k), (a, b) in spans.items():
+        activity[c, (times >= a) & (times < b), k] = 1.0
+    return activity
+
+
+def test_local_speakers_name_the_voice_holding_each_window_in_each_chunk():
+    from emulator.engine.resegmentation import LocalSpeakers
+
+    starts = [0, 296 * 270]  # the second chunk starts at 4.995 s
+    activity = _activity(2, {(0, 0): (0.0, 3.0), (0, 1): (3.0, 7.0), (1, 2): (0.0, 2.0), (1, 0): (2.0, 9.0)})
+    windows = [(0.5, 2.0), (2.5, 4.0), (5.2, 6.7), (9.5, 11.0)]
+
+    voices = LocalSpeakers.of_windows(windows, starts, activity)
+
+    # (2.5, 4.0) is two local speakers in chunk 0: held by neither; the first window is not
+    # inside chunk 1, the last not inside chunk 0.
+    assert voices.who.tolist() == [[0, -1], [-1, -1], [1, 2], [-1, 0]]
+
+
+def test_local_votes_and_exclusive_speech():
+    from emulator.engine.resegmentation import LocalSpeakers
+
+    starts = [0, 296 * 270]
+    activity = _activity(2, {(0, 0): (0.0, 3.0), (0, 1): (3.0, 7.0), (1, 1): (0.0, 4.0), (1, 2): (4.0, 6.0)})
+    who = np.array([[0, -1], [0, -1], [1, 1], [-1, 2], [-1, 2]])
+    voices = LocalSpeakers(starts, activity, who)
+    first, second, third = (np.array([i in group for i in range(5)]) for group in ((0, 1), (2,), (3, 4)))
+
+    assert voices.votes(first, second) == (0, 2)  # chunk 0: local 0 and local 1
+    assert voices.votes(second, third) == (0, 2)  # chunk 1: local 1 and local 2
+    assert voices.votes(third, third) == (4, 0)
+    assert voices.votes(first, third) == (0, 0)  # no chunk holds both
+    # The first group alone holds local 0 of chunk 0 (3 s); the second local 1 of chunks 0
+    # and 1 (3 to 7 s and 4.995 to 8.995 s: 6 s together); both groups, 0 to 8.995 s. A local
+    # speaker another window also holds does not count.
+    assert voices.exclusive_speech(first) == pytest.approx(3.0, abs=0.05)
+    assert voices.exclusive_speech(second) == pytest.approx(6.0, abs=0.05)
+    assert voices.exclusive_speech(first | second) == pytest.approx(9.0, abs=0.05)
+    shared = LocalSpeakers(starts, activity, np.array([[0, -1], [0, -1], [0, -1], [-1, 2], [-1, 2]]))
+    assert shared.exclusive_speech(second) == 0.0
 
 
 def test_overlap_share_counts_the_frames_with_two_voices_inside_each_window():
