@@ -118,11 +118,14 @@ class LocalSpeakers:
 
     starts, activity: as for voice_count (chunks' first samples; (chunks, frames, 3) 0/1);
     who: int8 (windows, chunks), the local speaker holding the window in that chunk, -1 where
-    the window is not wholly inside the chunk or no local speaker holds it (`of_windows`)."""
+    the window is not wholly inside the chunk or no local speaker holds it (`of_windows`);
+    left_out: the same for windows outside `who` (those a clustering did not sample, `rows`):
+    their local speakers are no cluster's alone."""
 
     starts: list[int]
     activity: np.ndarray
     who: np.ndarray
+    left_out: np.ndarray | None = None
 
     @classmethod
     def of_windows(
@@ -158,8 +161,10 @@ class LocalSpeakers:
         return cls(starts, activity, who)
 
     def rows(self, chosen: np.ndarray) -> LocalSpeakers:
-        """The same for the windows `chosen` (indices) only."""
-        return LocalSpeakers(self.starts, self.activity, self.who[chosen])
+        """The same for the windows `chosen` (indices) only; the others go to `left_out`."""
+        rest = np.ones(len(self.who), dtype=bool)
+        rest[chosen] = False
+        return LocalSpeakers(self.starts, self.activity, self.who[chosen], self.who[rest])
 
     def votes(self, first: np.ndarray, second: np.ndarray) -> tuple[int, int]:
         """(same, different): pairs of a window of `first` and one of `second` (bool masks over
@@ -177,13 +182,14 @@ class LocalSpeakers:
 
     def exclusive_speech(self, mine: np.ndarray) -> float:
         """Seconds in which the local speakers held only by the windows `mine` (bool mask: no
-        other window in that chunk has them) are active: that voice's speech including what
+        other window in that chunk has them, `left_out` ones included) are active: that voice's speech including what
         its windows miss (overlapped speech sits out the clustering; pieces too short for a
         window)."""
         frames = self.activity.shape[1]
         heard = np.zeros(self.starts[-1] // FRAME_STEP + frames, dtype=bool)
+        outside = self.who[~mine] if self.left_out is None else np.concatenate([self.who[~mine], self.left_out])
         for c, start in enumerate(self.starts):
-            own, others = self.who[mine, c], self.who[~mine, c]
+            own, others = self.who[mine, c], outside[:, c]
             for k in set(own[own >= 0].tolist()) - set(others[others >= 0].tolist()):
                 at = start // FRAME_STEP
                 heard[at : at + frames] |= self.activity[c, :, k] > 0

@@ -285,6 +285,14 @@ def test_local_votes_and_exclusive_speech():
     assert voices.exclusive_speech(first | second) == pytest.approx(9.0, abs=0.05)
     shared = LocalSpeakers(starts, activity, np.array([[0, -1], [0, -1], [0, -1], [-1, 2], [-1, 2]]))
     assert shared.exclusive_speech(second) == 0.0
+    # A window the clustering left out (a long recording's sample) holding local 0 of chunk 0:
+    # that local speaker is not the first group's alone any more.
+    sampled = voices.rows(np.array([0, 1, 2, 3, 4]))
+    assert sampled.exclusive_speech(first) == pytest.approx(3.0, abs=0.05)
+    with_left_out = LocalSpeakers(starts, activity, who, left_out=np.array([[0, -1]]))
+    assert with_left_out.exclusive_speech(first) == 0.0
+    assert with_left_out.exclusive_speech(second) == pytest.approx(6.0, abs=0.05)
+    assert voices.rows(np.array([0, 2])).left_out.tolist() == [[0, -1], [-1, 2], [-1, 2]]
 
 
 def test_overlap_share_counts_the_frames_with_two_voices_inside_each_window():
