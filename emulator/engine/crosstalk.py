@@ -105,7 +105,7 @@ def cancel_crosstalk(channels: np.ndarray, rate: int, options: CrosstalkOptions 
         return Cancellation(channels, (False,) * count, (0.0,) * count)
     out, applied, reductions = [], [], []
     for own, (_, cleaned, reduction, chosen) in enumerate(_fit_pair(channels, rate, o)):
-        if cleaned is not None:
+        if cleaned is not None and o.residue_over > 0:
             suppressor = ResidueSuppressor(rate, o)
             leak = channels[own] - cleaned
             suppressor.calibrate(cleaned, leak, chosen, int(rate * FRAME_SECONDS))
@@ -231,7 +231,6 @@ class ResidueSuppressor:
         self._frame = 0  # the next spectrum: samples from frame * STFT_HOP - pad
         self._held = np.full(STFT_SIZE // 2 + 1, -np.inf)  # max of ln T_k - k * decay so far
         self._emitted = 0
-        self._ended = False
 
     def calibrate(self, cleaned: np.ndarray, leak: np.ndarray, frames: np.ndarray, size: int) -> None:
         """alpha from the spectra centred on the leak-only frames (indices of `size`-sample
