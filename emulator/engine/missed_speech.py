@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 # Seconds around each word taken as covered by it: Whisper's word times are off by ~0.1-0.2 s
-# and the VAD pads its regions by 0.2 s.
+# and a job pads the VAD's regions by 0.2 s.
 WORD_MARGIN = 0.3
 # Seconds of speech without a word that count as missed. Shorter stretches are mostly breaths,
 # laughs and back-channels that Whisper leaves out on purpose; the shared single-talker items

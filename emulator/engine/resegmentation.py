@@ -1,7 +1,7 @@
 """Re-segmentation: the clustering's speaker turns redrawn on the speaker segmentation's frames.
 
 Knows nothing of AWS. emulator.engine.diarization finds who is who with speaker embeddings
-on VAD windows; its turns' edges are the VAD's (padded by 0.2 s, pauses under 0.5 s
+on VAD windows; its turns' edges are the VAD's (padded by 0.25 s, pauses under 0.5 s
 bridged) and it gives one speaker at a time. The segmentation network
 (emulator.engine.speaker_segmentation) hears, every 17 ms of each 10 s chunk, which of up
 to three local speakers talk, two at once included, but not who they are across chunks.

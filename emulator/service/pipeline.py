@@ -63,6 +63,12 @@ log = logging.getLogger(__name__)
 SUPPORTED_CONTAINERS = {"mp3", "mp4", "wav", "flac", "ogg", "amr", "webm"}
 MIN_SAMPLE_RATE, MAX_SAMPLE_RATE = 8000, 48000  # Hz, botocore `MediaSampleRateHertz`
 MIN_DURATION = 0.5  # seconds
+# Seconds of padding on each side of the VAD's speech regions that a job's word times are cut
+# to, missed speech is looked for in and audio segments end at pauses of. The diarizer pads its
+# own regions by 0.25 s (DiarizationOptions.vad_pad); here 0.25 s too made the words' times
+# looser: the job's speaker segments, strict DER of the 3-4 / 6-talker meetings 24.9 -> 26.2 /
+# 24.7 -> 27.4 % (bench/speaker_segments.py, issue 15).
+SPEECH_PAD = 0.2
 MAX_CHANNELS = 2  # channel identification handles two channels
 
 
@@ -476,8 +482,9 @@ class TranscriptionPipeline:
         )
 
     def _speech_of(self, samples: np.ndarray) -> Callable[[], list[tuple[float, float]]]:
-        """The VAD's speech regions of `samples` (seconds), computed on the first call and kept."""
-        return functools.cache(lambda: self.diarizer.speech_regions(samples))
+        """The VAD's speech regions of `samples` (seconds, padded by SPEECH_PAD), computed on
+        the first call and kept."""
+        return functools.cache(lambda: self.diarizer.speech_regions(samples, pad=SPEECH_PAD))
 
     def _recognize(
         self, region: str, key, run: JobRun, media: "Media", language: "IdentifiedLanguage", speech=None
