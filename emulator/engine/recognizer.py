@@ -179,7 +179,7 @@ class Recognizer:
             if progress is not None and duration > 0:
                 progress(min(1.0, float(s.end) / duration))
         if speech is not None:
-            decoded, resampled = self._with_missed_speech(model, samples, decoded, options, speech)
+            decoded, resampled = self.with_missed_speech(model, samples, decoded, options, speech)
             sampled = sampled or resampled
         if progress is not None:
             progress(1.0)
@@ -201,7 +201,7 @@ class Recognizer:
                 self._sampled.popitem(last=False)
 
     @staticmethod
-    def _with_missed_speech(
+    def with_missed_speech(
         model: WhisperModel,
         samples: np.ndarray,
         decoded: list[Segment],
