@@ -66,3 +66,24 @@ def test_the_recognizer_installs_the_sharing():
 
     assert isinstance(fw_vad.get_vad_model(), vad.SharedProbabilities)
     assert fw_vad.get_vad_model() is fw_vad.get_vad_model()
+
+
+def test_digital_silence_finds_runs_of_16_bit_zero_and_nothing_in_a_quiet_room():
+    rate = 16000
+    room = decode(audio_path("jfk"))[rate // 10 : rate]  # its room tone before the first word (-43 dBFS), and "And"
+    samples = np.concatenate([room, np.zeros(rate // 2, np.float32), room, np.full(rate // 20, 2.0**-16, np.float32)])
+    samples[int(1.1 * rate)] = 2.0**-15  # one 16-bit step is still silence
+    assert vad.digital_silence(room) == []
+    assert vad.digital_silence(samples) == [(0.9, 1.4)]  # the 50 ms at the end is under min_seconds
+    assert vad.digital_silence(samples, min_seconds=0.05) == [(0.9, 1.4), (2.3, 2.35)]
+    samples[int(1.1 * rate)] = 2.0**-14  # two steps are sound: the run is cut there
+    assert vad.digital_silence(samples) == [(0.9, 1.1), (1.11, 1.4)]  # whole 10 ms frames
+
+
+def test_without_splits_spans_around_holes():
+    spans = [(0.0, 1.0), (2.0, 5.0), (6.0, 7.0)]
+    holes = [(0.5, 0.6), (1.5, 2.5), (3.0, 3.2), (4.9, 6.0), (6.5, 8.0)]
+    assert vad.without(spans, holes) == [(0.0, 0.5), (0.6, 1.0), (2.5, 3.0), (3.2, 4.9), (6.0, 6.5)]
+    assert vad.without(spans, []) == spans
+    assert vad.without([(1.0, 2.0)], [(0.0, 3.0)]) == []
+    assert vad.without([(2.0, 3.0), (0.0, 1.0)], [(0.5, 2.5)]) == [(2.5, 3.0), (0.0, 0.5)]  # the spans' order
