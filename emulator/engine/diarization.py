@@ -124,8 +124,9 @@ class DiarizationOptions:
     # score a 1.06 s pause inside a talker's turn as silence, the long file's (each recording
     # whole) its readers' pauses of 0.8 to 2 s as speech. Measured (--held-out 3: 3-4-talker
     # meetings / 24 held-out / long file / shared items pooled, strict DER %; turns cut at
-    # digital silence, step 7): 0.5: 14.4 / 13.4 / 11.8 / 12.6; 0.55: 14.4 / 13.7 / 10.8 / 11.8;
-    # 0.75: 15.9 / 14.7 / 10.3 / 11.4; 1.0: 18.2 / 16.0 / 7.5 / 9.4 (pyannote_sample 13.7 -> 15.3).
+    # digital silence, step 7; resegment_vad_threshold 0.35): 0.5: 14.4 / 13.4 / 11.8 / 12.6;
+    # 0.55: 14.4 / 13.7 / 10.8 / 11.8; 0.75: 15.9 / 14.7 / 10.3 / 11.4; 1.0: 18.2 / 16.0 / 7.5 /
+    # 9.4 (pyannote_sample 13.7 -> 15.3).
     bridge_gap: float = 0.5
     batch_size: int = 16  # windows per CAM++ call (embedding the 269 s bench file peaked at +78 MB)
     embedding_cache: int = 4096  # windows' embeddings kept by digest (a stream's earlier windows)
