@@ -34,6 +34,7 @@ from emulator.engine.conversation import (
 )
 from emulator.engine.sentiment import Sentiment, mean_score, sentiment
 from emulator.service.output import PII_CATEGORY
+from emulator.service.segmentation import PAUSE
 from emulator.service.tokens import PRONUNCIATION, Token, join_tokens
 
 AGENT, CUSTOMER = "AGENT", "CUSTOMER"
@@ -82,17 +83,35 @@ class CallAnalysis:
 
 
 def call_turns(tokens: list[Token], role_of: Callable[[Token], str]) -> list[Turn]:
-    """Turns from tokens: a new turn at each new audio segment or participant; turns without a
-    word are dropped; in time order."""
-    groups: list[tuple[tuple, list[Token]]] = []
+    """Turns from tokens: a new turn at each new participant, and at each new audio segment
+    unless it goes on a sentence of that participant's turn before (Whisper ended a decoding
+    window mid sentence, "... Your" | "router has been reset.", with no pause; the other
+    channel's segments may come between in `tokens`. Audio segments that start after a pause,
+    emulator.service.segmentation.PAUSE, start turns); turns without a word are dropped; in
+    time order."""
+    groups: list[tuple[str, list[Token]]] = []  # (participant, tokens)
+    current: dict[str, tuple[int, int]] = {}  # participant -> (audio segment, index in groups)
     for token in tokens:
-        key = (token.segment, role_of(token))
-        if groups and groups[-1][0] == key:
-            groups[-1][1].append(token)
+        role = role_of(token)
+        segment, index = current.get(role, (-1, -1))
+        if index >= 0 and (token.segment == segment or _goes_on(groups[index][1], token)):
+            groups[index][1].append(token)
         else:
-            groups.append((key, [token]))
-    turns = [Turn(key[1], tuple(group)) for key, group in groups]
+            groups.append((role, [token]))
+            index = len(groups) - 1
+        current[role] = (token.segment, index)
+    turns = [Turn(role, tuple(group)) for role, group in groups]
     return sorted((t for t in turns if t.words), key=lambda t: t.begin)
+
+
+def _goes_on(previous: list[Token], token: Token) -> bool:
+    """Whether `token`, first of a new audio segment, continues the sentence that `previous`
+    (one participant's turn) ends with: no sentence-ending mark since its last word, and no
+    pause before `token`."""
+    if token.kind != PRONUNCIATION or token.start is None or previous[-1].content in ".?!":
+        return False
+    last = next((t for t in reversed(previous) if t.kind == PRONUNCIATION and t.end is not None), None)
+    return last is not None and token.start - last.end <= PAUSE
 
 
 def analyse(turns: list[Turn], samples: dict[str, np.ndarray], sample_rate: int, duration: float) -> CallAnalysis:

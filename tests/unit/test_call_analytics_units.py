@@ -135,3 +135,19 @@ def test_windows():
     assert (span.start, span.end) == (30.0, 40.0)
     span = window({"AbsoluteTimeRange": {"First": 2000}}, 40.0)
     assert (span.start, span.end) == (0.0, 2.0)
+
+
+def test_a_turn_goes_on_over_whispers_window_end_inside_a_sentence():
+    # Whisper ended a decoding window after "Your" (espeak's agent line, 2026-12-06): one turn,
+    # so the sentence "Your router has been reset." is found as an outcome.
+    split = _line("I am sorry about that. Your", 15.6, 2, "ch_0") + _line("router has been reset.", 17.4, 3, "ch_0")
+    turns = call_turns(split, lambda t: "AGENT")
+    assert [t.content for t in turns] == ["I am sorry about that. Your router has been reset."]
+    # A new segment after a sentence's end, after a pause, or of the other participant: a new turn.
+    ended = _line("I am sorry about that.", 15.6, 2, "ch_0") + _line("Your router has been reset.", 17.0, 3, "ch_0")
+    assert len(call_turns(ended, lambda t: "AGENT")) == 2
+    paused = _line("I am sorry about that. Your", 15.6, 2, "ch_0") + _line("router has been reset.", 19.0, 3, "ch_0")
+    assert len(call_turns(paused, lambda t: "AGENT")) == 2
+    roles = ("AGENT", "CUSTOMER")
+    other = _line("I am sorry about that. Your", 15.6, 2, "ch_0") + _line("router has been reset.", 17.4, 3, "ch_1")
+    assert len(call_turns(other, lambda t: roles[int(t.channel[-1])])) == 2
