@@ -22,7 +22,7 @@ from emulator.console.security import first_multipart_field
 from tests.support import audio_path, manifest, wait_for_job, wer
 
 CLIP = "jfk"  # 11 s of English speech, flac 44.1 kHz stereo
-BUSY_CLIP = "ami_dev00"  # 30 s of speech: a job that holds the one worker a while
+BUSY_CLIP = "long_en_concat_dev"  # 269 s: holds the one worker 10-20 s (ami_dev00, 30 s, was done first in CI)
 
 
 def _wav(samples: np.ndarray, rate: int = 16000) -> bytes:
